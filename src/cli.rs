@@ -1,0 +1,258 @@
+//! The command line: the top-level parser, the options every command shares,
+//! and the [`Context`] built from them that commands use to reach the config,
+//! the secret store and ServiceTitan.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+use crate::credentials::Credentials;
+use crate::environment::{Endpoints, Environment};
+use crate::error::{EXIT_CODES_HELP, Error, Result};
+use crate::servicetitan::ServiceTitan;
+use crate::servicetitan::http::{HttpSettings, Transport};
+use crate::store::SecretStore;
+use crate::store::config::{ConfigStore, Profile};
+use crate::ui::{ColorChoice, Ui};
+use crate::verify::{self, Verification};
+
+const ABOUT: &str = "Set up, verify and safely store ServiceTitan API credentials";
+
+const LONG_ABOUT: &str = "\
+Set up, verify and safely store ServiceTitan API credentials.
+
+st-setup walks you through getting the four values the ServiceTitan API needs
+(Tenant ID, Application Key, Client ID, Client Secret), checks them with
+ServiceTitan, and stores the Client Secret in your OS keyring and the rest in a
+config file. Scripts and CI can do the same with flags and environment variables.";
+
+const AFTER_HELP: &str = "\
+Get started:
+  st-setup init            guided set-up, in a terminal
+  st-setup check           re-check stored credentials
+
+Environment:
+  ST_PROFILE, ST_ENVIRONMENT, ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID, ST_CLIENT_SECRET
+                           credential values (the secret only ever from the environment or stdin)
+  ST_SETUP_CONFIG_DIR      config directory (default: the platform's, e.g. ~/.config/st-setup)
+  ST_AUTH_URL, ST_API_URL  override the token endpoint and API base (https, or http on loopback)
+  ST_TIMEOUT, ST_KEYRING_TIMEOUT, SSL_CERT_FILE, HTTPS_PROXY, NO_PROXY, NO_COLOR
+
+";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "st-setup",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = format!("{AFTER_HELP}{EXIT_CODES_HELP}"),
+    propagate_version = true,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Set up credentials: guided wizard, verified with ServiceTitan, stored safely
+    Init(commands::init::InitArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Log each HTTP request (method, URL, status, time) to stderr; secrets are never logged
+    #[arg(short, long, global = true, help_heading = "Output")]
+    pub verbose: bool,
+
+    /// Print only results and errors
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Output"
+    )]
+    pub quiet: bool,
+
+    /// Colour and symbols: auto (only on a terminal, off with NO_COLOR), always, never
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        value_name = "WHEN",
+        help_heading = "Output"
+    )]
+    pub color: ColorChoice,
+
+    /// Give up on a request after this many seconds
+    #[arg(long, global = true, env = "ST_TIMEOUT", value_name = "SECONDS", default_value = "30", value_parser = parse_seconds, help_heading = "Network")]
+    pub timeout: Duration,
+
+    /// Trust the CA certificates in this PEM file too (for TLS-inspecting proxies)
+    #[arg(
+        long,
+        global = true,
+        env = "SSL_CERT_FILE",
+        value_name = "FILE",
+        hide_env_values = true,
+        help_heading = "Network"
+    )]
+    pub ca_bundle: Option<PathBuf>,
+
+    /// Token endpoint to use instead of the environment's (https, or http on loopback)
+    #[arg(
+        long,
+        global = true,
+        env = "ST_AUTH_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        help_heading = "Network"
+    )]
+    pub auth_url: Option<String>,
+
+    /// API base URL to use instead of the environment's (https, or http on loopback)
+    #[arg(
+        long,
+        global = true,
+        env = "ST_API_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        help_heading = "Network"
+    )]
+    pub api_url: Option<String>,
+
+    /// Directory for config.toml
+    #[arg(
+        long,
+        global = true,
+        env = "ST_SETUP_CONFIG_DIR",
+        value_name = "DIR",
+        hide_env_values = true,
+        help_heading = "Storage"
+    )]
+    pub config_dir: Option<PathBuf>,
+
+    /// Give up on the OS keyring after this many seconds
+    #[arg(long, global = true, env = "ST_KEYRING_TIMEOUT", value_name = "SECONDS", default_value = "10", value_parser = parse_seconds, help_heading = "Storage")]
+    pub keyring_timeout: Duration,
+
+    /// Refused: a secret on the command line leaks into process lists and shell history
+    #[arg(long, global = true, hide = true, value_name = "SECRET", num_args = 0..=1)]
+    pub client_secret: Option<Option<String>>,
+}
+
+fn parse_seconds(raw: &str) -> std::result::Result<Duration, String> {
+    let secs: f64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 3600.0) {
+        return Err(format!(
+            "{raw} is out of range: use a number of seconds between 0 and 3600"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// What every command gets: the output settings and the shared options.
+pub struct Context {
+    pub ui: Ui,
+    pub global: GlobalArgs,
+}
+
+impl Context {
+    pub fn new(global: GlobalArgs) -> Result<Context> {
+        if global.client_secret.is_some() {
+            return Err(Error::Usage(
+                "--client-secret is not accepted: a secret given as an argument is visible to other \
+                 users in the process list and stays in your shell history.\n\
+                 Use one of:\n\
+                 \x20 ST_CLIENT_SECRET=... st-setup init ...              (environment variable)\n\
+                 \x20 printf '%s\\n' \"$SECRET\" | st-setup init --client-secret-stdin ...\n\
+                 \x20 st-setup init                                       (hidden prompt)"
+                    .into(),
+            ));
+        }
+        let ui = Ui::new(global.color, global.verbose, global.quiet);
+        Ok(Context { ui, global })
+    }
+
+    pub fn config_store(&self) -> Result<ConfigStore> {
+        ConfigStore::locate(self.global.config_dir.as_deref())
+    }
+
+    pub fn secret_store(&self, config: &ConfigStore) -> SecretStore {
+        SecretStore::new(config.dir(), self.global.keyring_timeout)
+    }
+
+    /// `ST_AUTH_URL` / `ST_API_URL` as given (validated when used).
+    pub fn endpoint_overrides(&self) -> (Option<String>, Option<String>) {
+        (self.global.auth_url.clone(), self.global.api_url.clone())
+    }
+
+    /// The URLs for `environment`: flags/env first, then the profile's saved overrides.
+    pub fn endpoints(
+        &self,
+        environment: Environment,
+        profile: Option<&Profile>,
+    ) -> Result<Endpoints> {
+        let auth = self
+            .global
+            .auth_url
+            .as_deref()
+            .or(profile.and_then(|p| p.auth_url.as_deref()));
+        let api = self
+            .global
+            .api_url
+            .as_deref()
+            .or(profile.and_then(|p| p.api_url.as_deref()));
+        Endpoints::resolve(environment, auth, api)
+    }
+
+    /// A single-threaded runtime: every network wait is I/O, one thread is enough.
+    pub fn runtime(&self) -> Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Other(format!("could not start the async runtime: {e}")))
+    }
+
+    pub fn transport(&self) -> Result<Transport> {
+        Transport::new(
+            HttpSettings {
+                timeout: self.global.timeout,
+                connect_timeout: self.global.timeout.min(Duration::from_secs(10)),
+                ca_bundle: self.global.ca_bundle.clone(),
+            },
+            self.ui,
+        )
+    }
+
+    pub fn servicetitan(&self, endpoints: Endpoints) -> Result<ServiceTitan> {
+        Ok(ServiceTitan::new(self.transport()?, endpoints))
+    }
+
+    /// Verify `credentials` against `environment` (URL problems become a failed step).
+    pub async fn verify(
+        &self,
+        environment: Environment,
+        profile: Option<&Profile>,
+        credentials: &Credentials,
+    ) -> Verification {
+        let client = self
+            .endpoints(environment, profile)
+            .and_then(|endpoints| self.servicetitan(endpoints));
+        match client {
+            Ok(client) => verify::verify(&client, environment, credentials).await,
+            Err(err) => verify::setup_failed(&err),
+        }
+    }
+}

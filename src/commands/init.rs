@@ -1,0 +1,389 @@
+//! `st-setup init`: collect the four credentials (wizard in a terminal, flags
+//! and environment variables in scripts), verify them with ServiceTitan, and
+//! store them: the Client Secret in the secret store, the rest in the config.
+
+use std::io::{BufRead, IsTerminal};
+
+use clap::Args;
+
+use crate::cli::Context;
+use crate::credentials::{self, ClientSecret, Credentials, Field};
+use crate::environment::Environment;
+use crate::error::{Error, ExitStatus, Result};
+use crate::profile::{DEFAULT_PROFILE, check_name};
+use crate::store::SecretStorage;
+use crate::store::config::Profile;
+use crate::wizard::{self, Given, Stored, Wizard};
+
+const AFTER_HELP: &str = "\
+Examples:
+  st-setup init                                  # the guided wizard
+  st-setup init --profile acme --environment integration
+  ST_CLIENT_SECRET=... st-setup init --non-interactive --profile ci \\
+      --tenant 8450 --app-key ak1.... --client-id cid....
+  printf '%s\\n' \"$SECRET\" | st-setup init --client-secret-stdin --tenant 8450 ...
+
+The Client Secret is never taken from a flag (it would show in process lists and
+shell history): use ST_CLIENT_SECRET, --client-secret-stdin, or the hidden prompt.";
+
+#[derive(Args, Debug)]
+#[command(after_help = AFTER_HELP)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub values: CredentialArgs,
+
+    /// Read the Client Secret from the first line of standard input
+    #[arg(long, help_heading = "Credentials")]
+    pub client_secret_stdin: bool,
+
+    /// Where to keep the Client Secret: the OS keyring, or a 0600 plain-text file
+    #[arg(long, env = "ST_STORAGE", value_enum, hide_env_values = true)]
+    pub storage: Option<SecretStorage>,
+
+    /// Never prompt; fail with exit 2 listing anything missing (implied when stdin is not a terminal)
+    #[arg(long)]
+    pub non_interactive: bool,
+
+    /// Save without asking ServiceTitan whether the values work
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// Print the Developer Portal and tenant URLs instead of offering to open them
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+/// The non-secret values, shared with `check` and `token`, which accept them too.
+#[derive(Args, Debug, Default, Clone)]
+pub struct CredentialArgs {
+    /// Profile name [default: default]
+    #[arg(
+        long,
+        env = "ST_PROFILE",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
+    pub profile: Option<String>,
+
+    /// ServiceTitan environment the Client ID / Secret belong to
+    #[arg(
+        long,
+        env = "ST_ENVIRONMENT",
+        value_enum,
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
+    pub environment: Option<Environment>,
+
+    /// Tenant ID (digits, from API Application Access in the tenant)
+    #[arg(
+        long = "tenant",
+        value_name = "ID",
+        env = "ST_TENANT_ID",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
+    pub tenant_id: Option<String>,
+
+    /// Application Key (ak1..., from the Developer Portal)
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "ST_APP_KEY",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
+    pub app_key: Option<String>,
+
+    /// Client ID (cid..., from the tenant's API Application Access page)
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "ST_CLIENT_ID",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
+    pub client_id: Option<String>,
+}
+
+pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
+    let interactive = !args.non_interactive
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal()
+        && !args.client_secret_stdin;
+    let given = given_values(&args)?;
+    let config = ctx.config_store()?;
+    let (existing_config, warning) = config.load()?;
+    if let Some(w) = warning {
+        ctx.ui.warn(&w);
+    }
+    let secrets = ctx.secret_store(&config);
+    let storage_for = |profile: &str| {
+        args.storage.unwrap_or_else(|| {
+            existing_config
+                .profiles
+                .get(profile)
+                .map_or(SecretStorage::Keyring, |p| p.secret_storage)
+        })
+    };
+    let runtime = ctx.runtime()?;
+
+    let collected = if interactive {
+        let lookup = |name: &str| -> Result<Stored> {
+            let profile = existing_config.profiles.get(name).cloned();
+            // Reading the stored secret also proves the store works before the user types anything.
+            let storage = storage_for(name);
+            let secret = secrets.get_secret(storage, name)?;
+            Ok(Stored { profile, secret })
+        };
+        let verify_with = |environment: Environment, credentials: &Credentials| {
+            runtime.block_on(ctx.verify(environment, None, credentials))
+        };
+        let verify: Option<wizard::VerifyFn<'_>> = if args.no_verify {
+            None
+        } else {
+            Some(&verify_with)
+        };
+        let wizard = Wizard::new(ctx.ui, !args.no_browser, &given);
+        wizard.run(lookup, verify)?
+    } else {
+        collect_without_prompts(
+            &given,
+            &existing_config,
+            &secrets,
+            &storage_for,
+            ctx,
+            &args,
+            &runtime,
+        )?
+    };
+
+    let storage = storage_for(&collected.profile);
+    let endpoints_override = ctx.endpoint_overrides();
+    let profile = Profile {
+        environment: collected.environment,
+        tenant_id: collected.credentials.tenant_id.clone(),
+        app_key: collected.credentials.app_key.clone(),
+        client_id: collected.credentials.client_id.clone(),
+        secret_storage: storage,
+        verified: collected.verified,
+        auth_url: endpoints_override.0,
+        api_url: endpoints_override.1,
+    };
+    crate::store::save_profile(
+        &config,
+        &secrets,
+        &collected.profile,
+        &profile,
+        &collected.credentials.client_secret,
+    )?;
+    let where_secret = match storage {
+        SecretStorage::Keyring => format!(
+            "OS keyring (service \"{}\", account \"{}\")",
+            crate::store::keyring::SERVICE,
+            collected.profile
+        ),
+        SecretStorage::File => format!(
+            "stored in plain text file {}",
+            secrets.secret_file(&collected.profile).display()
+        ),
+    };
+    ctx.ui.success(&format!(
+        "Saved profile {:?}{}.\n  Client Secret: {where_secret}\n  Other values:  {}",
+        collected.profile,
+        if collected.verified {
+            ""
+        } else {
+            " (unverified)"
+        },
+        config.path().display()
+    ));
+    if storage == SecretStorage::File {
+        ctx.ui
+            .warn("the Client Secret is stored in plain text file (you chose --storage file).");
+    }
+    let flag = if collected.profile == DEFAULT_PROFILE {
+        String::new()
+    } else {
+        format!(" --profile {}", collected.profile)
+    };
+    ctx.ui.info(&format!(
+        "Next: `st-setup check{flag}` re-checks them; `st-setup token{flag}` prints an access token; \
+         `st-setup exec{flag} -- CMD` runs CMD with them set."
+    ));
+    Ok(ExitStatus::Ok)
+}
+
+/// Read and validate every value given by flag, environment or stdin.
+fn given_values(args: &InitArgs) -> Result<Given> {
+    let v = &args.values;
+    if let Some(p) = &v.profile {
+        check_name(p).map_err(|e| Error::Usage(format!("--profile / ST_PROFILE: {e}.")))?;
+    }
+    let field = |field: Field, value: &Option<String>| -> Result<Option<String>> {
+        value
+            .as_deref()
+            .map(|raw| validate_given(field, raw))
+            .transpose()
+    };
+    let client_secret = if args.client_secret_stdin {
+        Some(read_secret_from_stdin()?)
+    } else {
+        match std::env::var("ST_CLIENT_SECRET") {
+            Ok(raw) => Some(ClientSecret::new(validate_given(
+                Field::ClientSecret,
+                &raw,
+            )?)),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Error::Usage(
+                    "ST_CLIENT_SECRET is not valid UTF-8 text; set it to the Client Secret exactly as shown in ServiceTitan.".into(),
+                ));
+            }
+        }
+    };
+    Ok(Given {
+        profile: v.profile.clone(),
+        environment: v.environment,
+        tenant_id: field(Field::TenantId, &v.tenant_id)?,
+        app_key: field(Field::AppKey, &v.app_key)?,
+        client_id: field(Field::ClientId, &v.client_id)?,
+        client_secret,
+    })
+}
+
+/// Check a value given without a prompt: hard problems and swapped pastes are
+/// errors (nobody is there to confirm); an unusual shape is only a warning.
+pub fn validate_given(field: Field, raw: &str) -> Result<String> {
+    let checked = credentials::check(field, raw).map_err(|problem| {
+        Error::Usage(format!("{problem} (given by {})", field.script_sources()))
+    })?;
+    if let Some(warning) = checked.warning {
+        if checked.looks_swapped {
+            return Err(Error::Usage(format!(
+                "{field} ({}): {warning}",
+                field.script_sources()
+            )));
+        }
+        eprintln!("warning: {field}: {warning}");
+    }
+    Ok(checked.value)
+}
+
+fn read_secret_from_stdin() -> Result<ClientSecret> {
+    let mut line = zeroize::Zeroizing::new(String::new());
+    let read = std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::Usage(format!("could not read the Client Secret from stdin: {e}")))?;
+    if read == 0 {
+        return Err(Error::MissingInput(
+            "--client-secret-stdin: standard input was closed before a Client Secret line arrived. \
+             Pipe the secret in, for example: printf '%s\\n' \"$SECRET\" | st-setup init --client-secret-stdin ..."
+                .into(),
+        ));
+    }
+    if line.trim().is_empty() {
+        return Err(Error::MissingInput(
+            "--client-secret-stdin: the first line of standard input is empty; it must hold the Client Secret."
+                .into(),
+        ));
+    }
+    Ok(ClientSecret::new(validate_given(
+        Field::ClientSecret,
+        &line,
+    )?))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn collect_without_prompts(
+    given: &Given,
+    config: &crate::store::config::Config,
+    secrets: &crate::store::SecretStore,
+    storage_for: &dyn Fn(&str) -> SecretStorage,
+    ctx: &Context,
+    args: &InitArgs,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<wizard::Collected> {
+    let profile = given
+        .profile
+        .clone()
+        .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
+    let stored = config.profiles.get(&profile);
+    let environment = given
+        .environment
+        .or(stored.map(|p| p.environment))
+        .unwrap_or(Environment::Production);
+    let pick = |given: &Option<String>, stored: Option<&String>| given.clone().or(stored.cloned());
+    let tenant_id = pick(&given.tenant_id, stored.map(|p| &p.tenant_id));
+    let app_key = pick(&given.app_key, stored.map(|p| &p.app_key));
+    let client_id = pick(&given.client_id, stored.map(|p| &p.client_id));
+    let client_secret = match &given.client_secret {
+        Some(s) => Some(s.clone()),
+        None if stored.is_some() => secrets.get_secret(storage_for(&profile), &profile)?,
+        None => None,
+    };
+    let missing: Vec<Field> = [
+        (Field::TenantId, tenant_id.is_none()),
+        (Field::AppKey, app_key.is_none()),
+        (Field::ClientId, client_id.is_none()),
+        (Field::ClientSecret, client_secret.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(f, missing)| missing.then_some(f))
+    .collect();
+    if !missing.is_empty() {
+        let lines: Vec<String> = missing
+            .iter()
+            .map(|f| format!("  {:<16} {}", f.label(), f.script_sources()))
+            .collect();
+        return Err(Error::MissingInput(format!(
+            "missing {} value{} (no terminal to ask, so nothing was saved):\n{}",
+            missing.len(),
+            if missing.len() == 1 { "" } else { "s" },
+            lines.join("\n")
+        )));
+    }
+    let credentials = Credentials {
+        tenant_id: tenant_id.unwrap_or_default(),
+        app_key: app_key.unwrap_or_default(),
+        client_id: client_id.unwrap_or_default(),
+        client_secret: client_secret.expect("checked above"),
+    };
+    if args.no_verify {
+        ctx.ui.warn("verification skipped (--no-verify): these values have not been checked with ServiceTitan.");
+        return Ok(wizard::Collected {
+            profile,
+            environment,
+            credentials,
+            verified: false,
+        });
+    }
+    let verification = runtime.block_on(ctx.verify(environment, None, &credentials));
+    wizard::print_verification(ctx.ui, &verification);
+    if !verification.passed() {
+        return Err(verification_error(&verification));
+    }
+    Ok(wizard::Collected {
+        profile,
+        environment,
+        credentials,
+        verified: true,
+    })
+}
+
+/// The error for a failed verification: its exit status, its first problem, and that nothing was saved.
+pub fn verification_error(verification: &crate::verify::Verification) -> Error {
+    let message = verification
+        .first_problem()
+        .map(|s| s.message.clone())
+        .unwrap_or_else(|| "verification failed".into());
+    let message =
+        format!("{message}\nNothing was saved (use --no-verify to save without checking).");
+    match verification.status {
+        ExitStatus::CredentialsRejected => Error::CredentialsRejected(message),
+        ExitStatus::ApiAccessRefused => Error::ApiAccessRefused(message),
+        ExitStatus::Network => Error::Network(message),
+        _ => Error::Other(message),
+    }
+}

@@ -1,0 +1,179 @@
+//! ServiceTitan's two environments and the URLs that belong to each, plus the
+//! `ST_AUTH_URL` / `ST_API_URL` overrides (https only, except loopback hosts).
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use url::{Host, Url};
+
+use crate::error::{Error, Result};
+
+pub const DEVELOPER_PORTAL_URL: &str = "https://developer.servicetitan.io/signin";
+pub const DEVELOPER_PORTAL_APPS_URL: &str = "https://developer.servicetitan.io/custom/my-apps";
+pub const DEVELOPER_PORTAL_ACCESS_URL: &str = "https://developer.servicetitan.io/request-access";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// Live tenants: go.servicetitan.com
+    Production,
+    /// Pre-production test tenants: integration.servicetitan.com
+    Integration,
+}
+
+impl Environment {
+    pub fn name(self) -> &'static str {
+        match self {
+            Environment::Production => "production",
+            Environment::Integration => "integration",
+        }
+    }
+
+    /// One line a person can choose by.
+    pub fn description(self) -> &'static str {
+        match self {
+            Environment::Production => "your live ServiceTitan tenant (go.servicetitan.com)",
+            Environment::Integration => {
+                "a pre-production test tenant (integration.servicetitan.com), for building and testing"
+            }
+        }
+    }
+
+    pub fn token_url(self) -> &'static str {
+        match self {
+            Environment::Production => "https://auth.servicetitan.io/connect/token",
+            Environment::Integration => "https://auth-integration.servicetitan.io/connect/token",
+        }
+    }
+
+    pub fn api_base(self) -> &'static str {
+        match self {
+            Environment::Production => "https://api.servicetitan.io",
+            Environment::Integration => "https://api-integration.servicetitan.io",
+        }
+    }
+
+    /// Where the tenant admin signs in.
+    pub fn tenant_login_url(self) -> &'static str {
+        match self {
+            Environment::Production => "https://go.servicetitan.com",
+            Environment::Integration => "https://integration.servicetitan.com",
+        }
+    }
+
+    pub fn other(self) -> Environment {
+        match self {
+            Environment::Production => Environment::Integration,
+            Environment::Integration => Environment::Production,
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The two URLs a verification talks to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoints {
+    pub token_url: Url,
+    pub api_base: Url,
+}
+
+impl Endpoints {
+    /// The environment's URLs, each replaced by its override when one is set.
+    pub fn resolve(
+        environment: Environment,
+        auth_override: Option<&str>,
+        api_override: Option<&str>,
+    ) -> Result<Endpoints> {
+        let token_url = match auth_override {
+            Some(raw) => parse_endpoint("ST_AUTH_URL", raw)?,
+            None => Url::parse(environment.token_url()).expect("built-in URL"),
+        };
+        let api_base = match api_override {
+            Some(raw) => parse_endpoint("ST_API_URL", raw)?,
+            None => Url::parse(environment.api_base()).expect("built-in URL"),
+        };
+        Ok(Endpoints {
+            token_url,
+            api_base,
+        })
+    }
+}
+
+/// Parse an override URL: https anywhere, http only for loopback hosts.
+pub fn parse_endpoint(name: &str, raw: &str) -> Result<Url> {
+    let url = Url::parse(raw.trim())
+        .map_err(|e| Error::Usage(format!("{name} is not a valid URL ({e}): {raw}")))?;
+    let host = url
+        .host()
+        .ok_or_else(|| Error::Usage(format!("{name} has no host: {raw}")))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&host) => Ok(url),
+        "http" => Err(Error::Usage(format!(
+            "{name} uses plain http to {host}, which would send the Client Secret unencrypted. \
+             Use an https:// URL (plain http is allowed only for 127.0.0.1, ::1 and localhost)."
+        ))),
+        other => Err(Error::Usage(format!(
+            "{name} must be an https:// URL, not {other}://"
+        ))),
+    }
+}
+
+pub fn is_loopback(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
+        Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_environment_has_its_own_urls() {
+        let prod = Endpoints::resolve(Environment::Production, None, None).unwrap();
+        assert_eq!(
+            prod.token_url.as_str(),
+            "https://auth.servicetitan.io/connect/token"
+        );
+        let integ = Endpoints::resolve(Environment::Integration, None, None).unwrap();
+        assert_eq!(
+            integ.api_base.as_str(),
+            "https://api-integration.servicetitan.io/"
+        );
+    }
+
+    #[test]
+    fn overrides_must_be_https_unless_loopback() {
+        for ok in [
+            "https://gateway.example.com/connect/token",
+            "http://127.0.0.1:8080/connect/token",
+            "http://127.5.5.5/x",
+            "http://[::1]:9/x",
+            "http://localhost:1/x",
+            "http://LOCALHOST:1/x",
+        ] {
+            assert!(parse_endpoint("ST_AUTH_URL", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://example.com/x",
+            "http://10.0.0.1/x",
+            "http://localhost.evil.com/x",
+            "ftp://127.0.0.1/x",
+            "not a url",
+            "file:///etc/passwd",
+        ] {
+            let err = parse_endpoint("ST_AUTH_URL", bad).unwrap_err();
+            assert_eq!(err.exit_status(), crate::error::ExitStatus::Usage, "{bad}");
+            assert!(err.to_string().contains("ST_AUTH_URL"), "{bad}: {err}");
+        }
+    }
+}

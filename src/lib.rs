@@ -1,0 +1,70 @@
+//! st-setup: get ServiceTitan API credentials set up, verified and safely
+//! stored, interactively or from scripts.
+//!
+//! The architecture, top down:
+//! - [`cli`] parses arguments and builds the [`cli::Context`] commands share;
+//! - [`commands`] holds one module per subcommand;
+//! - [`wizard`] is the interactive dialogue of `init`;
+//! - [`verify`] runs the three checks (token, tenant claim, API probe) on
+//!   top of [`servicetitan`], the HTTP client;
+//! - [`store`] keeps the config file and the secret store (OS keyring);
+//! - [`credentials`], [`environment`] and [`profile`] are the domain values;
+//! - [`error`] maps every failure to its documented exit code; [`ui`] prints.
+
+pub mod browser;
+pub mod cli;
+pub mod commands;
+pub mod credentials;
+pub mod environment;
+pub mod error;
+pub mod profile;
+pub mod servicetitan;
+pub mod store;
+pub mod ui;
+pub mod verify;
+pub mod wizard;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Context};
+pub use crate::error::{Error, ExitStatus};
+
+const OVERVIEW: &str = "\
+st-setup: set up, verify and safely store ServiceTitan API credentials.
+
+Start here:
+  st-setup init        guided set-up: Developer Portal, then your tenant, then a real check
+  st-setup --help      every command, option, environment variable and exit code";
+
+/// Parse `args` and run the command. `Ok` carries the exit status of a command
+/// that ran to the end (a check that found a problem still runs to the end).
+pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitStatus, Error> {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return Ok(if err.use_stderr() {
+                ExitStatus::Usage
+            } else {
+                ExitStatus::Ok
+            });
+        }
+    };
+    let ctx = Context::new(cli.global)?;
+    match cli.command {
+        Some(command) => commands::dispatch(command, &ctx),
+        None => {
+            println!("{OVERVIEW}");
+            Ok(ExitStatus::Ok)
+        }
+    }
+}
+
+/// Print an error the way every command does, and return its exit status.
+pub fn report(err: &Error) -> ExitStatus {
+    let label = console::style("error:").red().bold();
+    eprintln!("{label} {err}");
+    err.exit_status()
+}

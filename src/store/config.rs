@@ -1,0 +1,313 @@
+//! The config file: every profile's non-secret values, as TOML.
+//!
+//! Lives at `$XDG_CONFIG_HOME/st-setup/config.toml` (or the platform's config
+//! directory; `ST_SETUP_CONFIG_DIR` overrides). Writes take an exclusive lock on
+//! a sibling lock file, re-read the file, apply the change and replace the file
+//! atomically (temp file + rename), so concurrent runs never lose a profile and
+//! an interrupted write leaves the old file intact. A file that does not parse
+//! is reported with its line and never overwritten.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::environment::Environment;
+use crate::error::{Error, Result};
+use crate::store::SecretStorage;
+
+pub const CONFIG_FILE: &str = "config.toml";
+const LOCK_FILE: &str = ".config.lock";
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Config {
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// One profile's stored values. The Client Secret is never here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub environment: Environment,
+    pub tenant_id: String,
+    pub app_key: String,
+    pub client_id: String,
+    /// Where the Client Secret lives.
+    #[serde(default)]
+    pub secret_storage: SecretStorage,
+    /// False when the user chose to save without a successful verification.
+    #[serde(default = "default_true")]
+    pub verified: bool,
+    /// Token endpoint override in effect when the profile was saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_url: Option<String>,
+    /// API base override in effect when the profile was saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The config directory and the operations on the file inside it.
+#[derive(Clone, Debug)]
+pub struct ConfigStore {
+    dir: PathBuf,
+}
+
+impl ConfigStore {
+    /// `ST_SETUP_CONFIG_DIR` when given, else the platform's config directory.
+    pub fn locate(dir_override: Option<&Path>) -> Result<ConfigStore> {
+        let dir = match dir_override {
+            Some(dir) => dir.to_path_buf(),
+            None => directories::ProjectDirs::from("", "", "st-setup")
+                .map(|d| d.config_dir().to_path_buf())
+                .ok_or_else(|| {
+                    Error::Other(
+                        "could not find a home directory for the config file; set ST_SETUP_CONFIG_DIR"
+                            .into(),
+                    )
+                })?,
+        };
+        Ok(ConfigStore { dir })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(CONFIG_FILE)
+    }
+
+    /// Read the config; a missing file is an empty config.
+    ///
+    /// Returns the config and, when the file was readable by other users, a
+    /// warning (the permissions are tightened to 0600 in that case).
+    pub fn load(&self) -> Result<(Config, Option<String>)> {
+        let path = self.path();
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((Config::default(), None));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(Error::ConfigUnreadable {
+                    path,
+                    line: None,
+                    message: "the file is not UTF-8 text".into(),
+                });
+            }
+            Err(e) => return Err(Error::io("read", &path, e)),
+        };
+        let config = parse(&path, &text)?;
+        let warning = tighten_permissions(&path)?;
+        Ok((config, warning))
+    }
+
+    /// Lock, re-read, apply `change`, and atomically replace the file.
+    ///
+    /// `change` runs while the lock is held; when it fails nothing is written.
+    pub fn update<T>(&self, change: impl FnOnce(&mut Config) -> Result<T>) -> Result<T> {
+        self.ensure_dir()?;
+        let _lock = self.lock()?;
+        let (mut config, _) = self.load()?;
+        let result = change(&mut config)?;
+        self.write(&config)?;
+        Ok(result)
+    }
+
+    /// Create the directory with mode 0700 (and tighten it if it is looser).
+    pub fn ensure_dir(&self) -> Result<()> {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(&self.dir)
+            .map_err(|e| Error::io("create the config directory", &self.dir, e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = fs::metadata(&self.dir).map_err(|e| Error::io("inspect", &self.dir, e))?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
+                    .map_err(|e| Error::io("restrict permissions of", &self.dir, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<File> {
+        let path = self.dir.join(LOCK_FILE);
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io("open the lock file", &path, e))?;
+        file.lock().map_err(|e| Error::io("lock", &path, e))?;
+        Ok(file)
+    }
+
+    fn write(&self, config: &Config) -> Result<()> {
+        let text = toml::to_string_pretty(config)
+            .map_err(|e| Error::Other(format!("could not encode the config: {e}")))?;
+        let header = "# st-setup profiles. The Client Secret is not in this file: it is in the\n\
+                      # OS keyring (or, where secret_storage = \"file\", in secrets/<profile>).\n\n";
+        write_atomically(
+            &self.dir,
+            &self.path(),
+            format!("{header}{text}").as_bytes(),
+        )
+    }
+}
+
+/// Parse config text, reporting the line of any error.
+pub fn parse(path: &Path, text: &str) -> Result<Config> {
+    let config: Config = toml::from_str(text).map_err(|e| Error::ConfigUnreadable {
+        path: path.to_path_buf(),
+        line: e.span().map(|span| line_of(text, span.start)),
+        message: e.message().trim().to_string(),
+    })?;
+    for name in config.profiles.keys() {
+        if let Err(problem) = crate::profile::check_name(name) {
+            return Err(Error::ConfigUnreadable {
+                path: path.to_path_buf(),
+                line: text
+                    .lines()
+                    .position(|l| {
+                        l.contains(&format!("[profiles.{name}]")) || l.contains(name.as_str())
+                    })
+                    .map(|i| i + 1),
+                message: format!("profile name {name:?}: {problem}"),
+            });
+        }
+    }
+    Ok(config)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+/// Write `bytes` to `path` through a 0600 temp file in `dir`, fsync, rename.
+pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut temp = tempfile::Builder::new()
+        .prefix(".st-setup-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io("set permissions on", temp.path(), e))?;
+    }
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|e| Error::io("write", temp.path(), e))?;
+    temp.persist(path)
+        .map_err(|e| Error::io("replace", path, e.error))?;
+    // Make the rename itself durable.
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// 0600 for a file readable by others; returns a warning when it changed anything.
+fn tighten_permissions(path: &Path) -> Result<Option<String>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)
+            .map_err(|e| Error::io("inspect", path, e))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::io("restrict permissions of", path, e))?;
+            return Ok(Some(format!(
+                "{} was readable by other users (mode {:o}); it is now 0600.",
+                path.display(),
+                mode & 0o777
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_profile_round_trips_through_toml() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ConfigStore::locate(Some(&dir.path().join("cfg"))).unwrap();
+        let profile = Profile {
+            environment: Environment::Integration,
+            tenant_id: "8450".into(),
+            app_key: "ak1.x".into(),
+            client_id: "cid.y".into(),
+            secret_storage: SecretStorage::Keyring,
+            verified: true,
+            auth_url: None,
+            api_url: Some("http://127.0.0.1:9".into()),
+        };
+        store
+            .update(|c| {
+                c.profiles.insert("dev".into(), profile.clone());
+                Ok(())
+            })
+            .unwrap();
+        let (config, warning) = store.load().unwrap();
+        assert_eq!(config.profiles["dev"], profile);
+        assert_eq!(warning, None);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&store.path()), 0o600);
+            assert_eq!(mode(store.dir()), 0o700);
+        }
+    }
+
+    #[test]
+    fn parse_errors_name_the_line_and_leave_the_file_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ConfigStore::locate(Some(dir.path())).unwrap();
+        let broken = "[profiles.default]\nenvironment = \"production\"\ntenant_id = 8450\n";
+        fs::write(store.path(), broken).unwrap();
+        let err = store.load().unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("config.toml, line 3"), "{message}");
+        let err = store.update(|_| Ok(())).unwrap_err();
+        assert!(matches!(err, Error::ConfigUnreadable { .. }));
+        assert_eq!(fs::read_to_string(store.path()).unwrap(), broken);
+    }
+
+    #[test]
+    fn a_failed_change_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ConfigStore::locate(Some(dir.path())).unwrap();
+        let err = store.update(|_| -> Result<()> { Err(Error::Other("no".into())) });
+        assert!(err.is_err());
+        assert!(!store.path().exists());
+    }
+}

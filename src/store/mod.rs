@@ -1,0 +1,178 @@
+//! Where credentials are kept: the config file for the non-secret values, and
+//! the secret store (the OS keyring, or an explicitly chosen 0600 file) for the
+//! Client Secret and the cached access token.
+
+pub mod config;
+pub mod keyring;
+pub mod secret_file;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::credentials::ClientSecret;
+use crate::error::Result;
+use keyring::{Keyring, SERVICE, TOKEN_CACHE_SERVICE};
+use secret_file::SecretFiles;
+
+/// Where a profile's Client Secret lives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretStorage {
+    /// The OS keyring (Secret Service, Keychain, Credential Manager)
+    #[default]
+    Keyring,
+    /// A plain-text 0600 file in the config directory (explicit opt-in)
+    File,
+}
+
+impl SecretStorage {
+    pub fn name(self) -> &'static str {
+        match self {
+            SecretStorage::Keyring => "keyring",
+            SecretStorage::File => "file",
+        }
+    }
+
+    /// How output describes it, every time.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SecretStorage::Keyring => "OS keyring",
+            SecretStorage::File => "stored in plain text file",
+        }
+    }
+}
+
+/// A cached access token and when it expires (Unix seconds).
+pub struct CachedToken {
+    pub token: secrecy::SecretString,
+    pub expires_at: u64,
+}
+
+/// The Client Secret and token cache, in whichever storage a profile uses.
+#[derive(Clone, Debug)]
+pub struct SecretStore {
+    keyring: Keyring,
+    secret_files: SecretFiles,
+    token_files: SecretFiles,
+}
+
+impl SecretStore {
+    pub fn new(config_dir: &Path, keyring_timeout: Duration) -> Self {
+        SecretStore {
+            keyring: Keyring::new(keyring_timeout),
+            secret_files: SecretFiles::new(&config_dir.join("secrets")),
+            token_files: SecretFiles::new(&config_dir.join("token-cache")),
+        }
+    }
+
+    /// The file that holds a profile's secret under file storage.
+    pub fn secret_file(&self, profile: &str) -> PathBuf {
+        self.secret_files.path(profile)
+    }
+
+    pub fn get_secret(
+        &self,
+        storage: SecretStorage,
+        profile: &str,
+    ) -> Result<Option<ClientSecret>> {
+        let value = match storage {
+            SecretStorage::Keyring => self.keyring.get(SERVICE, profile)?,
+            SecretStorage::File => self.secret_files.get(profile)?,
+        };
+        Ok(value.map(ClientSecret::new))
+    }
+
+    pub fn set_secret(
+        &self,
+        storage: SecretStorage,
+        profile: &str,
+        secret: &ClientSecret,
+    ) -> Result<()> {
+        match storage {
+            SecretStorage::Keyring => self.keyring.set(SERVICE, profile, secret.expose()),
+            SecretStorage::File => self.secret_files.set(profile, secret.expose()),
+        }
+    }
+
+    pub fn delete_secret(&self, storage: SecretStorage, profile: &str) -> Result<bool> {
+        match storage {
+            SecretStorage::Keyring => self.keyring.delete(SERVICE, profile),
+            SecretStorage::File => self.secret_files.delete(profile),
+        }
+    }
+
+    pub fn get_cached_token(
+        &self,
+        storage: SecretStorage,
+        profile: &str,
+    ) -> Result<Option<CachedToken>> {
+        let raw = match storage {
+            SecretStorage::Keyring => self.keyring.get(TOKEN_CACHE_SERVICE, profile)?,
+            SecretStorage::File => self.token_files.get(profile)?,
+        };
+        let raw = raw.map(zeroize::Zeroizing::new);
+        Ok(raw.and_then(|raw| {
+            let (expires_at, token) = raw.split_once(' ')?;
+            Some(CachedToken {
+                expires_at: expires_at.parse().ok()?,
+                token: secrecy::SecretString::from(token.to_string()),
+            })
+        }))
+    }
+
+    pub fn set_cached_token(
+        &self,
+        storage: SecretStorage,
+        profile: &str,
+        token: &str,
+        expires_at: u64,
+    ) -> Result<()> {
+        let value = zeroize::Zeroizing::new(format!("{expires_at} {token}"));
+        match storage {
+            SecretStorage::Keyring => self.keyring.set(TOKEN_CACHE_SERVICE, profile, &value),
+            SecretStorage::File => self.token_files.set(profile, &value),
+        }
+    }
+
+    pub fn delete_cached_token(&self, storage: SecretStorage, profile: &str) -> Result<bool> {
+        match storage {
+            SecretStorage::Keyring => self.keyring.delete(TOKEN_CACHE_SERVICE, profile),
+            SecretStorage::File => self.token_files.delete(profile),
+        }
+    }
+}
+
+/// Store a profile as one step: the secret first, then the config entry; if
+/// the config write fails, the secret store is put back as it was.
+pub fn save_profile(
+    config: &config::ConfigStore,
+    secrets: &SecretStore,
+    name: &str,
+    profile: &config::Profile,
+    secret: &ClientSecret,
+) -> Result<()> {
+    let storage = profile.secret_storage;
+    let previous = secrets.get_secret(storage, name)?;
+    secrets.set_secret(storage, name, secret)?;
+    let replaced = config.update(|c| Ok(c.profiles.insert(name.to_string(), profile.clone())));
+    match replaced {
+        Ok(old) => {
+            // New credentials invalidate any cached token; a moved secret leaves no copy behind.
+            let _ = secrets.delete_cached_token(storage, name);
+            if let Some(old) = old.filter(|o| o.secret_storage != storage) {
+                let _ = secrets.delete_secret(old.secret_storage, name);
+                let _ = secrets.delete_cached_token(old.secret_storage, name);
+            }
+            Ok(())
+        }
+        Err(err) => {
+            let _ = match previous {
+                Some(p) => secrets.set_secret(storage, name, &p),
+                None => secrets.delete_secret(storage, name).map(|_| ()),
+            };
+            Err(err)
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Terminal output: colour and symbols only on a terminal, `NO_COLOR` and
+//! `--color` honoured, spinners only on an interactive stderr, `--quiet` and
+//! `--verbose`. Everything here writes to stderr; stdout belongs to the data a
+//! command produces (a token, JSON, an export).
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use console::style;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Ui {
+    verbose: bool,
+    quiet: bool,
+    fancy: bool,
+}
+
+impl Ui {
+    pub fn new(color: ColorChoice, verbose: bool, quiet: bool) -> Ui {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let fancy = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => !no_color && std::io::stderr().is_terminal(),
+        };
+        let stdout_color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => !no_color && std::io::stdout().is_terminal(),
+        };
+        console::set_colors_enabled_stderr(fancy);
+        console::set_colors_enabled(stdout_color);
+        Ui {
+            verbose,
+            quiet,
+            fancy,
+        }
+    }
+
+    /// A Ui that prints plainly (for library callers and tests).
+    pub fn plain() -> Ui {
+        Ui {
+            verbose: false,
+            quiet: false,
+            fancy: false,
+        }
+    }
+
+    pub fn verbose(&self) -> bool {
+        self.verbose
+    }
+
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Colour and symbols are in use (stderr is a terminal, colour not disabled).
+    pub fn fancy(&self) -> bool {
+        self.fancy
+    }
+
+    pub fn verbose_line(&self, message: &str) {
+        if self.verbose {
+            eprintln!("{} {message}", style("[verbose]").dim());
+        }
+    }
+
+    /// Progress and explanations; silenced by `--quiet`.
+    pub fn info(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+
+    pub fn heading(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("\n{}", style(message).bold().underlined());
+        }
+    }
+
+    pub fn success(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{} {message}", self.symbol_ok());
+        }
+    }
+
+    /// Warnings are shown even with `--quiet`.
+    pub fn warn(&self, message: &str) {
+        eprintln!("{} {message}", style("warning:").yellow().bold());
+    }
+
+    pub fn symbol_ok(&self) -> String {
+        if self.fancy {
+            style("✓").green().to_string()
+        } else {
+            "ok:".to_string()
+        }
+    }
+
+    /// A spinner on stderr while `message` is in progress; nothing when not a terminal.
+    pub fn spinner(&self, message: &str) -> Spinner {
+        if !self.fancy || self.quiet || !std::io::stderr().is_terminal() {
+            return Spinner(None);
+        }
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(indicatif::ProgressStyle::default_spinner());
+        bar.set_message(message.to_string());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        Spinner(Some(bar))
+    }
+}
+
+/// Clears itself when dropped.
+pub struct Spinner(Option<indicatif::ProgressBar>);
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if let Some(bar) = self.0.take() {
+            bar.finish_and_clear();
+        }
+    }
+}

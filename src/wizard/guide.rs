@@ -1,0 +1,57 @@
+//! What the wizard tells the user at each stage: the steps in the Developer
+//! Portal and in the tenant, in the order they happen, and where to click.
+
+use crate::environment::{DEVELOPER_PORTAL_ACCESS_URL, DEVELOPER_PORTAL_URL, Environment};
+
+pub fn welcome() -> String {
+    "st-setup walks you through the two places ServiceTitan API credentials come from:\n\
+     \x20 Stage 1  the Developer Portal, where your app and its Application Key live;\n\
+     \x20 Stage 2  your tenant, where the app is connected and the Client ID and Secret are made.\n\
+     Then it checks the four values with ServiceTitan and stores them: the Client Secret in\n\
+     your OS keyring, the rest in a config file. Press Ctrl-C at any time to quit without saving."
+        .to_string()
+}
+
+pub fn developer_portal_steps() -> String {
+    format!(
+        "\x20 1. Sign in at {DEVELOPER_PORTAL_URL} with your Production Environment login\n\
+         \x20    (production even for integration work). No portal access yet? Request it at\n\
+         \x20    {DEVELOPER_PORTAL_ACCESS_URL}.\n\
+         \x20 2. Click \"+ New App\": give it a name, your organization, a home page URL and your tenant ID.\n\
+         \x20 3. Under \"Client Credentials Management\" choose\n\
+         \x20    \"Tenant will configure the credentials themselves\".\n\
+         \x20 4. Pick the scopes. A tool that only reads data can select all the read scopes.\n\
+         \x20 5. Submit, open the app from My Apps, and copy its Application Key (it starts with ak1.).\n\
+         \x20 Already have an app? Open it from My Apps and copy the Application Key."
+    )
+}
+
+pub fn tenant_steps_before_tenant_id(environment: Environment) -> String {
+    let login = match environment {
+        Environment::Production => "your production tenant",
+        Environment::Integration => {
+            "your integration tenant, with your Integration Environment login"
+        }
+    };
+    format!(
+        "\x20 1. Sign in to {login} at {url}\n\
+         \x20    (you need the \"Manage API Application Access\" permission).\n\
+         \x20 2. Open Settings (the gear icon, top right) > Integrations > API Application Access.\n\
+         \x20 3. Copy the Tenant ID shown on that page.",
+        url = environment.tenant_login_url()
+    )
+}
+
+pub fn tenant_steps_before_client_id() -> String {
+    "\x20 4. Click \"Connect New App\", choose your app, and allow the permissions it asks for.\n\
+     \x20    (Until then the Developer Portal shows the app as \"Not Connected Yet\".)\n\
+     \x20 5. Click the app's name to open its details, and copy the Client ID (it starts with cid.)."
+        .to_string()
+}
+
+pub fn secret_warning() -> String {
+    "\x20 6. Copy the Client Secret from the same page (it starts with cs1. or cs2.).\n\
+     \x20    It may not be shown again once you leave that page, so paste it now.\n\
+     \x20    Your typing is hidden; nothing is saved until the values are checked."
+        .to_string()
+}

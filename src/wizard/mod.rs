@@ -1,0 +1,312 @@
+//! The interactive `init` wizard: stage 0 (profile, environment), stage 1
+//! (Developer Portal, Application Key), stage 2 (tenant: Tenant ID, Client ID,
+//! Client Secret), then verification with a chance to fix just the value that
+//! is likely wrong, save unverified, or quit.
+//!
+//! The wizard only talks to the user. Reading stored values, verifying and
+//! saving are passed in by `commands::init`, so this file holds the dialogue
+//! and nothing else.
+
+mod guide;
+mod prompt;
+
+use crate::credentials::{ClientSecret, Credentials, Field};
+use crate::environment::{DEVELOPER_PORTAL_URL, Environment};
+use crate::error::{Error, Result};
+use crate::profile::{DEFAULT_PROFILE, check_name};
+use crate::store::config::Profile;
+use crate::ui::Ui;
+use crate::verify::{StepStatus, Verification};
+pub use prompt::Prompter;
+
+/// Values given on the command line or in the environment: their prompts are skipped.
+#[derive(Default)]
+pub struct Given {
+    pub profile: Option<String>,
+    pub environment: Option<Environment>,
+    pub tenant_id: Option<String>,
+    pub app_key: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<ClientSecret>,
+}
+
+/// What is already stored for a profile.
+pub struct Stored {
+    pub profile: Option<Profile>,
+    pub secret: Option<ClientSecret>,
+}
+
+/// The wizard's result: what to save, and whether it was verified.
+pub struct Collected {
+    pub profile: String,
+    pub environment: Environment,
+    pub credentials: Credentials,
+    pub verified: bool,
+}
+
+/// How the wizard asks ServiceTitan about a set of credentials.
+pub type VerifyFn<'a> = &'a dyn Fn(Environment, &Credentials) -> Verification;
+
+pub struct Wizard<'a> {
+    ui: Ui,
+    prompt: Prompter,
+    open_browser: bool,
+    given: &'a Given,
+}
+
+impl<'a> Wizard<'a> {
+    pub fn new(ui: Ui, open_browser: bool, given: &'a Given) -> Self {
+        Wizard {
+            ui,
+            prompt: Prompter::new(ui),
+            open_browser,
+            given,
+        }
+    }
+
+    /// Run the whole dialogue. `lookup` reads what is stored for a profile name;
+    /// `verify` asks ServiceTitan (None when verification is switched off).
+    pub fn run(
+        &self,
+        lookup: impl Fn(&str) -> Result<Stored>,
+        verify: Option<VerifyFn<'_>>,
+    ) -> Result<Collected> {
+        let ui = self.ui;
+        ui.info(&guide::welcome());
+
+        // Stage 0
+        ui.heading("Profile and environment");
+        let profile = match &self.given.profile {
+            Some(p) => p.clone(),
+            None => self.ask_profile_name()?,
+        };
+        let stored = lookup(&profile)?;
+        if stored.profile.is_some() {
+            ui.info(&format!(
+                "Profile {profile:?} exists: its current values are the defaults below; press Enter to keep one."
+            ));
+        }
+        let current = stored.profile.as_ref();
+        let mut environment = match self.given.environment {
+            Some(e) => e,
+            None => self.ask_environment(current.map(|p| p.environment))?,
+        };
+
+        // Stage 1
+        ui.heading("Stage 1 of 2: the Developer Portal");
+        let app_key = match &self.given.app_key {
+            Some(v) => v.clone(),
+            None => {
+                ui.info(&guide::developer_portal_steps());
+                self.offer_to_open(DEVELOPER_PORTAL_URL, "the Developer Portal")?;
+                self.prompt
+                    .field(Field::AppKey, current.map(|p| p.app_key.as_str()))?
+            }
+        };
+
+        // Stage 2
+        ui.heading(&format!("Stage 2 of 2: your {environment} tenant"));
+        let tenant_id = match &self.given.tenant_id {
+            Some(v) => v.clone(),
+            None => {
+                ui.info(&guide::tenant_steps_before_tenant_id(environment));
+                self.offer_to_open(environment.tenant_login_url(), "your tenant's sign-in page")?;
+                self.prompt
+                    .field(Field::TenantId, current.map(|p| p.tenant_id.as_str()))?
+            }
+        };
+        let client_id = match &self.given.client_id {
+            Some(v) => v.clone(),
+            None => {
+                ui.info(&guide::tenant_steps_before_client_id());
+                self.prompt
+                    .field(Field::ClientId, current.map(|p| p.client_id.as_str()))?
+            }
+        };
+        let client_secret = match &self.given.client_secret {
+            Some(s) => s.clone(),
+            None => {
+                ui.info(&guide::secret_warning());
+                match self.prompt.secret(stored.secret.is_some())? {
+                    Some(s) => s,
+                    None => stored.secret.clone().expect("kept only when stored"),
+                }
+            }
+        };
+        let mut credentials = Credentials {
+            tenant_id,
+            app_key,
+            client_id,
+            client_secret,
+        };
+
+        // Verification, with repair.
+        let Some(verify) = verify else {
+            ui.warn("verification skipped (--no-verify): these values have not been checked with ServiceTitan.");
+            self.summary(&profile, environment, &credentials);
+            return Ok(Collected {
+                profile,
+                environment,
+                credentials,
+                verified: false,
+            });
+        };
+        loop {
+            let verification = {
+                let _spinner = ui.spinner("Checking the credentials with ServiceTitan…");
+                verify(environment, &credentials)
+            };
+            print_verification(ui, &verification);
+            if verification.passed() {
+                self.summary(&profile, environment, &credentials);
+                return Ok(Collected {
+                    profile,
+                    environment,
+                    credentials,
+                    verified: true,
+                });
+            }
+            match self.ask_repair(&verification, environment)? {
+                Repair::ReEnter(field) => self.re_enter(field, &mut credentials)?,
+                Repair::SwitchEnvironment => environment = environment.other(),
+                Repair::Retry => {}
+                Repair::SaveAnyway => {
+                    ui.warn(&format!(
+                        "saving profile {profile:?} UNVERIFIED: ServiceTitan did not accept these values. \
+                         Run `st-setup check --profile {profile}` once the problem is fixed."
+                    ));
+                    self.summary(&profile, environment, &credentials);
+                    return Ok(Collected {
+                        profile,
+                        environment,
+                        credentials,
+                        verified: false,
+                    });
+                }
+                Repair::Quit => return Err(Error::Interrupted),
+            }
+        }
+    }
+
+    fn ask_profile_name(&self) -> Result<String> {
+        loop {
+            let name = self.prompt.text("Profile name", Some(DEFAULT_PROFILE))?;
+            let name = name.trim().to_string();
+            match check_name(&name) {
+                Ok(()) => return Ok(name),
+                Err(problem) => self.ui.warn(&format!("{problem}.")),
+            }
+        }
+    }
+
+    fn ask_environment(&self, current: Option<Environment>) -> Result<Environment> {
+        let choices = [Environment::Production, Environment::Integration];
+        let items: Vec<String> = choices
+            .iter()
+            .map(|e| format!("{:<12} {}", e.name(), e.description()))
+            .collect();
+        let default = current.map_or(0, |c| if c == Environment::Integration { 1 } else { 0 });
+        let index = self.prompt.select("Environment", &items, default)?;
+        Ok(choices[index])
+    }
+
+    /// Print the URL, and open it when allowed and the user agrees.
+    fn offer_to_open(&self, url: &str, what: &str) -> Result<()> {
+        self.ui.info(&format!("  Link: {url}"));
+        if self.open_browser
+            && self
+                .prompt
+                .confirm(&format!("Open {what} in your browser?"), true)?
+            && let Err(problem) = crate::browser::open(url)
+        {
+            self.ui
+                .warn(&format!("{problem}; open the link above by hand."));
+        }
+        Ok(())
+    }
+
+    fn ask_repair(&self, verification: &Verification, environment: Environment) -> Result<Repair> {
+        let mut options: Vec<(String, Repair)> = verification
+            .suspects
+            .iter()
+            .map(|f| {
+                (
+                    format!("Re-enter the {f} and try again"),
+                    Repair::ReEnter(*f),
+                )
+            })
+            .collect();
+        if verification.status == crate::error::ExitStatus::CredentialsRejected {
+            options.push((
+                format!(
+                    "Switch to the {} environment and try again",
+                    environment.other()
+                ),
+                Repair::SwitchEnvironment,
+            ));
+        }
+        options.push(("Try again with the same values".into(), Repair::Retry));
+        options.push(("Save anyway, unverified".into(), Repair::SaveAnyway));
+        options.push(("Quit without saving".into(), Repair::Quit));
+        let labels: Vec<String> = options.iter().map(|(l, _)| l.clone()).collect();
+        let index = self.prompt.select("What now?", &labels, 0)?;
+        Ok(options.swap_remove(index).1)
+    }
+
+    fn re_enter(&self, field: Field, credentials: &mut Credentials) -> Result<()> {
+        match field {
+            Field::TenantId => {
+                credentials.tenant_id = self.prompt.field(field, Some(&credentials.tenant_id))?
+            }
+            Field::AppKey => {
+                credentials.app_key = self.prompt.field(field, Some(&credentials.app_key))?
+            }
+            Field::ClientId => {
+                credentials.client_id = self.prompt.field(field, Some(&credentials.client_id))?
+            }
+            Field::ClientSecret => {
+                if let Some(secret) = self.prompt.secret(false)? {
+                    credentials.client_secret = secret;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn summary(&self, profile: &str, environment: Environment, credentials: &Credentials) {
+        self.ui.heading("Summary");
+        self.ui.info(&format!(
+            "  Profile        {profile}\n  Environment    {environment}\n  Tenant ID      {}\n  \
+             Application Key {}\n  Client ID      {}\n  Client Secret  {}",
+            credentials.tenant_id,
+            credentials.app_key,
+            credentials.client_id,
+            credentials.client_secret.masked()
+        ));
+    }
+}
+
+enum Repair {
+    ReEnter(Field),
+    SwitchEnvironment,
+    Retry,
+    SaveAnyway,
+    Quit,
+}
+
+/// One line per step, for the wizard and for `init --non-interactive`.
+pub fn print_verification(ui: Ui, verification: &Verification) {
+    for (_, label, step) in verification.steps() {
+        let mark = match (step.status, ui.fancy()) {
+            (StepStatus::Ok, true) => console::style("✓").green().to_string(),
+            (StepStatus::Failed, true) => console::style("✗").red().to_string(),
+            (StepStatus::Unconfirmed, true) => console::style("?").yellow().to_string(),
+            (StepStatus::Skipped, true) => console::style("-").dim().to_string(),
+            (StepStatus::Ok, false) => "ok".into(),
+            (StepStatus::Failed, false) => "FAILED".into(),
+            (StepStatus::Unconfirmed, false) => "UNCONFIRMED".into(),
+            (StepStatus::Skipped, false) => "skipped".into(),
+        };
+        ui.info(&format!("  {mark} {label}: {}", step.message));
+    }
+}

@@ -1,0 +1,104 @@
+//! Prompts for the wizard: a value is asked for until it passes the hard rules,
+//! and a value with an unexpected shape is only kept if the user says so.
+
+use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
+use dialoguer::{Confirm, Input, Password, Select};
+
+use crate::credentials::{self, ClientSecret, Field};
+use crate::error::Result;
+use crate::ui::Ui;
+
+pub struct Prompter {
+    ui: Ui,
+    theme: Box<dyn Theme>,
+}
+
+impl Prompter {
+    pub fn new(ui: Ui) -> Prompter {
+        let theme: Box<dyn Theme> = if ui.fancy() {
+            Box::new(ColorfulTheme::default())
+        } else {
+            Box::new(SimpleTheme)
+        };
+        Prompter { ui, theme }
+    }
+
+    pub fn text(&self, prompt: &str, default: Option<&str>) -> Result<String> {
+        let mut input = Input::<String>::with_theme(self.theme.as_ref()).with_prompt(prompt);
+        if let Some(d) = default {
+            input = input.default(d.to_string());
+        }
+        Ok(input.interact_text()?)
+    }
+
+    pub fn confirm(&self, prompt: &str, default: bool) -> Result<bool> {
+        Ok(Confirm::with_theme(self.theme.as_ref())
+            .with_prompt(prompt)
+            .default(default)
+            .interact()?)
+    }
+
+    pub fn select(&self, prompt: &str, items: &[String], default: usize) -> Result<usize> {
+        Ok(Select::with_theme(self.theme.as_ref())
+            .with_prompt(prompt)
+            .items(items)
+            .default(default)
+            .interact()?)
+    }
+
+    /// Ask for `field` until the value passes its checks (or the user keeps an
+    /// unusual-looking value on purpose). `default` is the current value.
+    pub fn field(&self, field: Field, default: Option<&str>) -> Result<String> {
+        loop {
+            let raw = self.text(field.label(), default)?;
+            match credentials::check(field, &raw) {
+                Err(problem) => self.ui.warn(&problem),
+                Ok(checked) => match checked.warning {
+                    None => return Ok(checked.value),
+                    Some(warning) => {
+                        self.ui.warn(&warning);
+                        if self.confirm("Use this value anyway?", false)? {
+                            return Ok(checked.value);
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// Ask for the Client Secret with hidden input. With a stored secret,
+    /// an empty answer keeps it (`None`).
+    pub fn secret(&self, has_stored: bool) -> Result<Option<ClientSecret>> {
+        let prompt = if has_stored {
+            "Client Secret (hidden; press Enter to keep the stored one)"
+        } else {
+            "Client Secret (hidden)"
+        };
+        loop {
+            let raw = zeroize::Zeroizing::new(
+                Password::with_theme(self.theme.as_ref())
+                    .with_prompt(prompt)
+                    .allow_empty_password(true)
+                    .interact()?,
+            );
+            if has_stored && raw.trim().is_empty() {
+                return Ok(None);
+            }
+            match credentials::check(Field::ClientSecret, &raw) {
+                Err(problem) => self.ui.warn(&problem),
+                Ok(checked) => {
+                    let value = ClientSecret::new(checked.value);
+                    match checked.warning {
+                        None => return Ok(Some(value)),
+                        Some(warning) => {
+                            self.ui.warn(&warning);
+                            if self.confirm("Use this value anyway?", false)? {
+                                return Ok(Some(value));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
