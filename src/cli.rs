@@ -198,6 +198,17 @@ impl Context {
         (self.global.auth_url.clone(), self.global.api_url.clone())
     }
 
+    /// Refuse bad `ST_AUTH_URL` / `ST_API_URL` values before any request is made.
+    pub fn check_endpoint_overrides(&self) -> Result<()> {
+        if let Some(url) = &self.global.auth_url {
+            crate::environment::parse_endpoint("ST_AUTH_URL", url)?;
+        }
+        if let Some(url) = &self.global.api_url {
+            crate::environment::parse_endpoint("ST_API_URL", url)?;
+        }
+        Ok(())
+    }
+
     /// The URLs for `environment`: flags/env first, then the profile's saved overrides.
     pub fn endpoints(
         &self,

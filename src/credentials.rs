@@ -235,7 +235,7 @@ impl ClientSecret {
         self.0.expose_secret()
     }
 
-    /// The last four characters, for summaries: `••••wxyz`.
+    /// The last four characters, for summaries: `****wxyz`.
     pub fn masked(&self) -> String {
         mask_all_but_last(self.expose(), 4)
     }
@@ -247,17 +247,17 @@ impl fmt::Debug for ClientSecret {
     }
 }
 
-/// `••••` followed by the last `keep` characters (or only bullets for short values).
+/// `****` followed by the last `keep` characters (only `****` for short values).
 pub fn mask_all_but_last(value: &str, keep: usize) -> String {
     let count = value.chars().count();
     if count <= keep * 2 {
-        return "••••".to_string();
+        return "****".to_string();
     }
     let tail: String = value.chars().skip(count - keep).collect();
-    format!("••••{tail}")
+    format!("****{tail}")
 }
 
-/// Keep the prefix (`ak1.`, `cid.`) and the last 4 characters: `cid.••••wxyz`.
+/// Keep the prefix (`ak1.`, `cid.`) and the last 4 characters: `cid.****wxyz`.
 pub fn mask_identifier(value: &str) -> String {
     let prefix_len = value.find('.').map(|i| i + 1).filter(|i| *i <= 5);
     match prefix_len {
@@ -409,10 +409,10 @@ mod tests {
     #[test]
     fn masking_keeps_only_the_last_four() {
         let secret = ClientSecret::new(CS.to_string());
-        assert_eq!(secret.masked(), "••••uvwx");
+        assert_eq!(secret.masked(), "****uvwx");
         assert_eq!(format!("{secret:?}"), "ClientSecret([REDACTED])");
-        assert_eq!(mask_all_but_last("short", 4), "••••");
-        assert_eq!(mask_identifier(CID), "cid.••••vwxy");
-        assert_eq!(mask_identifier("é"), "••••");
+        assert_eq!(mask_all_but_last("short", 4), "****");
+        assert_eq!(mask_identifier(CID), "cid.****vwxy");
+        assert_eq!(mask_identifier("é"), "****");
     }
 }

@@ -116,6 +116,20 @@ impl Error {
         }
     }
 
+    /// An error with a given exit status (for outcomes computed elsewhere, like a verification).
+    pub fn with_status(status: ExitStatus, message: String) -> Error {
+        match status {
+            ExitStatus::Usage => Error::Usage(message),
+            ExitStatus::CredentialsRejected => Error::CredentialsRejected(message),
+            ExitStatus::ApiAccessRefused => Error::ApiAccessRefused(message),
+            ExitStatus::Network => Error::Network(message),
+            ExitStatus::StoreUnavailable => Error::Store(message),
+            ExitStatus::NotConfigured => Error::NotConfigured(message),
+            ExitStatus::Interrupted => Error::Interrupted,
+            ExitStatus::Ok | ExitStatus::Other => Error::Other(message),
+        }
+    }
+
     /// Wrap an I/O failure on a named path.
     pub fn io(what: &str, path: &std::path::Path, err: std::io::Error) -> Error {
         Error::Other(format!("could not {what} {}: {err}", path.display()))

@@ -19,6 +19,7 @@ pub mod environment;
 pub mod error;
 pub mod profile;
 pub mod servicetitan;
+pub mod signals;
 pub mod store;
 pub mod ui;
 pub mod verify;

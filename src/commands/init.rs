@@ -111,6 +111,7 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
         && std::io::stdin().is_terminal()
         && std::io::stderr().is_terminal()
         && !args.client_secret_stdin;
+    ctx.check_endpoint_overrides()?;
     let given = given_values(&args)?;
     let config = ctx.config_store()?;
     let (existing_config, warning) = config.load()?;
@@ -380,10 +381,5 @@ pub fn verification_error(verification: &crate::verify::Verification) -> Error {
         .unwrap_or_else(|| "verification failed".into());
     let message =
         format!("{message}\nNothing was saved (use --no-verify to save without checking).");
-    match verification.status {
-        ExitStatus::CredentialsRejected => Error::CredentialsRejected(message),
-        ExitStatus::ApiAccessRefused => Error::ApiAccessRefused(message),
-        ExitStatus::Network => Error::Network(message),
-        _ => Error::Other(message),
-    }
+    Error::with_status(verification.status, message)
 }

@@ -72,6 +72,7 @@ impl<'a> Wizard<'a> {
         verify: Option<VerifyFn<'_>>,
     ) -> Result<Collected> {
         let ui = self.ui;
+        crate::signals::restore_terminal_on_interrupt();
         ui.info(&guide::welcome());
 
         // Stage 0
@@ -275,14 +276,17 @@ impl<'a> Wizard<'a> {
 
     fn summary(&self, profile: &str, environment: Environment, credentials: &Credentials) {
         self.ui.heading("Summary");
-        self.ui.info(&format!(
-            "  Profile        {profile}\n  Environment    {environment}\n  Tenant ID      {}\n  \
-             Application Key {}\n  Client ID      {}\n  Client Secret  {}",
-            credentials.tenant_id,
-            credentials.app_key,
-            credentials.client_id,
-            credentials.client_secret.masked()
-        ));
+        let rows = [
+            ("Profile", profile.to_string()),
+            ("Environment", environment.to_string()),
+            ("Tenant ID", credentials.tenant_id.clone()),
+            ("Application Key", credentials.app_key.clone()),
+            ("Client ID", credentials.client_id.clone()),
+            ("Client Secret", credentials.client_secret.masked()),
+        ];
+        for (label, value) in rows {
+            self.ui.info(&format!("  {label:<16} {value}"));
+        }
     }
 }
 

@@ -50,7 +50,18 @@ impl Prompter {
     /// unusual-looking value on purpose). `default` is the current value.
     pub fn field(&self, field: Field, default: Option<&str>) -> Result<String> {
         loop {
-            let raw = self.text(field.label(), default)?;
+            let raw = zeroize::Zeroizing::new(self.text(field.label(), default)?);
+            if field != Field::ClientSecret
+                && credentials::looks_like(credentials::clean_pasted(&raw))
+                    == Some(Field::ClientSecret)
+            {
+                // A secret pasted into a visible prompt: take it off the screen.
+                let _ = console::Term::stderr().clear_last_lines(1);
+                self.ui.info(&format!(
+                    "{}: (hidden: it looks like a Client Secret)",
+                    field.label()
+                ));
+            }
             match credentials::check(field, &raw) {
                 Err(problem) => self.ui.warn(&problem),
                 Ok(checked) => match checked.warning {

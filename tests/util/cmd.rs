@@ -1,0 +1,362 @@
+//! Running the real `st-setup` binary in a sealed environment: a fresh config
+//! directory, a cleared environment (only what the test sets, plus the D-Bus
+//! session of the test keyring), and automatic checks that no secret ever
+//! appears in what the program printed.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::fake_servicetitan::{Credentials, FakeServiceTitan};
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_st-setup"))
+}
+
+/// A profile name no other test in this run uses (the test keyring is shared).
+pub fn unique_profile(name: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// One test's world: its own config directory and the values it hands the binary.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub creds: Credentials,
+    /// Strings that must never appear in stdout or stderr.
+    secrets: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let creds = Credentials::demo();
+        TestEnv {
+            secrets: vec![creds.client_secret.clone()],
+            creds,
+            dir,
+            env: Vec::new(),
+        }
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.config_dir().join("config.toml")
+    }
+
+    pub fn config_text(&self) -> Option<String> {
+        std::fs::read_to_string(self.config_path()).ok()
+    }
+
+    /// Also refuse `value` in anything printed (for example a second secret).
+    pub fn forbid(&mut self, value: &str) {
+        self.secrets.push(value.to_string());
+    }
+
+    /// Set an environment variable for every command of this test.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.push((key.into(), value.into()));
+    }
+
+    /// Point every command at `fake`.
+    pub fn use_fake(&mut self, fake: &FakeServiceTitan) {
+        self.set_env("ST_AUTH_URL", &fake.auth_url());
+        self.set_env("ST_API_URL", &fake.api_url());
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Cmd {
+        let mut envs: Vec<(String, Option<String>)> = Vec::new();
+        for key in [
+            "PATH",
+            "DBUS_SESSION_BUS_ADDRESS",
+            "XDG_RUNTIME_DIR",
+            "LANG",
+            "LLVM_PROFILE_FILE",
+        ] {
+            if let Ok(value) = std::env::var(key) {
+                envs.push((key.into(), Some(value)));
+            }
+        }
+        let home = self.dir.path().to_string_lossy().into_owned();
+        let config = self.config_dir().to_string_lossy().into_owned();
+        envs.push(("HOME".into(), Some(home)));
+        envs.push(("ST_SETUP_CONFIG_DIR".into(), Some(config)));
+        envs.push(("ST_KEYRING_TIMEOUT".into(), Some("10".into())));
+        for (k, v) in &self.env {
+            envs.push((k.clone(), Some(v.clone())));
+        }
+        Cmd {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            envs,
+            stdin: None,
+            secrets: self.secrets.clone(),
+        }
+    }
+
+    /// Arguments for a complete non-interactive init of `profile` with the demo credentials.
+    pub fn init_args(&self, profile: &str) -> Vec<String> {
+        [
+            "init",
+            "--non-interactive",
+            "--profile",
+            profile,
+            "--environment",
+            "integration",
+            "--tenant",
+            &self.creds.tenant_id,
+            "--app-key",
+            &self.creds.app_key,
+            "--client-id",
+            &self.creds.client_id,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+}
+
+pub struct Cmd {
+    pub args: Vec<String>,
+    envs: Vec<(String, Option<String>)>,
+    stdin: Option<Vec<u8>>,
+    secrets: Vec<String>,
+}
+
+impl Cmd {
+    pub fn env(mut self, key: &str, value: &str) -> Cmd {
+        self.envs.push((key.into(), Some(value.into())));
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Cmd {
+        self.envs.push((key.into(), None));
+        self
+    }
+
+    pub fn arg(mut self, arg: &str) -> Cmd {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Replace the value that follows `flag`.
+    pub fn args_override(mut self, flag: &str, value: &str) -> Cmd {
+        let at = self
+            .args
+            .iter()
+            .position(|a| a == flag)
+            .unwrap_or_else(|| panic!("{flag} not in {:?}", self.args));
+        self.args[at + 1] = value.into();
+        self
+    }
+
+    /// Remove `flag` and its value.
+    pub fn args_remove(mut self, flag: &str) -> Cmd {
+        if let Some(at) = self.args.iter().position(|a| a == flag) {
+            self.args.drain(at..at + 2);
+        }
+        self
+    }
+
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Cmd {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// The `std::process::Command` this would run.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(binary());
+        command.args(&self.args).env_clear();
+        for (k, v) in &self.envs {
+            match v {
+                Some(v) => command.env(k, v),
+                None => command.env_remove(k),
+            };
+        }
+        command
+    }
+
+    /// Allow secrets on stdout (export --include-secret, exec children).
+    pub fn allow_secret_on_stdout(mut self) -> Cmd {
+        self.secrets.clear();
+        self
+    }
+
+    pub fn run(mut self) -> Output {
+        let mut command = self.command();
+        command
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let started = Instant::now();
+        let mut child = command.spawn().expect("spawn st-setup");
+        if let Some(bytes) = self.stdin.take() {
+            let mut pipe = child.stdin.take().unwrap();
+            // The program may exit before reading; a broken pipe is fine.
+            let _ = pipe.write_all(&bytes);
+        }
+        let out = child.wait_with_output().expect("wait for st-setup");
+        let output = Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed: started.elapsed(),
+        };
+        for secret in &self.secrets {
+            assert!(
+                !output.stdout.contains(secret.as_str())
+                    && !output.stderr.contains(secret.as_str()),
+                "a secret appeared in the output:\n{output}"
+            );
+        }
+        output
+    }
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit code: {}\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- ({:?})",
+            self.code, self.stdout, self.stderr, self.elapsed
+        )
+    }
+}
+
+impl Output {
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Output {
+        assert_eq!(self.code, expected, "unexpected exit code\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Output {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n{self}"
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, needle: &str) -> &Output {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n{self}"
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_lacks(&self, needle: &str) -> &Output {
+        assert!(
+            !self.stdout.contains(needle),
+            "stdout has {needle:?}\n{self}"
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_lacks(&self, needle: &str) -> &Output {
+        assert!(
+            !self.stderr.contains(needle),
+            "stderr has {needle:?}\n{self}"
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn within(&self, limit: Duration) -> &Output {
+        assert!(
+            self.elapsed <= limit,
+            "took {:?}, limit {limit:?}\n{self}",
+            self.elapsed
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e})\n{self}"))
+    }
+}
+
+/// Read a secret from the test keyring with `secret-tool`, independently of st-setup.
+pub fn secret_tool_lookup(service: &str, account: &str) -> Option<String> {
+    let out = Command::new("secret-tool")
+        .args(["lookup", "service", service, "username", account])
+        .output()
+        .expect("secret-tool is installed by scripts/test");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Store a secret with `secret-tool` (to prepare a keyring state).
+pub fn secret_tool_store(service: &str, account: &str, value: &str) {
+    let mut child = Command::new("secret-tool")
+        .args([
+            "store",
+            "--label",
+            "st-setup test",
+            "service",
+            service,
+            "username",
+            account,
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("secret-tool");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(value.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+pub fn secret_tool_clear(service: &str, account: &str) {
+    let _ = Command::new("secret-tool")
+        .args(["clear", "service", service, "username", account])
+        .status();
+}
+
+/// The keyring tests need the throwaway Secret Service that scripts/test starts;
+/// without it they fail loudly rather than skip.
+#[track_caller]
+pub fn require_keyring() {
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "this test needs the real gnome-keyring session: run it with scripts/test"
+    );
+}
+
+/// File mode bits.
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
