@@ -3,6 +3,7 @@
 //! the secret store and ServiceTitan.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -14,7 +15,7 @@ use crate::error::{EXIT_CODES_HELP, Error, Result};
 use crate::servicetitan::ServiceTitan;
 use crate::servicetitan::http::{HttpSettings, Transport};
 use crate::store::SecretStore;
-use crate::store::config::{ConfigStore, Profile};
+use crate::store::config::{Config, ConfigStore, Profile};
 use crate::ui::{ColorChoice, Ui};
 use crate::verify::{self, Verification};
 
@@ -63,6 +64,20 @@ pub struct Cli {
 pub enum Command {
     /// Set up credentials: guided wizard, verified with ServiceTitan, stored safely
     Init(commands::init::InitArgs),
+    /// Re-check stored credentials with ServiceTitan and say which value is wrong
+    Check(commands::check::CheckArgs),
+    /// Print a valid access token (cached until shortly before it expires)
+    Token(commands::token::TokenArgs),
+    /// Run a command with the credentials and an access token in its environment
+    Exec(commands::exec::ExecArgs),
+    /// List profiles, their environment and tenant, and where each secret lives
+    List(commands::list::ListArgs),
+    /// Show one profile's values and where each came from (the secret is never shown)
+    Show(commands::show::ShowArgs),
+    /// Delete a profile and its Client Secret
+    Remove(commands::remove::RemoveArgs),
+    /// Print the values for other tools: shell exports, .env or JSON
+    Export(commands::export::ExportArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -166,10 +181,12 @@ fn parse_seconds(raw: &str) -> std::result::Result<Duration, String> {
 pub struct Context {
     pub ui: Ui,
     pub global: GlobalArgs,
+    /// The subcommand's parsed arguments, to tell a flag from an environment variable.
+    command_matches: Option<clap::ArgMatches>,
 }
 
 impl Context {
-    pub fn new(global: GlobalArgs) -> Result<Context> {
+    pub fn new(global: GlobalArgs, command_matches: Option<clap::ArgMatches>) -> Result<Context> {
         if global.client_secret.is_some() {
             return Err(Error::Usage(
                 "--client-secret is not accepted: a secret given as an argument is visible to other \
@@ -182,7 +199,20 @@ impl Context {
             ));
         }
         let ui = Ui::new(global.color, global.verbose, global.quiet);
-        Ok(Context { ui, global })
+        Ok(Context {
+            ui,
+            global,
+            command_matches,
+        })
+    }
+
+    /// Whether the subcommand's argument `id` came from its flag or from `var`.
+    pub fn source_of(&self, id: &str, var: &'static str) -> crate::resolve::Source {
+        let value_source = self
+            .command_matches
+            .as_ref()
+            .and_then(|m| m.try_get_raw(id).ok().flatten().and(m.value_source(id)));
+        crate::resolve::source_from(value_source, var)
     }
 
     pub fn config_store(&self) -> Result<ConfigStore> {
@@ -248,7 +278,17 @@ impl Context {
     }
 
     pub fn servicetitan(&self, endpoints: Endpoints) -> Result<ServiceTitan> {
-        Ok(ServiceTitan::new(self.transport()?, endpoints))
+        Ok(ServiceTitan::new(Arc::new(self.transport()?), endpoints))
+    }
+
+    /// The config store and its contents; warns when permissions were tightened.
+    pub fn load_config(&self) -> Result<(ConfigStore, Config)> {
+        let store = self.config_store()?;
+        let (config, warning) = store.load()?;
+        if let Some(w) = warning {
+            self.ui.warn(&w);
+        }
+        Ok((store, config))
     }
 
     /// Verify `credentials` against `environment` (URL problems become a failed step).

@@ -7,22 +7,35 @@
 use std::path::PathBuf;
 
 /// The documented exit codes (README and `--help` list the same table).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitStatus {
-    Ok = 0,
-    Other = 1,
-    Usage = 2,
-    CredentialsRejected = 3,
-    ApiAccessRefused = 4,
-    Network = 5,
-    StoreUnavailable = 6,
-    NotConfigured = 7,
-    Interrupted = 130,
+    Ok,
+    Other,
+    Usage,
+    CredentialsRejected,
+    ApiAccessRefused,
+    Network,
+    StoreUnavailable,
+    NotConfigured,
+    Interrupted,
+    /// `exec` passes its child's exit code through.
+    Child(u8),
 }
 
 impl ExitStatus {
     pub fn code(self) -> u8 {
-        self as u8
+        match self {
+            ExitStatus::Ok => 0,
+            ExitStatus::Other => 1,
+            ExitStatus::Usage => 2,
+            ExitStatus::CredentialsRejected => 3,
+            ExitStatus::ApiAccessRefused => 4,
+            ExitStatus::Network => 5,
+            ExitStatus::StoreUnavailable => 6,
+            ExitStatus::NotConfigured => 7,
+            ExitStatus::Interrupted => 130,
+            ExitStatus::Child(code) => code,
+        }
     }
 
     /// How bad an outcome is, for "exit with the worst outcome" across many
@@ -38,6 +51,7 @@ impl ExitStatus {
             ExitStatus::Usage => 6,
             ExitStatus::Other => 7,
             ExitStatus::Interrupted => 8,
+            ExitStatus::Child(code) => code.min(1),
         }
     }
 }
@@ -126,7 +140,7 @@ impl Error {
             ExitStatus::StoreUnavailable => Error::Store(message),
             ExitStatus::NotConfigured => Error::NotConfigured(message),
             ExitStatus::Interrupted => Error::Interrupted,
-            ExitStatus::Ok | ExitStatus::Other => Error::Other(message),
+            ExitStatus::Ok | ExitStatus::Other | ExitStatus::Child(_) => Error::Other(message),
         }
     }
 

@@ -18,6 +18,7 @@ pub mod credentials;
 pub mod environment;
 pub mod error;
 pub mod profile;
+pub mod resolve;
 pub mod servicetitan;
 pub mod signals;
 pub mod store;
@@ -27,7 +28,7 @@ pub mod wizard;
 
 use std::ffi::OsString;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Context};
 pub use crate::error::{Error, ExitStatus};
@@ -42,8 +43,11 @@ Start here:
 /// Parse `args` and run the command. `Ok` carries the exit status of a command
 /// that ran to the end (a check that found a problem still runs to the end).
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitStatus, Error> {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(err) => {
             let _ = err.print();
             return Ok(if err.use_stderr() {
@@ -53,7 +57,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitStatus, Error
             });
         }
     };
-    let ctx = Context::new(cli.global)?;
+    let command_matches = matches.subcommand().map(|(_, m)| m.clone());
+    let ctx = Context::new(cli.global, command_matches)?;
     match cli.command {
         Some(command) => commands::dispatch(command, &ctx),
         None => {
@@ -65,7 +70,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitStatus, Error
 
 /// Print an error the way every command does, and return its exit status.
 pub fn report(err: &Error) -> ExitStatus {
-    let label = console::style("error:").red().bold();
-    eprintln!("{label} {err}");
+    ui::Ui::plain().error(&err.to_string());
     err.exit_status()
 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use console::style;
 
+use crate::verify::{StepStatus, Verification};
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
     #[default]
@@ -21,6 +23,7 @@ pub struct Ui {
     verbose: bool,
     quiet: bool,
     fancy: bool,
+    stdout_fancy: bool,
 }
 
 impl Ui {
@@ -42,6 +45,15 @@ impl Ui {
             verbose,
             quiet,
             fancy,
+            stdout_fancy: stdout_color,
+        }
+    }
+
+    /// The same settings, styled for stdout (which may be a pipe while stderr is a terminal).
+    pub fn for_stdout(&self) -> Ui {
+        Ui {
+            fancy: self.stdout_fancy,
+            ..*self
         }
     }
 
@@ -51,6 +63,7 @@ impl Ui {
             verbose: false,
             quiet: false,
             fancy: false,
+            stdout_fancy: false,
         }
     }
 
@@ -97,6 +110,11 @@ impl Ui {
         eprintln!("{} {message}", style("warning:").yellow().bold());
     }
 
+    /// An error line, as `main` prints them.
+    pub fn error(&self, message: &str) {
+        eprintln!("{} {message}", style("error:").red().bold());
+    }
+
     pub fn symbol_ok(&self) -> String {
         if self.fancy {
             style("✓").green().to_string()
@@ -116,6 +134,32 @@ impl Ui {
         bar.set_message(message.to_string());
         bar.enable_steady_tick(Duration::from_millis(100));
         Spinner(Some(bar))
+    }
+}
+
+impl Ui {
+    /// `  ✓ Tenant: message` (or `  ok Tenant: message` without a terminal).
+    pub fn step_line(&self, status: StepStatus, label: &str, message: &str) -> String {
+        let mark = match (status, self.fancy) {
+            (StepStatus::Ok, true) => style("✓").green().to_string(),
+            (StepStatus::Failed, true) => style("✗").red().to_string(),
+            (StepStatus::Unconfirmed, true) => style("?").yellow().to_string(),
+            (StepStatus::Skipped, true) => style("-").dim().to_string(),
+            (StepStatus::Ok, false) => "ok".into(),
+            (StepStatus::Failed, false) => "FAILED".into(),
+            (StepStatus::Unconfirmed, false) => "UNCONFIRMED".into(),
+            (StepStatus::Skipped, false) => "skipped".into(),
+        };
+        format!("  {mark} {label}: {message}")
+    }
+
+    /// One line per verification step.
+    pub fn verification_lines(&self, verification: &Verification) -> Vec<String> {
+        verification
+            .steps()
+            .into_iter()
+            .map(|(_, label, step)| self.step_line(step.status, label, &step.message))
+            .collect()
     }
 }
 

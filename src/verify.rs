@@ -97,19 +97,7 @@ pub async fn verify(
             error,
             description,
         }) => {
-            let said = match (error, description) {
-                (Some(e), Some(d)) => format!(": {e}: {d}"),
-                (Some(e), None) => format!(": {e}"),
-                (None, Some(d)) => format!(": {d}"),
-                (None, None) => String::new(),
-            };
-            let message = format!(
-                "ServiceTitan refused the Client ID / Client Secret (HTTP {status}{said}). \
-                 Either one is mistyped, or they were generated in the {other} environment: \
-                 these were checked against {environment}. Copy both again from the tenant's \
-                 API Application Access page (click the app name).",
-                other = environment.other(),
-            );
+            let message = rejection_message(environment, status, error, description);
             return Verification {
                 client_credentials: Step::new(StepStatus::Failed, message),
                 tenant_match: Step::skipped(not_reached),
@@ -235,6 +223,28 @@ pub async fn verify(
         suspects,
         token: Some(token),
     }
+}
+
+/// Why a token request was refused, in words that point at the fix.
+pub fn rejection_message(
+    environment: Environment,
+    status: u16,
+    error: Option<String>,
+    description: Option<String>,
+) -> String {
+    let said = match (error, description) {
+        (Some(e), Some(d)) => format!(": {e}: {d}"),
+        (Some(e), None) => format!(": {e}"),
+        (None, Some(d)) => format!(": {d}"),
+        (None, None) => String::new(),
+    };
+    format!(
+        "ServiceTitan refused the Client ID / Client Secret (HTTP {status}{said}). \
+         Either one is mistyped, or they were generated in the {other} environment: \
+         these were checked against {environment}. Copy both again from the tenant's \
+         API Application Access page (click the app name).",
+        other = environment.other(),
+    )
 }
 
 /// A verification that could not start (bad URL override, TLS set-up).

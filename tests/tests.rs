@@ -5,4 +5,5 @@
 mod util;
 
 mod init;
+mod scripting;
 mod wizard;

@@ -7,10 +7,11 @@ use std::io::{BufRead, IsTerminal};
 use clap::Args;
 
 use crate::cli::Context;
-use crate::credentials::{self, ClientSecret, Credentials, Field};
+use crate::credentials::{ClientSecret, Credentials, Field};
 use crate::environment::Environment;
 use crate::error::{Error, ExitStatus, Result};
 use crate::profile::{DEFAULT_PROFILE, check_name};
+use crate::resolve::{secret_from_env, validate_given};
 use crate::store::SecretStorage;
 use crate::store::config::Profile;
 use crate::wizard::{self, Given, Stored, Wizard};
@@ -230,18 +231,7 @@ fn given_values(args: &InitArgs) -> Result<Given> {
     let client_secret = if args.client_secret_stdin {
         Some(read_secret_from_stdin()?)
     } else {
-        match std::env::var("ST_CLIENT_SECRET") {
-            Ok(raw) => Some(ClientSecret::new(validate_given(
-                Field::ClientSecret,
-                &raw,
-            )?)),
-            Err(std::env::VarError::NotPresent) => None,
-            Err(std::env::VarError::NotUnicode(_)) => {
-                return Err(Error::Usage(
-                    "ST_CLIENT_SECRET is not valid UTF-8 text; set it to the Client Secret exactly as shown in ServiceTitan.".into(),
-                ));
-            }
-        }
+        secret_from_env()?
     };
     Ok(Given {
         profile: v.profile.clone(),
@@ -251,24 +241,6 @@ fn given_values(args: &InitArgs) -> Result<Given> {
         client_id: field(Field::ClientId, &v.client_id)?,
         client_secret,
     })
-}
-
-/// Check a value given without a prompt: hard problems and swapped pastes are
-/// errors (nobody is there to confirm); an unusual shape is only a warning.
-pub fn validate_given(field: Field, raw: &str) -> Result<String> {
-    let checked = credentials::check(field, raw).map_err(|problem| {
-        Error::Usage(format!("{problem} (given by {})", field.script_sources()))
-    })?;
-    if let Some(warning) = checked.warning {
-        if checked.looks_swapped {
-            return Err(Error::Usage(format!(
-                "{field} ({}): {warning}",
-                field.script_sources()
-            )));
-        }
-        eprintln!("warning: {field}: {warning}");
-    }
-    Ok(checked.value)
 }
 
 fn read_secret_from_stdin() -> Result<ClientSecret> {

@@ -9,6 +9,7 @@ pub mod http;
 pub mod jwt;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -92,12 +93,13 @@ pub enum ProbeOutcome {
 }
 
 pub struct ServiceTitan {
-    transport: Transport,
+    transport: Arc<Transport>,
     endpoints: Endpoints,
 }
 
 impl ServiceTitan {
-    pub fn new(transport: Transport, endpoints: Endpoints) -> Self {
+    /// A client for `endpoints`; clients for several profiles share one transport.
+    pub fn new(transport: Arc<Transport>, endpoints: Endpoints) -> Self {
         ServiceTitan {
             transport,
             endpoints,

@@ -44,9 +44,11 @@ impl SecretStorage {
     }
 }
 
-/// A cached access token and when it expires (Unix seconds).
+/// A cached access token, what it was issued for, and when it expires (Unix seconds).
 pub struct CachedToken {
     pub token: secrecy::SecretString,
+    /// `environment:client_id`: a token is only reused for the same credentials.
+    pub key: String,
     pub expires_at: u64,
 }
 
@@ -114,9 +116,11 @@ impl SecretStore {
         };
         let raw = raw.map(zeroize::Zeroizing::new);
         Ok(raw.and_then(|raw| {
-            let (expires_at, token) = raw.split_once(' ')?;
+            let mut parts = raw.splitn(3, ' ');
+            let (expires_at, key, token) = (parts.next()?, parts.next()?, parts.next()?);
             Some(CachedToken {
                 expires_at: expires_at.parse().ok()?,
+                key: key.to_string(),
                 token: secrecy::SecretString::from(token.to_string()),
             })
         }))
@@ -126,10 +130,11 @@ impl SecretStore {
         &self,
         storage: SecretStorage,
         profile: &str,
+        key: &str,
         token: &str,
         expires_at: u64,
     ) -> Result<()> {
-        let value = zeroize::Zeroizing::new(format!("{expires_at} {token}"));
+        let value = zeroize::Zeroizing::new(format!("{expires_at} {key} {token}"));
         match storage {
             SecretStorage::Keyring => self.keyring.set(TOKEN_CACHE_SERVICE, profile, &value),
             SecretStorage::File => self.token_files.set(profile, &value),

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::profile::{DEFAULT_PROFILE, check_name};
 use crate::store::config::Profile;
 use crate::ui::Ui;
-use crate::verify::{StepStatus, Verification};
+use crate::verify::Verification;
 pub use prompt::Prompter;
 
 /// Values given on the command line or in the environment: their prompts are skipped.
@@ -298,19 +298,9 @@ enum Repair {
     Quit,
 }
 
-/// One line per step, for the wizard and for `init --non-interactive`.
+/// One line per step on stderr, for the wizard and for `init --non-interactive`.
 pub fn print_verification(ui: Ui, verification: &Verification) {
-    for (_, label, step) in verification.steps() {
-        let mark = match (step.status, ui.fancy()) {
-            (StepStatus::Ok, true) => console::style("✓").green().to_string(),
-            (StepStatus::Failed, true) => console::style("✗").red().to_string(),
-            (StepStatus::Unconfirmed, true) => console::style("?").yellow().to_string(),
-            (StepStatus::Skipped, true) => console::style("-").dim().to_string(),
-            (StepStatus::Ok, false) => "ok".into(),
-            (StepStatus::Failed, false) => "FAILED".into(),
-            (StepStatus::Unconfirmed, false) => "UNCONFIRMED".into(),
-            (StepStatus::Skipped, false) => "skipped".into(),
-        };
-        ui.info(&format!("  {mark} {label}: {}", step.message));
+    for line in ui.verification_lines(verification) {
+        ui.info(&line);
     }
 }

@@ -1,0 +1,241 @@
+//! `st-setup check`: re-verify stored (or environment-only) credentials with
+//! the same three steps as `init`, one profile or all of them concurrently.
+
+use std::sync::Arc;
+
+use clap::Args;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::cli::Context;
+use crate::commands::init::CredentialArgs;
+use crate::credentials::Credentials;
+use crate::environment::{Endpoints, Environment};
+use crate::error::{Error, ExitStatus, Result};
+use crate::resolve::Resolved;
+use crate::servicetitan::ServiceTitan;
+use crate::store::SecretStorage;
+use crate::verify::{self, Step, Verification};
+
+/// Profiles checked at the same time by `--all`.
+const CONCURRENCY: usize = 64;
+
+const AFTER_HELP: &str = "\
+Examples:
+  st-setup check                        # the default profile
+  st-setup check --all --json           # every profile, as a JSON array
+  ST_TENANT_ID=8450 ST_APP_KEY=... ST_CLIENT_ID=... ST_CLIENT_SECRET=... st-setup check
+                                        # CI: nothing stored, everything from the environment
+
+The exit code is the worst outcome across the profiles checked (see `st-setup --help`).";
+
+#[derive(Args, Debug)]
+#[command(after_help = AFTER_HELP)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub values: CredentialArgs,
+
+    /// Check every stored profile, concurrently
+    #[arg(long, conflicts_with_all = ["profile", "tenant_id", "app_key", "client_id", "environment"])]
+    pub all: bool,
+
+    /// Print one JSON document on stdout (an array with --all)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One profile's result, as printed and as JSON.
+#[derive(Serialize)]
+struct Report {
+    profile: String,
+    environment: Environment,
+    tenant: String,
+    secret_storage: &'static str,
+    ok: bool,
+    exit_code: u8,
+    client_credentials: Step,
+    tenant_match: Step,
+    api_access: Step,
+    #[serde(skip)]
+    status: ExitStatus,
+}
+
+impl Report {
+    fn new(target: &Target, verification: &Verification) -> Report {
+        Report {
+            profile: target.name.clone(),
+            environment: target.environment,
+            tenant: target.tenant.clone(),
+            secret_storage: target.storage_label,
+            ok: verification.passed(),
+            exit_code: verification.status.code(),
+            client_credentials: verification.client_credentials.clone(),
+            tenant_match: verification.tenant_match.clone(),
+            api_access: verification.api_access.clone(),
+            status: verification.status,
+        }
+    }
+}
+
+/// What to check for one profile: ready credentials, or why there are none.
+struct Target {
+    name: String,
+    environment: Environment,
+    tenant: String,
+    storage_label: &'static str,
+    job: std::result::Result<(Credentials, Endpoints), Error>,
+}
+
+pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
+    ctx.check_endpoint_overrides()?;
+    let (config_store, config) = ctx.load_config()?;
+    let secrets = ctx.secret_store(&config_store);
+    let resolved: Vec<Resolved> = if args.all {
+        if config.profiles.is_empty() {
+            return Err(Error::NotConfigured(
+                "no profiles are configured: run `st-setup init` first.".into(),
+            ));
+        }
+        config
+            .profiles
+            .keys()
+            .map(|name| {
+                let values = CredentialArgs {
+                    profile: Some(name.clone()),
+                    ..CredentialArgs::default()
+                };
+                Resolved::resolve(ctx, &values, &config)
+            })
+            .collect::<Result<_>>()?
+    } else {
+        vec![Resolved::resolve(ctx, &args.values, &config)?]
+    };
+
+    // Secrets are read one at a time (the keyring is local and quick); the
+    // network checks then run concurrently.
+    let targets: Vec<Target> = resolved
+        .iter()
+        .map(|r| {
+            let secret = r.load_secret(&secrets).and_then(|s| {
+                s.value
+                    .ok_or_else(|| crate::resolve::missing_secret(&r.profile.value, r.storage))
+            });
+            let endpoints = ctx.endpoints(r.environment.value, r.stored.as_ref());
+            Target {
+                name: r.profile.value.clone(),
+                environment: r.environment.value,
+                tenant: r.tenant_id.value.clone(),
+                storage_label: storage_label(r),
+                job: secret.and_then(|s| Ok((r.credentials(s), endpoints?))),
+            }
+        })
+        .collect();
+
+    let transport = Arc::new(ctx.transport()?);
+    let runtime = ctx.runtime()?;
+    let verifications = runtime.block_on(async {
+        let limit = Arc::new(Semaphore::new(CONCURRENCY));
+        let mut tasks = JoinSet::new();
+        for (index, target) in targets.iter().enumerate() {
+            let Ok((credentials, endpoints)) = &target.job else {
+                continue;
+            };
+            let client = ServiceTitan::new(Arc::clone(&transport), endpoints.clone());
+            let credentials = credentials.clone();
+            let environment = target.environment;
+            let limit = Arc::clone(&limit);
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                (
+                    index,
+                    verify::verify(&client, environment, &credentials).await,
+                )
+            });
+        }
+        let mut done: Vec<Option<Verification>> = targets.iter().map(|_| None).collect();
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((index, verification)) = joined {
+                done[index] = Some(verification);
+            }
+        }
+        done
+    });
+
+    let reports: Vec<Report> = targets
+        .iter()
+        .zip(verifications)
+        .map(|(target, verification)| match (&target.job, verification) {
+            (_, Some(v)) => Report::new(target, &v),
+            (Err(err), None) => Report::new(target, &verify::setup_failed(err)),
+            (Ok(_), None) => Report::new(
+                target,
+                &verify::setup_failed(&Error::Other("the check did not finish".into())),
+            ),
+        })
+        .collect();
+
+    if args.json {
+        let json = if args.all {
+            serde_json::to_string_pretty(&reports)
+        } else {
+            serde_json::to_string_pretty(&reports[0])
+        };
+        println!("{}", json.map_err(|e| Error::Other(e.to_string()))?);
+    } else {
+        for report in &reports {
+            print_report(ctx, report);
+        }
+    }
+    if args.all {
+        let ok = reports.iter().filter(|r| r.ok).count();
+        ctx.ui.info(&format!(
+            "{} profile{} checked: {ok} ok, {} with problems.",
+            reports.len(),
+            if reports.len() == 1 { "" } else { "s" },
+            reports.len() - ok
+        ));
+    }
+    Ok(reports
+        .iter()
+        .map(|r| r.status)
+        .max_by_key(|s| s.severity())
+        .unwrap_or(ExitStatus::Ok))
+}
+
+fn storage_label(resolved: &Resolved) -> &'static str {
+    if std::env::var_os("ST_CLIENT_SECRET").is_some() {
+        "env"
+    } else {
+        match resolved.storage {
+            SecretStorage::Keyring => "keyring",
+            SecretStorage::File => "file",
+        }
+    }
+}
+
+fn print_report(ctx: &Context, report: &Report) {
+    let secret_place = match report.secret_storage {
+        "env" => "Client Secret from ST_CLIENT_SECRET",
+        "file" => "Client Secret stored in plain text file",
+        _ => "Client Secret in the OS keyring",
+    };
+    println!(
+        "{} ({}, tenant {}; {secret_place})",
+        console::style(&report.profile).bold(),
+        report.environment,
+        report.tenant
+    );
+    for (label, step) in [
+        ("Client ID / Secret", &report.client_credentials),
+        ("Tenant", &report.tenant_match),
+        ("API access", &report.api_access),
+    ] {
+        println!(
+            "{}",
+            ctx.ui
+                .for_stdout()
+                .step_line(step.status, label, &step.message)
+        );
+    }
+}

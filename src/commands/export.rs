@@ -1,0 +1,171 @@
+//! `st-setup export`: the values other tools ask for (data-integration
+//! tools' ServiceTitan forms, `.env` files), as shell exports, dotenv or JSON.
+//! The Client Secret is included only on request, with a warning.
+
+use clap::{Args, ValueEnum};
+
+use crate::cli::Context;
+use crate::commands::init::CredentialArgs;
+use crate::error::{Error, ExitStatus, Result};
+use crate::resolve::Resolved;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// `export NAME='value'` lines for a POSIX shell
+    Env,
+    /// `NAME=value` lines for a .env file
+    Dotenv,
+    /// One JSON object
+    Json,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  eval \"$(st-setup export --format env)\"\n  st-setup export --format dotenv --include-secret > .env   # then keep .env private\n  st-setup export --json"
+)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub values: CredentialArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Env)]
+    pub format: Format,
+
+    /// Same as --format json
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+
+    /// Include the Client Secret (it will be in plain text wherever the output goes)
+    #[arg(long)]
+    pub include_secret: bool,
+}
+
+pub fn exec(args: ExportArgs, ctx: &Context) -> Result<ExitStatus> {
+    let (config_store, config) = ctx.load_config()?;
+    let resolved = Resolved::resolve(ctx, &args.values, &config)?;
+    let endpoints = ctx.endpoints(resolved.environment.value, resolved.stored.as_ref())?;
+    let mut pairs: Vec<(&str, String)> = vec![
+        (
+            "ST_ENVIRONMENT",
+            resolved.environment.value.name().to_string(),
+        ),
+        ("ST_TENANT_ID", resolved.tenant_id.value.clone()),
+        ("ST_APP_KEY", resolved.app_key.value.clone()),
+        ("ST_CLIENT_ID", resolved.client_id.value.clone()),
+        ("ST_AUTH_URL", endpoints.token_url.to_string()),
+        (
+            "ST_API_URL",
+            endpoints
+                .api_base
+                .as_str()
+                .trim_end_matches('/')
+                .to_string(),
+        ),
+    ];
+    let secret;
+    if args.include_secret {
+        secret = resolved.require_secret(&ctx.secret_store(&config_store))?;
+        ctx.ui.warn(
+            "the output includes the Client Secret in plain text: keep it out of logs, \
+             shell history and version control.",
+        );
+        pairs.push(("ST_CLIENT_SECRET", secret.expose().to_string()));
+    }
+    let pairs: Vec<(&str, zeroize::Zeroizing<String>)> = pairs
+        .into_iter()
+        .map(|(k, v)| (k, zeroize::Zeroizing::new(v)))
+        .collect();
+    let format = if args.json { Format::Json } else { args.format };
+    let text = zeroize::Zeroizing::new(render(format, &pairs)?);
+    print!("{}", text.as_str());
+    Ok(ExitStatus::Ok)
+}
+
+fn render(format: Format, pairs: &[(&str, zeroize::Zeroizing<String>)]) -> Result<String> {
+    let mut out = String::new();
+    match format {
+        Format::Env => {
+            for (k, v) in pairs {
+                out.push_str(&format!("export {k}={}\n", shell_quote(v)));
+            }
+        }
+        Format::Dotenv => {
+            for (k, v) in pairs {
+                out.push_str(&format!("{k}={}\n", dotenv_quote(v)));
+            }
+        }
+        Format::Json => {
+            let map: serde_json::Map<String, serde_json::Value> = pairs
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        json_key(k).to_string(),
+                        serde_json::Value::String(v.to_string()),
+                    )
+                })
+                .collect();
+            out = serde_json::to_string_pretty(&map).map_err(|e| Error::Other(e.to_string()))?;
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+/// JSON uses the field names of the other JSON outputs.
+fn json_key(var: &str) -> &'static str {
+    match var {
+        "ST_ENVIRONMENT" => "environment",
+        "ST_TENANT_ID" => "tenant_id",
+        "ST_APP_KEY" => "app_key",
+        "ST_CLIENT_ID" => "client_id",
+        "ST_AUTH_URL" => "token_url",
+        "ST_API_URL" => "api_base_url",
+        _ => "client_secret",
+    }
+}
+
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
+fn dotenv_quote(value: &str) -> String {
+    if value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._:/-".contains(c))
+    {
+        value.to_string()
+    } else {
+        format!(
+            "\"{}\"",
+            value
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('$', "\\$")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_quoted_for_each_format() {
+        assert_eq!(shell_quote("a'b"), "'a'\\''b'");
+        assert_eq!(dotenv_quote("cid.abc"), "cid.abc");
+        assert_eq!(dotenv_quote("a b$\"c"), "\"a b\\$\\\"c\"");
+        let pairs = vec![("ST_TENANT_ID", zeroize::Zeroizing::new("8450".to_string()))];
+        assert_eq!(
+            render(Format::Env, &pairs).unwrap(),
+            "export ST_TENANT_ID='8450'\n"
+        );
+        assert_eq!(
+            render(Format::Dotenv, &pairs).unwrap(),
+            "ST_TENANT_ID=8450\n"
+        );
+        assert_eq!(
+            render(Format::Json, &pairs).unwrap(),
+            "{\n  \"tenant_id\": \"8450\"\n}\n"
+        );
+    }
+}

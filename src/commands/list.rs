@@ -1,0 +1,78 @@
+//! `st-setup list`: every stored profile, its environment and tenant, and
+//! where its Client Secret lives. Reads only the config file.
+
+use clap::Args;
+use serde::Serialize;
+
+use crate::cli::Context;
+use crate::environment::Environment;
+use crate::error::{Error, ExitStatus, Result};
+use crate::store::SecretStorage;
+
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  st-setup list\n  st-setup list --json | jq -r '.[].profile'")]
+pub struct ListArgs {
+    /// Print a JSON array on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    profile: &'a str,
+    environment: Environment,
+    tenant: &'a str,
+    secret_storage: &'static str,
+    verified: bool,
+}
+
+pub fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
+    let (_, config) = ctx.load_config()?;
+    let rows: Vec<Row> = config
+        .profiles
+        .iter()
+        .map(|(name, p)| Row {
+            profile: name,
+            environment: p.environment,
+            tenant: &p.tenant_id,
+            secret_storage: p.secret_storage.name(),
+            verified: p.verified,
+        })
+        .collect();
+    if args.json {
+        let json = serde_json::to_string_pretty(&rows).map_err(|e| Error::Other(e.to_string()))?;
+        println!("{json}");
+        return Ok(ExitStatus::Ok);
+    }
+    if rows.is_empty() {
+        ctx.ui
+            .info("No profiles yet. Run `st-setup init` to set one up.");
+        return Ok(ExitStatus::Ok);
+    }
+    let width = rows
+        .iter()
+        .map(|r| r.profile.len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    println!(
+        "{:<width$}  {:<11}  {:<20}  {:<26}  VERIFIED",
+        "PROFILE", "ENVIRONMENT", "TENANT", "CLIENT SECRET"
+    );
+    for row in &rows {
+        let storage = if row.secret_storage == SecretStorage::File.name() {
+            SecretStorage::File.describe()
+        } else {
+            SecretStorage::Keyring.describe()
+        };
+        println!(
+            "{:<width$}  {:<11}  {:<20}  {:<26}  {}",
+            row.profile,
+            row.environment.name(),
+            row.tenant,
+            storage,
+            if row.verified { "yes" } else { "no" }
+        );
+    }
+    Ok(ExitStatus::Ok)
+}

@@ -1,0 +1,278 @@
+//! Which values a command uses and where each came from: a flag, an
+//! environment variable, the config file, the keyring or the secret file.
+//!
+//! Precedence is flag, then environment variable, then the stored profile, as
+//! in `aws configure list`. Credentials given entirely by flags and variables
+//! need no stored profile at all (CI).
+
+use std::fmt;
+
+use clap::parser::ValueSource;
+
+use crate::cli::Context;
+use crate::commands::init::CredentialArgs;
+use crate::credentials::{self, ClientSecret, Credentials, Field};
+use crate::environment::Environment;
+use crate::error::{Error, Result};
+use crate::profile::{DEFAULT_PROFILE, check_name};
+use crate::store::config::{Config, Profile};
+use crate::store::{SecretStorage, SecretStore};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    Env(&'static str),
+    Config,
+    Keyring,
+    SecretFile,
+    Default,
+    Missing,
+}
+
+impl Source {
+    /// The short name used in JSON.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Source::Flag => "flag",
+            Source::Env(_) => "env",
+            Source::Config => "config",
+            Source::Keyring => "keyring",
+            Source::SecretFile => "file",
+            Source::Default => "default",
+            Source::Missing => "missing",
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag => f.write_str("flag"),
+            Source::Env(name) => write!(f, "env {name}"),
+            Source::Config => f.write_str("config file"),
+            Source::Keyring => f.write_str("OS keyring"),
+            Source::SecretFile => f.write_str("stored in plain text file"),
+            Source::Default => f.write_str("default"),
+            Source::Missing => f.write_str("missing"),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+/// A profile's values as a command will use them (the secret is loaded separately).
+#[derive(Debug)]
+pub struct Resolved {
+    pub profile: Sourced<String>,
+    /// The stored profile, when there is one.
+    pub stored: Option<Profile>,
+    pub environment: Sourced<Environment>,
+    pub tenant_id: Sourced<String>,
+    pub app_key: Sourced<String>,
+    pub client_id: Sourced<String>,
+    pub storage: SecretStorage,
+}
+
+impl Resolved {
+    /// Resolve `args` against `config`. Fails with exit 7 when the profile
+    /// does not exist and the flags/variables do not supply every value.
+    pub fn resolve(ctx: &Context, args: &CredentialArgs, config: &Config) -> Result<Resolved> {
+        let profile = match &args.profile {
+            Some(name) => {
+                check_name(name)
+                    .map_err(|e| Error::Usage(format!("--profile / ST_PROFILE: {e}.")))?;
+                Sourced {
+                    value: name.clone(),
+                    source: ctx.source_of("profile", "ST_PROFILE"),
+                }
+            }
+            None => Sourced {
+                value: DEFAULT_PROFILE.to_string(),
+                source: Source::Default,
+            },
+        };
+        let stored = config.profiles.get(&profile.value).cloned();
+        let given = |id: &str, var: &'static str, field: Field, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|raw| {
+                    validate_given(field, raw).map(|v| Sourced {
+                        value: v,
+                        source: ctx.source_of(id, var),
+                    })
+                })
+                .transpose()
+        };
+        let tenant_id = given(
+            "tenant_id",
+            "ST_TENANT_ID",
+            Field::TenantId,
+            &args.tenant_id,
+        )?;
+        let app_key = given("app_key", "ST_APP_KEY", Field::AppKey, &args.app_key)?;
+        let client_id = given(
+            "client_id",
+            "ST_CLIENT_ID",
+            Field::ClientId,
+            &args.client_id,
+        )?;
+        let from_config = |pick: fn(&Profile) -> &String| {
+            stored.as_ref().map(|p| Sourced {
+                value: pick(p).clone(),
+                source: Source::Config,
+            })
+        };
+        let tenant_id = tenant_id.or_else(|| from_config(|p| &p.tenant_id));
+        let app_key = app_key.or_else(|| from_config(|p| &p.app_key));
+        let client_id = client_id.or_else(|| from_config(|p| &p.client_id));
+        let (Some(tenant_id), Some(app_key), Some(client_id)) = (tenant_id, app_key, client_id)
+        else {
+            return Err(not_configured(&profile.value, config));
+        };
+        let environment = match args.environment {
+            Some(e) => Sourced {
+                value: e,
+                source: ctx.source_of("environment", "ST_ENVIRONMENT"),
+            },
+            None => match &stored {
+                Some(p) => Sourced {
+                    value: p.environment,
+                    source: Source::Config,
+                },
+                None => Sourced {
+                    value: Environment::Production,
+                    source: Source::Default,
+                },
+            },
+        };
+        let storage = stored
+            .as_ref()
+            .map_or(SecretStorage::Keyring, |p| p.secret_storage);
+        Ok(Resolved {
+            profile,
+            stored,
+            environment,
+            tenant_id,
+            app_key,
+            client_id,
+            storage,
+        })
+    }
+
+    /// The Client Secret: `ST_CLIENT_SECRET` first, else the profile's store.
+    /// `Ok(None)` when the store has no secret for a stored profile.
+    pub fn load_secret(&self, secrets: &SecretStore) -> Result<Sourced<Option<ClientSecret>>> {
+        if let Some(secret) = secret_from_env()? {
+            return Ok(Sourced {
+                value: Some(secret),
+                source: Source::Env("ST_CLIENT_SECRET"),
+            });
+        }
+        if self.stored.is_none() {
+            return Err(Error::NotConfigured(format!(
+                "no Client Secret for {:?}: the profile is not stored, so set ST_CLIENT_SECRET \
+                 (or run `st-setup init --profile {}`).",
+                self.profile.value, self.profile.value
+            )));
+        }
+        let value = secrets.get_secret(self.storage, &self.profile.value)?;
+        let source = match (&value, self.storage) {
+            (None, _) => Source::Missing,
+            (Some(_), SecretStorage::Keyring) => Source::Keyring,
+            (Some(_), SecretStorage::File) => Source::SecretFile,
+        };
+        Ok(Sourced { value, source })
+    }
+
+    /// The secret, or exit 7 naming the store it is missing from and the repair.
+    pub fn require_secret(&self, secrets: &SecretStore) -> Result<ClientSecret> {
+        self.load_secret(secrets)?
+            .value
+            .ok_or_else(|| missing_secret(&self.profile.value, self.storage))
+    }
+
+    pub fn credentials(&self, client_secret: ClientSecret) -> Credentials {
+        Credentials {
+            tenant_id: self.tenant_id.value.clone(),
+            app_key: self.app_key.value.clone(),
+            client_id: self.client_id.value.clone(),
+            client_secret,
+        }
+    }
+
+    /// True when nothing stored is involved (credentials only from flags/variables).
+    pub fn is_ephemeral(&self) -> bool {
+        self.stored.is_none()
+    }
+}
+
+/// The message for a profile whose secret has disappeared from its store.
+pub fn missing_secret(profile: &str, storage: SecretStorage) -> Error {
+    let place = match storage {
+        SecretStorage::Keyring => {
+            "the OS keyring (it may have been deleted with a keyring manager)"
+        }
+        SecretStorage::File => "its plain text file",
+    };
+    Error::NotConfigured(format!(
+        "the Client Secret of profile {profile:?} is missing from {place}. \
+         Repair it with `st-setup init --profile {profile}` (the other values are kept as defaults)."
+    ))
+}
+
+fn not_configured(profile: &str, config: &Config) -> Error {
+    let known: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
+    let known = if known.is_empty() {
+        "No profiles are configured yet.".to_string()
+    } else {
+        format!("Configured profiles: {}.", known.join(", "))
+    };
+    Error::NotConfigured(format!(
+        "profile {profile:?} is not configured. {known}\n\
+         Run `st-setup init --profile {profile}`, or give every value with flags or variables \
+         (ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID, ST_CLIENT_SECRET) to use credentials without storing them."
+    ))
+}
+
+/// `ST_CLIENT_SECRET`, checked like a typed secret.
+pub fn secret_from_env() -> Result<Option<ClientSecret>> {
+    match std::env::var("ST_CLIENT_SECRET") {
+        Ok(raw) => Ok(Some(ClientSecret::new(validate_given(Field::ClientSecret, &raw)?))),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::Usage(
+            "ST_CLIENT_SECRET is not valid UTF-8 text; set it to the Client Secret exactly as shown in ServiceTitan."
+                .into(),
+        )),
+    }
+}
+
+/// Check a value given without a prompt: hard problems and swapped pastes are
+/// errors (nobody is there to confirm); an unusual shape is only a warning.
+pub fn validate_given(field: Field, raw: &str) -> Result<String> {
+    let checked = credentials::check(field, raw).map_err(|problem| {
+        Error::Usage(format!("{problem} (given by {})", field.script_sources()))
+    })?;
+    if let Some(warning) = checked.warning {
+        if checked.looks_swapped {
+            return Err(Error::Usage(format!(
+                "{field} ({}): {warning}",
+                field.script_sources()
+            )));
+        }
+        eprintln!("warning: {field}: {warning}");
+    }
+    Ok(checked.value)
+}
+
+/// Where a flag-or-variable value came from, per clap.
+pub fn source_from(value_source: Option<ValueSource>, var: &'static str) -> Source {
+    match value_source {
+        Some(ValueSource::EnvVariable) => Source::Env(var),
+        Some(ValueSource::CommandLine) => Source::Flag,
+        _ => Source::Default,
+    }
+}

@@ -1,0 +1,517 @@
+//! Scripts and CI: check, token, exec, list, show, remove, export, --json,
+//! inputs from flags, variables and stdin, and bad input that changes nothing.
+
+use crate::util::cmd::{TestEnv, require_keyring, secret_tool_lookup, unique_profile};
+use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan};
+
+/// A test world with the fake running and `profiles` stored through `init`.
+fn with_profiles(profiles: &[&str]) -> (FakeServiceTitan, TestEnv) {
+    require_keyring();
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let mut env = TestEnv::new();
+    env.use_fake(&fake);
+    for profile in profiles {
+        let args = env.init_args(profile);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        env.cmd(&args)
+            .env("ST_CLIENT_SECRET", &env.creds.client_secret)
+            .run()
+            .code(0);
+    }
+    (fake, env)
+}
+
+#[test]
+fn check_reports_each_step_and_exits_0() {
+    let profile = unique_profile("check");
+    let (_fake, env) = with_profiles(&[&profile]);
+    env.cmd(&["check", "--profile", &profile])
+        .run()
+        .code(0)
+        .stdout_has(&profile)
+        .stdout_has("ok Client ID / Secret")
+        .stdout_has("ok Tenant: the token belongs to tenant 8450")
+        .stdout_has("ok API access");
+}
+
+#[test]
+fn check_json_has_stable_fields_and_keeps_the_exit_code() {
+    let profile = unique_profile("json");
+    let (fake, env) = with_profiles(&[&profile]);
+    let out = env.cmd(&["check", "--profile", &profile, "--json"]).run();
+    out.code(0);
+    let json = out.json();
+    assert_eq!(json["profile"], profile.as_str());
+    assert_eq!(json["environment"], "integration");
+    assert_eq!(json["tenant"], "8450");
+    assert_eq!(json["ok"], true);
+    for step in ["client_credentials", "tenant_match", "api_access"] {
+        assert_eq!(json[step]["status"], "ok", "{step}: {json}");
+        assert!(json[step]["message"].is_string());
+    }
+
+    // The app key is revoked on the server side: same document shape, exit 4.
+    drop(fake);
+    let fake = FakeServiceTitan::start(Credentials {
+        app_key: "ak1.anotherappkeyaltogether00".into(),
+        ..Credentials::demo()
+    });
+    let out = env
+        .cmd(&["check", "--profile", &profile, "--json"])
+        .env("ST_AUTH_URL", &fake.auth_url())
+        .env("ST_API_URL", &fake.api_url())
+        .run();
+    out.code(4);
+    let json = out.json();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["api_access"]["status"], "failed");
+    assert!(out.stderr.is_empty() || !out.stderr.contains('{'), "{out}");
+}
+
+#[test]
+fn check_all_runs_every_profile_and_exits_with_the_worst() {
+    let names: Vec<String> = (0..5).map(|i| unique_profile(&format!("all{i}"))).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (_fake, env) = with_profiles(&refs);
+    let out = env.cmd(&["check", "--all", "--json"]).run();
+    out.code(0);
+    let json = out.json();
+    assert_eq!(json.as_array().unwrap().len(), 5, "{json}");
+
+    // Break one profile's tenant in the config: only that one fails.
+    let config = env.config_text().unwrap();
+    let broken = config.replacen("tenant_id = \"8450\"", "tenant_id = \"1\"", 1);
+    std::fs::write(env.config_path(), broken).unwrap();
+    let out = env.cmd(&["check", "--all", "--json"]).run();
+    out.code(4);
+    let json = out.json();
+    let failed: Vec<&serde_json::Value> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ok"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1, "{json}");
+    assert_eq!(failed[0]["tenant"], "1");
+}
+
+#[test]
+fn check_all_is_concurrent() {
+    require_keyring();
+    let fake = FakeServiceTitan::builder(Credentials::demo())
+        .latency(std::time::Duration::from_millis(300))
+        .start();
+    let mut env = TestEnv::new();
+    env.use_fake(&fake);
+    let names: Vec<String> = (0..10)
+        .map(|i| unique_profile(&format!("conc{i}")))
+        .collect();
+    for name in &names {
+        let args = env.init_args(name);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        env.cmd(&args)
+            .arg("--no-verify")
+            .env("ST_CLIENT_SECRET", &env.creds.client_secret)
+            .run()
+            .code(0);
+    }
+    // Ten profiles, two requests each, 300 ms per response: sequential would be 6 s.
+    let out = env.cmd(&["check", "--all"]).run();
+    out.code(0).within(std::time::Duration::from_secs(3));
+}
+
+#[test]
+fn environment_only_credentials_need_nothing_stored() {
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let mut env = TestEnv::new();
+    env.use_fake(&fake);
+    let c = env.creds.clone();
+    let out = env
+        .cmd(&["check", "--json"])
+        .env("ST_ENVIRONMENT", "integration")
+        .env("ST_TENANT_ID", &c.tenant_id)
+        .env("ST_APP_KEY", &c.app_key)
+        .env("ST_CLIENT_ID", &c.client_id)
+        .env("ST_CLIENT_SECRET", &c.client_secret)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .run();
+    out.code(0);
+    assert_eq!(out.json()["ok"], true);
+    assert!(env.config_text().is_none(), "nothing stored");
+}
+
+#[test]
+fn token_prints_only_the_token_and_reuses_it() {
+    let profile = unique_profile("token");
+    let (fake, env) = with_profiles(&[&profile]);
+    let first = env.cmd(&["token", "--profile", &profile]).run();
+    first.code(0);
+    let token = first.stdout.trim_end().to_string();
+    assert_eq!(
+        first.stdout,
+        format!("{token}\n"),
+        "only the token on stdout"
+    );
+    assert!(fake.issued_tokens().contains(&token));
+    let requests = fake.token_requests();
+
+    let second = env.cmd(&["token", "--profile", &profile]).run();
+    second.code(0);
+    assert_eq!(second.stdout.trim_end(), token, "cached token reused");
+    assert_eq!(fake.token_requests(), requests, "no new token request");
+    assert!(
+        secret_tool_lookup("st-setup-token-cache", &profile).is_some(),
+        "the cache is a separate keyring entry"
+    );
+    assert_eq!(
+        secret_tool_lookup("st-setup", &profile).as_deref(),
+        Some(env.creds.client_secret.as_str()),
+        "the secret's entry is untouched"
+    );
+
+    let fresh = env.cmd(&["token", "--profile", &profile, "--fresh"]).run();
+    fresh.code(0);
+    assert_ne!(fresh.stdout.trim_end(), token);
+    assert_eq!(fake.token_requests(), requests + 1);
+}
+
+#[test]
+fn token_is_not_reused_when_close_to_expiry() {
+    require_keyring();
+    let fake = FakeServiceTitan::builder(Credentials::demo())
+        .expires_in(30)
+        .start();
+    let mut env = TestEnv::new();
+    env.use_fake(&fake);
+    let profile = unique_profile("expiring");
+    let args = env.init_args(&profile);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.cmd(&args)
+        .env("ST_CLIENT_SECRET", &env.creds.client_secret)
+        .run()
+        .code(0);
+    let before = fake.token_requests();
+    env.cmd(&["token", "--profile", &profile]).run().code(0);
+    env.cmd(&["token", "--profile", &profile]).run().code(0);
+    assert_eq!(
+        fake.token_requests(),
+        before + 2,
+        "a token with <60 s left is not reused"
+    );
+}
+
+#[test]
+fn exec_passes_values_and_exit_code_but_not_the_secret() {
+    let profile = unique_profile("exec");
+    let (fake, env) = with_profiles(&[&profile]);
+    let script = "echo \"tenant=$ST_TENANT_ID key=$ST_APP_KEY id=$ST_CLIENT_ID env=$ST_ENVIRONMENT \
+                  api=$ST_API_URL token=${#ST_ACCESS_TOKEN} secret=${ST_CLIENT_SECRET:-none}\"; exit 42";
+    let out = env
+        .cmd(&["exec", "--profile", &profile, "--", "sh", "-c", script])
+        .env("ST_CLIENT_SECRET", &env.creds.client_secret)
+        .run();
+    out.code(42)
+        .stdout_has("tenant=8450")
+        .stdout_has(&format!("key={}", env.creds.app_key))
+        .stdout_has(&format!("id={}", env.creds.client_id))
+        .stdout_has("env=integration")
+        .stdout_has(&format!("api={}", fake.api_url()))
+        .stdout_has("secret=none")
+        .stdout_lacks("token=0 ");
+
+    let out = env
+        .cmd(&[
+            "exec",
+            "--profile",
+            &profile,
+            "--with-secret",
+            "--",
+            "sh",
+            "-c",
+            "echo \"${#ST_CLIENT_SECRET}\"",
+        ])
+        .allow_secret_on_stdout()
+        .run();
+    out.code(0)
+        .stdout_has(&env.creds.client_secret.len().to_string());
+
+    env.cmd(&[
+        "exec",
+        "--profile",
+        &profile,
+        "--",
+        "no-such-command-st-setup",
+    ])
+    .run()
+    .code(127)
+    .stderr_has("could not run no-such-command-st-setup");
+}
+
+#[test]
+fn exec_forwards_ctrl_c_to_the_command() {
+    let profile = unique_profile("signal");
+    let (_fake, env) = with_profiles(&[&profile]);
+    let cmd = env.cmd(&[
+        "exec",
+        "--profile",
+        &profile,
+        "--",
+        "sh",
+        "-c",
+        "trap 'echo got-int; exit 7' INT; echo ready; while :; do sleep 0.05; done",
+    ]);
+    let mut child = cmd
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    // SIGINT to st-setup alone (not the process group): it must pass it on.
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(rest.contains("got-int"), "{rest}");
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+}
+
+#[test]
+fn list_and_show_say_where_values_come_from() {
+    let profile = unique_profile("show");
+    let (_fake, env) = with_profiles(&[&profile]);
+    env.cmd(&["list"])
+        .run()
+        .code(0)
+        .stdout_has(&profile)
+        .stdout_has("integration")
+        .stdout_has("OS keyring");
+    let list = env.cmd(&["list", "--json"]).run();
+    let json = list.json();
+    assert_eq!(json[0]["profile"], profile.as_str());
+    assert_eq!(json[0]["secret_storage"], "keyring");
+
+    let out = env
+        .cmd(&["show", "--profile", &profile])
+        .env("ST_TENANT_ID", "1234")
+        .run();
+    out.code(0)
+        .stdout_has("env ST_TENANT_ID")
+        .stdout_has("1234")
+        .stdout_has("set (never shown)")
+        .stdout_lacks(&env.creds.app_key)
+        .stdout_lacks(&env.creds.client_id);
+    let json = env
+        .cmd(&["show", "--profile", &profile, "--json"])
+        .run()
+        .json();
+    assert_eq!(json["tenant_id"]["source"], "config");
+    assert_eq!(json["client_secret"]["source"], "keyring");
+    assert_eq!(json["profile"]["source"], "flag");
+    assert!(json["app_key"]["value"].as_str().unwrap().contains("****"));
+    let json = env
+        .cmd(&["show", "--json"])
+        .env("ST_PROFILE", &profile)
+        .run()
+        .json();
+    assert_eq!(json["profile"]["source"], "env");
+}
+
+#[test]
+fn export_formats_and_secret_opt_in() {
+    let profile = unique_profile("export");
+    let (_fake, env) = with_profiles(&[&profile]);
+    env.cmd(&["export", "--profile", &profile])
+        .run()
+        .code(0)
+        .stdout_has("export ST_TENANT_ID='8450'")
+        .stdout_has("export ST_ENVIRONMENT='integration'")
+        .stdout_lacks("ST_CLIENT_SECRET");
+    env.cmd(&["export", "--profile", &profile, "--format", "dotenv"])
+        .run()
+        .code(0)
+        .stdout_has(&format!("ST_CLIENT_ID={}", env.creds.client_id));
+    let json = env
+        .cmd(&["export", "--profile", &profile, "--json"])
+        .run()
+        .json();
+    assert_eq!(json["tenant_id"], "8450");
+    assert!(json.get("client_secret").is_none());
+    let out = env
+        .cmd(&[
+            "export",
+            "--profile",
+            &profile,
+            "--format",
+            "json",
+            "--include-secret",
+        ])
+        .allow_secret_on_stdout()
+        .run();
+    out.code(0)
+        .stderr_has("includes the Client Secret in plain text");
+    assert_eq!(
+        out.json()["client_secret"],
+        env.creds.client_secret.as_str()
+    );
+    assert!(!out.stderr.contains(&env.creds.client_secret));
+}
+
+#[test]
+fn remove_deletes_profile_and_secret_and_a_second_time_is_exit_7() {
+    let profile = unique_profile("remove");
+    let (_fake, env) = with_profiles(&[&profile]);
+    env.cmd(&["token", "--profile", &profile]).run().code(0);
+    env.cmd(&["remove", "--profile", &profile])
+        .run()
+        .code(2)
+        .stderr_has("--yes");
+    assert!(
+        secret_tool_lookup("st-setup", &profile).is_some(),
+        "unchanged without --yes"
+    );
+    env.cmd(&["remove", "--profile", &profile, "--yes"])
+        .run()
+        .code(0);
+    assert!(!env.config_text().unwrap().contains(&profile));
+    assert_eq!(secret_tool_lookup("st-setup", &profile), None);
+    assert_eq!(secret_tool_lookup("st-setup-token-cache", &profile), None);
+    env.cmd(&["remove", "--profile", &profile, "--yes"])
+        .run()
+        .code(7)
+        .stderr_has("not configured");
+}
+
+#[test]
+fn secret_from_stdin_first_line() {
+    require_keyring();
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let mut env = TestEnv::new();
+    env.use_fake(&fake);
+    let profile = unique_profile("stdin");
+    let args = env.init_args(&profile);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.cmd(&args)
+        .arg("--client-secret-stdin")
+        .stdin(format!(
+            "{}\nsecond line ignored\n",
+            env.creds.client_secret
+        ))
+        .run()
+        .code(0);
+    assert_eq!(
+        secret_tool_lookup("st-setup", &profile).as_deref(),
+        Some(env.creds.client_secret.as_str())
+    );
+    crate::util::cmd::secret_tool_clear("st-setup", &profile);
+}
+
+#[test]
+fn bad_input_is_refused_clearly_and_changes_nothing() {
+    let profile = unique_profile("bad");
+    let (_fake, env) = with_profiles(&[&profile]);
+    let config_before = env.config_text().unwrap();
+    let args = env.init_args(&profile);
+    let init: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    let cases: Vec<(Vec<&str>, Option<&str>, i32, &str)> = vec![
+        (
+            vec!["check", "--profile", "nope"],
+            None,
+            7,
+            "profile \"nope\" is not configured",
+        ),
+        (
+            vec!["token", "--profile", "nope"],
+            None,
+            7,
+            "st-setup init --profile nope",
+        ),
+        (vec!["show", "--profile", "nope"], None, 7, "not configured"),
+        (
+            vec!["check", "--environment", "staging"],
+            None,
+            2,
+            "invalid value 'staging'",
+        ),
+        (
+            vec!["check", "--profile", "a/b"],
+            None,
+            2,
+            "profile name may only use",
+        ),
+        (init.clone(), Some(""), 2, "standard input was closed"),
+        (
+            init.clone(),
+            Some("\n"),
+            2,
+            "first line of standard input is empty",
+        ),
+    ];
+    for (mut args, stdin, code, message) in cases {
+        let mut cmd = if let Some(input) = stdin {
+            args.push("--client-secret-stdin");
+            env.cmd(&args).stdin(input)
+        } else {
+            env.cmd(&args)
+        };
+        cmd = cmd.env_remove("ST_CLIENT_SECRET");
+        cmd.run().code(code).stderr_has(message);
+        assert_eq!(
+            env.config_text().unwrap(),
+            config_before,
+            "{args:?} changed the config"
+        );
+    }
+    let out = env
+        .cmd(&init)
+        .args_override("--tenant", "abc")
+        .env("ST_CLIENT_SECRET", &env.creds.client_secret)
+        .run();
+    out.code(2).stderr_has("Tenant ID must be digits only");
+    assert_eq!(env.config_text().unwrap(), config_before);
+    assert_eq!(
+        secret_tool_lookup("st-setup", &profile).as_deref(),
+        Some(env.creds.client_secret.as_str())
+    );
+}
+
+#[test]
+fn a_malformed_config_is_reported_with_its_line_and_never_overwritten() {
+    let profile = unique_profile("corrupt");
+    let (_fake, env) = with_profiles(&[]);
+    let broken = "[profiles.x]\nenvironment = \"production\"\ntenant_id = \"8450\n";
+    std::fs::create_dir_all(env.config_dir()).unwrap();
+    std::fs::write(env.config_path(), broken).unwrap();
+    let args = env.init_args(&profile);
+    let init: Vec<&str> = args.iter().map(String::as_str).collect();
+    for args in [
+        init.clone(),
+        vec!["check"],
+        vec!["check", "--all"],
+        vec!["list"],
+        vec!["show", "--profile", "x"],
+        vec!["token", "--profile", "x"],
+        vec!["remove", "--profile", "x", "--yes"],
+        vec!["export", "--profile", "x"],
+    ] {
+        env.cmd(&args)
+            .env("ST_CLIENT_SECRET", &env.creds.client_secret)
+            .run()
+            .code(6)
+            .stderr_has("config.toml, line 3")
+            .stderr_has("left unchanged");
+        assert_eq!(
+            std::fs::read_to_string(env.config_path()).unwrap(),
+            broken,
+            "{args:?}"
+        );
+    }
+    assert_eq!(secret_tool_lookup("st-setup", &profile), None);
+}
