@@ -639,14 +639,16 @@ impl Connection {
         let content_length = content_length as usize;
 
         let expects_continue = header_tokens("expect").iter().any(|t| t == "100-continue");
-        if expects_continue && !http10 && (chunked || content_length > 0) && self.buf.is_empty() {
-            if self
+        if expects_continue
+            && !http10
+            && (chunked || content_length > 0)
+            && self.buf.is_empty()
+            && self
                 .stream
                 .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
                 .is_err()
-            {
-                return Err(ReadError::Closed);
-            }
+        {
+            return Err(ReadError::Closed);
         }
 
         let body = if chunked {
@@ -1114,16 +1116,14 @@ fn percent_decode(input: &[u8]) -> String {
     while i < input.len() {
         match input[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < input.len() + 0 && i + 2 <= input.len() - 1 => {
-                match (hex(input[i + 1]), hex(input[i + 2])) {
-                    (Some(hi), Some(lo)) => {
-                        out.push(hi << 4 | lo);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < input.len() => match (hex(input[i + 1]), hex(input[i + 2])) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 3;
+                    continue;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
