@@ -219,6 +219,8 @@ impl FakeBuilder {
             token_counter: AtomicU64::new(0),
             token_requests: AtomicU64::new(0),
             probe_requests: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
             connections: Mutex::new(Vec::new()),
         });
         let accept_inner = Arc::clone(&inner);
@@ -300,6 +302,11 @@ impl FakeServiceTitan {
     }
 
     /// Number of `GET .../business-units` requests received (faulted ones included).
+    /// The largest number of requests the fake was answering at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.inner.max_in_flight.load(Ordering::SeqCst) as usize
+    }
+
     pub fn probe_requests(&self) -> usize {
         self.inner.probe_requests.load(Ordering::SeqCst) as usize
     }
@@ -355,7 +362,27 @@ struct Inner {
     token_counter: AtomicU64,
     token_requests: AtomicU64,
     probe_requests: AtomicU64,
+    /// Requests being answered right now, and the most there ever were at once.
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
     connections: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Counts a request as in flight while it lives.
+struct InFlight<'a>(&'a Inner);
+
+impl<'a> InFlight<'a> {
+    fn enter(inner: &'a Inner) -> InFlight<'a> {
+        let now = inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        inner.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(inner)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Inner {
@@ -729,6 +756,7 @@ fn serve_connection(stream: TcpStream, inner: Arc<Inner>) {
 
 /// Record and answer one request. Returns false when the connection must close.
 fn respond(stream: &mut TcpStream, inner: &Inner, request: Request) -> bool {
+    let _in_flight = InFlight::enter(inner);
     let path = request.path_only().to_string();
     let route = if path == TOKEN_PATH {
         Some(Route::Token)
