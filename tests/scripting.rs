@@ -138,7 +138,8 @@ fn environment_only_credentials_need_nothing_stored() {
         .env("ST_APP_KEY", &c.app_key)
         .env("ST_CLIENT_ID", &c.client_id)
         .env("ST_CLIENT_SECRET", &c.client_secret)
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        // No keyring reachable at all (not even the developer's real one).
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/st-setup-test-bus")
         .run();
     out.code(0);
     assert_eq!(out.json()["ok"], true);
