@@ -2,15 +2,13 @@
 //! that a failed run stores nothing.
 
 use crate::util::cmd::{
-    TestEnv, mode, require_keyring, secret_tool_clear, secret_tool_lookup, unique_profile,
+    TestEnv, assert_keyring_holds, mode, require_keyring, secret_tool_clear, secret_tool_lookup,
+    unique_profile,
 };
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan};
 
 fn init(env: &TestEnv, profile: &str) -> crate::util::cmd::Cmd {
-    let args = env.init_args(profile);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    env.cmd(&args)
-        .env("ST_CLIENT_SECRET", &env.creds.client_secret)
+    env.init_cmd(&profile)
 }
 
 /// Nothing of `profile` anywhere: no config entry, no keyring entry.
@@ -29,8 +27,7 @@ fn assert_nothing_stored(env: &TestEnv, profile: &str) {
 fn verified_credentials_are_stored_in_keyring_and_config() {
     require_keyring();
     let fake = FakeServiceTitan::start(Credentials::demo());
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("ok");
 
     let out = init(&env, &profile).run();
@@ -57,10 +54,7 @@ fn verified_credentials_are_stored_in_keyring_and_config() {
     );
     assert_eq!(mode(&env.config_path()), 0o600);
     assert_eq!(mode(&env.config_dir()), 0o700);
-    assert_eq!(
-        secret_tool_lookup("st-setup", &profile).as_deref(),
-        Some(env.creds.client_secret.as_str())
-    );
+    assert_keyring_holds(&profile, &env.creds.client_secret);
     assert_eq!(fake.token_requests(), 1);
     assert_eq!(fake.probe_requests(), 1);
     let probe = fake
@@ -83,8 +77,7 @@ fn verified_credentials_are_stored_in_keyring_and_config() {
 fn a_rejected_client_secret_is_exit_3_and_stores_nothing() {
     require_keyring();
     let fake = FakeServiceTitan::start(Credentials::demo());
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let mut env = TestEnv::with_fake(&fake);
     let wrong = "cs1.thisisnotthesecretatall0000000000000000000000000000";
     env.forbid(wrong);
     let profile = unique_profile("rejected");
@@ -105,8 +98,7 @@ fn a_token_for_another_tenant_is_named() {
     let fake = FakeServiceTitan::builder(Credentials::demo())
         .token_tenant_claim(Some("9999".into()))
         .start();
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("mismatch");
 
     init(&env, &profile)
@@ -123,8 +115,7 @@ fn a_token_without_tenant_claim_skips_that_check() {
     let fake = FakeServiceTitan::builder(Credentials::demo())
         .opaque_token(true)
         .start();
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("opaque");
 
     init(&env, &profile)
@@ -138,8 +129,7 @@ fn a_token_without_tenant_claim_skips_that_check() {
 fn a_wrong_app_key_is_exit_4_naming_the_app_key() {
     require_keyring();
     let fake = FakeServiceTitan::start(Credentials::demo());
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("appkey");
 
     init(&env, &profile)
@@ -158,8 +148,7 @@ fn a_forbidden_probe_lists_the_three_causes() {
     let fake = FakeServiceTitan::builder(Credentials::demo())
         .opaque_token(true)
         .start();
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("forbidden");
     let mut args = env.init_args(&profile);
     let tenant = args.iter().position(|a| a == "--tenant").unwrap() + 1;
@@ -185,8 +174,7 @@ fn an_unknown_tenant_is_exit_4_not_found() {
         .opaque_token(true)
         .probe_status_for_unknown_tenant(404)
         .start();
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("notfound");
 
     init(&env, &profile)
@@ -201,8 +189,7 @@ fn an_unknown_tenant_is_exit_4_not_found() {
 fn an_unreachable_server_is_a_network_error_not_a_credential_error() {
     require_keyring();
     let fake = FakeServiceTitan::start(Credentials::demo());
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     drop(fake); // nothing listens on that port any more
     let profile = unique_profile("refused");
 
@@ -218,8 +205,7 @@ fn an_unreachable_server_is_a_network_error_not_a_credential_error() {
 fn no_verify_saves_without_asking_and_says_so() {
     require_keyring();
     let fake = FakeServiceTitan::start(Credentials::demo());
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("noverify");
 
     init(&env, &profile)
@@ -299,8 +285,7 @@ fn given_values_are_validated_like_typed_ones() {
 fn pasted_values_are_cleaned_before_use() {
     require_keyring();
     let fake = FakeServiceTitan::start(Credentials::demo());
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("paste");
     let quoted_secret = format!("  \"{}\"\n", env.creds.client_secret);
     let quoted_key = format!("'{}' ", env.creds.app_key);
@@ -309,9 +294,6 @@ fn pasted_values_are_cleaned_before_use() {
         .env("ST_CLIENT_SECRET", &quoted_secret)
         .run()
         .code(0);
-    assert_eq!(
-        secret_tool_lookup("st-setup", &profile).as_deref(),
-        Some(env.creds.client_secret.as_str())
-    );
+    assert_keyring_holds(&profile, &env.creds.client_secret);
     secret_tool_clear("st-setup", &profile);
 }

@@ -1,22 +1,18 @@
 //! Scripts and CI: check, token, exec, list, show, remove, export, --json,
 //! inputs from flags, variables and stdin, and bad input that changes nothing.
 
-use crate::util::cmd::{TestEnv, require_keyring, secret_tool_lookup, unique_profile};
+use crate::util::cmd::{
+    TestEnv, assert_keyring_holds, require_keyring, secret_tool_lookup, unique_profile,
+};
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan};
 
 /// A test world with the fake running and `profiles` stored through `init`.
 fn with_profiles(profiles: &[&str]) -> (FakeServiceTitan, TestEnv) {
     require_keyring();
     let fake = FakeServiceTitan::start(Credentials::demo());
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     for profile in profiles {
-        let args = env.init_args(profile);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        env.cmd(&args)
-            .env("ST_CLIENT_SECRET", &env.creds.client_secret)
-            .run()
-            .code(0);
+        env.init_cmd(&profile).run().code(0);
     }
     (fake, env)
 }
@@ -101,8 +97,7 @@ fn check_all_is_concurrent() {
     let fake = FakeServiceTitan::builder(Credentials::demo())
         .latency(std::time::Duration::from_millis(300))
         .start();
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     let names: Vec<String> = (0..10)
         .map(|i| unique_profile(&format!("conc{i}")))
         .collect();
@@ -128,8 +123,7 @@ fn check_all_is_concurrent() {
 #[test]
 fn environment_only_credentials_need_nothing_stored() {
     let fake = FakeServiceTitan::start(Credentials::demo());
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     let c = env.creds.clone();
     let out = env
         .cmd(&["check", "--json"])
@@ -139,7 +133,10 @@ fn environment_only_credentials_need_nothing_stored() {
         .env("ST_CLIENT_ID", &c.client_id)
         .env("ST_CLIENT_SECRET", &c.client_secret)
         // No keyring reachable at all (not even the developer's real one).
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/st-setup-test-bus")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/st-setup-test-bus",
+        )
         .run();
     out.code(0);
     assert_eq!(out.json()["ok"], true);
@@ -187,15 +184,9 @@ fn token_is_not_reused_when_close_to_expiry() {
     let fake = FakeServiceTitan::builder(Credentials::demo())
         .expires_in(30)
         .start();
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("expiring");
-    let args = env.init_args(&profile);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    env.cmd(&args)
-        .env("ST_CLIENT_SECRET", &env.creds.client_secret)
-        .run()
-        .code(0);
+    env.init_cmd(&profile).run().code(0);
     let before = fake.token_requests();
     env.cmd(&["token", "--profile", &profile]).run().code(0);
     env.cmd(&["token", "--profile", &profile]).run().code(0);
@@ -398,8 +389,7 @@ fn remove_deletes_profile_and_secret_and_a_second_time_is_exit_7() {
 fn secret_from_stdin_first_line() {
     require_keyring();
     let fake = FakeServiceTitan::start(Credentials::demo());
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("stdin");
     let args = env.init_args(&profile);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -411,10 +401,7 @@ fn secret_from_stdin_first_line() {
         ))
         .run()
         .code(0);
-    assert_eq!(
-        secret_tool_lookup("st-setup", &profile).as_deref(),
-        Some(env.creds.client_secret.as_str())
-    );
+    assert_keyring_holds(&profile, &env.creds.client_secret);
     crate::util::cmd::secret_tool_clear("st-setup", &profile);
 }
 
@@ -482,10 +469,7 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
         .run();
     out.code(2).stderr_has("Tenant ID must be digits only");
     assert_eq!(env.config_text().unwrap(), config_before);
-    assert_eq!(
-        secret_tool_lookup("st-setup", &profile).as_deref(),
-        Some(env.creds.client_secret.as_str())
-    );
+    assert_keyring_holds(&profile, &env.creds.client_secret);
 }
 
 #[test]

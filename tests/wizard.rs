@@ -7,7 +7,8 @@ use std::process::Command;
 use rexpect::session::{PtySession, spawn_command};
 
 use crate::util::cmd::{
-    TestEnv, mode, require_keyring, secret_tool_clear, secret_tool_lookup, unique_profile,
+    TestEnv, assert_keyring_holds, mode, require_keyring, secret_tool_clear, secret_tool_lookup,
+    unique_profile,
 };
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan};
 
@@ -38,8 +39,7 @@ fn rest_of_output(session: &mut PtySession) -> String {
 fn a_person_completes_the_wizard_and_fixes_a_bad_paste() {
     require_keyring();
     let fake = FakeServiceTitan::start(Credentials::demo());
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     let creds = env.creds.clone();
     let profile = unique_profile("wizard");
     let mut printed = String::new();
@@ -129,10 +129,7 @@ fn a_person_completes_the_wizard_and_fixes_a_bad_paste() {
     );
     assert!(!config.contains(&creds.client_secret), "{config}");
     assert_eq!(mode(&env.config_path()), 0o600);
-    assert_eq!(
-        secret_tool_lookup("st-setup", &profile).as_deref(),
-        Some(creds.client_secret.as_str())
-    );
+    assert_keyring_holds(&profile, &creds.client_secret);
     secret_tool_clear("st-setup", &profile);
 }
 
@@ -140,16 +137,10 @@ fn a_person_completes_the_wizard_and_fixes_a_bad_paste() {
 fn rerunning_init_offers_the_stored_values_and_keeps_the_secret() {
     require_keyring();
     let fake = FakeServiceTitan::start(Credentials::demo());
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let env = TestEnv::with_fake(&fake);
     let creds = env.creds.clone();
     let profile = unique_profile("rerun");
-    let args = env.init_args(&profile);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    env.cmd(&args)
-        .env("ST_CLIENT_SECRET", &creds.client_secret)
-        .run()
-        .code(0);
+    env.init_cmd(&profile).run().code(0);
 
     let mut s = spawn(&env, &["--profile", &profile]);
     s.exp_string("exists: its current values are the defaults")
@@ -168,10 +159,7 @@ fn rerunning_init_offers_the_stored_values_and_keeps_the_secret() {
     let rest = rest_of_output(&mut s);
     assert!(rest.contains("Saved profile"), "{rest}");
     assert!(!rest.contains(&creds.client_secret), "{rest}");
-    assert_eq!(
-        secret_tool_lookup("st-setup", &profile).as_deref(),
-        Some(creds.client_secret.as_str())
-    );
+    assert_keyring_holds(&profile, &creds.client_secret);
     secret_tool_clear("st-setup", &profile);
 }
 
@@ -179,8 +167,7 @@ fn rerunning_init_offers_the_stored_values_and_keeps_the_secret() {
 fn quitting_after_a_failed_check_stores_nothing() {
     require_keyring();
     let fake = FakeServiceTitan::start(Credentials::demo());
-    let mut env = TestEnv::new();
-    env.use_fake(&fake);
+    let mut env = TestEnv::with_fake(&fake);
     let profile = unique_profile("quit");
     let wrong = "cs1.notthesecret000000000000000000000000000000000000";
     env.forbid(wrong);

@@ -48,6 +48,13 @@ impl TestEnv {
         }
     }
 
+    /// A fresh world whose commands talk to `fake`.
+    pub fn with_fake(fake: &FakeServiceTitan) -> TestEnv {
+        let mut env = TestEnv::new();
+        env.use_fake(fake);
+        env
+    }
+
     pub fn config_dir(&self) -> PathBuf {
         self.dir.path().join("config")
     }
@@ -124,6 +131,17 @@ impl TestEnv {
         .iter()
         .map(|s| s.to_string())
         .collect()
+    }
+}
+
+impl TestEnv {
+    /// `init --non-interactive` of `profile` with the demo credentials (secret
+    /// from ST_CLIENT_SECRET), ready for more arguments.
+    pub fn init_cmd(&self, profile: &str) -> Cmd {
+        let args = self.init_args(profile);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.cmd(&args)
+            .env("ST_CLIENT_SECRET", &self.creds.client_secret)
     }
 }
 
@@ -337,6 +355,16 @@ pub fn secret_tool_store(service: &str, account: &str, value: &str) {
         .write_all(value.as_bytes())
         .unwrap();
     assert!(child.wait().unwrap().success());
+}
+
+/// The keyring holds `secret` for `profile`, read independently with secret-tool.
+#[track_caller]
+pub fn assert_keyring_holds(profile: &str, secret: &str) {
+    assert_eq!(
+        secret_tool_lookup("st-setup", profile).as_deref(),
+        Some(secret),
+        "keyring entry of {profile}"
+    );
 }
 
 pub fn secret_tool_clear(service: &str, account: &str) {
