@@ -1,4 +1,5 @@
-//! The interactive wizard, driven through a real pseudo-terminal as a person
+//! The interactive prompts (the init wizard, remove's confirmation), driven
+//! through a real pseudo-terminal as a person
 //! would: every prompt answered, one bad paste corrected, the result checked
 //! in the config file and, independently, in gnome-keyring.
 
@@ -264,4 +265,33 @@ fn regex_escape(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[test]
+fn remove_asks_before_deleting_in_a_terminal() {
+    require_keyring();
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let env = TestEnv::with_fake(&fake);
+    let profile = unique_profile("confirm");
+    env.init_cmd(&profile).run().code(0);
+
+    let in_terminal = |answer: &str| {
+        let mut command = env.cmd(&["remove", "--profile", &profile]).command();
+        command.env("TERM", "xterm");
+        let mut s = spawn_command(command, Some(TIMEOUT_MS)).expect("spawn in a pty");
+        s.exp_string(&format!(
+            "Remove profile \"{profile}\" (tenant 8450, integration)"
+        ))
+        .unwrap();
+        keys(&mut s, answer);
+        rest_of_output(&mut s)
+    };
+    let declined = in_terminal("n");
+    assert!(declined.contains("Nothing was removed"), "{declined}");
+    assert_keyring_holds(&profile, &env.creds.client_secret);
+
+    let accepted = in_terminal("y");
+    assert!(accepted.contains("Removed profile"), "{accepted}");
+    assert_eq!(secret_tool_lookup("st-setup", &profile), None);
+    assert!(!env.config_text().unwrap().contains(&profile));
 }
