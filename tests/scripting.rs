@@ -69,10 +69,15 @@ fn check_all_runs_every_profile_and_exits_with_the_worst() {
     let names: Vec<String> = (0..5).map(|i| unique_profile(&format!("all{i}"))).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let (_fake, env) = with_profiles(&refs);
-    let out = env.cmd(&["check", "--all", "--json"]).run();
+    // A CI variable meant for one set of credentials is not applied to every profile.
+    let out = env
+        .cmd(&["check", "--all", "--json"])
+        .env("ST_CLIENT_SECRET", "cs1.meantforsomethingelse00000000000000000000000000")
+        .run();
     out.code(0);
     let json = out.json();
     assert_eq!(json.as_array().unwrap().len(), 5, "{json}");
+    assert!(json.as_array().unwrap().iter().all(|r| r["secret_storage"] == "keyring"), "{json}");
 
     // Break one profile's tenant in the config: only that one fails.
     let config = env.config_text().unwrap();

@@ -13,7 +13,7 @@ use crate::commands::init::CredentialArgs;
 use crate::credentials::Credentials;
 use crate::environment::{Endpoints, Environment};
 use crate::error::{Error, ExitStatus, Result};
-use crate::resolve::Resolved;
+use crate::resolve::{Resolved, missing_secret};
 use crate::servicetitan::ServiceTitan;
 use crate::store::SecretStorage;
 use crate::verify::{self, Step, Verification};
@@ -117,16 +117,20 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
     let targets: Vec<Target> = resolved
         .iter()
         .map(|r| {
-            let secret = r.load_secret(&secrets).and_then(|s| {
-                s.value
-                    .ok_or_else(|| crate::resolve::missing_secret(&r.profile.value, r.storage))
-            });
+            // ST_CLIENT_SECRET belongs to one set of credentials, never to every profile.
+            let secret = if args.all {
+                secrets
+                    .get_secret(r.storage, &r.profile.value)
+                    .and_then(|s| s.ok_or_else(|| missing_secret(&r.profile.value, r.storage)))
+            } else {
+                r.require_secret(&secrets)
+            };
             let endpoints = ctx.endpoints(r.environment.value, r.stored.as_ref());
             Target {
                 name: r.profile.value.clone(),
                 environment: r.environment.value,
                 tenant: r.tenant_id.value.clone(),
-                storage_label: storage_label(r),
+                storage_label: storage_label(r, args.all),
                 job: secret.and_then(|s| Ok((r.credentials(s), endpoints?))),
             }
         })
@@ -203,8 +207,8 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         .unwrap_or(ExitStatus::Ok))
 }
 
-fn storage_label(resolved: &Resolved) -> &'static str {
-    if std::env::var_os("ST_CLIENT_SECRET").is_some() {
+fn storage_label(resolved: &Resolved, all: bool) -> &'static str {
+    if !all && std::env::var_os("ST_CLIENT_SECRET").is_some() {
         "env"
     } else {
         match resolved.storage {
