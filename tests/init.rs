@@ -7,10 +7,6 @@ use crate::util::cmd::{
 };
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan};
 
-fn init(env: &TestEnv, profile: &str) -> crate::util::cmd::Cmd {
-    env.init_cmd(&profile)
-}
-
 /// Nothing of `profile` anywhere: no config entry, no keyring entry.
 #[track_caller]
 fn assert_nothing_stored(env: &TestEnv, profile: &str) {
@@ -30,7 +26,7 @@ fn verified_credentials_are_stored_in_keyring_and_config() {
     let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("ok");
 
-    let out = init(&env, &profile).run();
+    let out = env.init_cmd(&profile).run();
     out.code(0)
         .stderr_has("the token belongs to tenant 8450")
         .stderr_has("the API accepted the Application Key")
@@ -82,7 +78,7 @@ fn a_rejected_client_secret_is_exit_3_and_stores_nothing() {
     env.forbid(wrong);
     let profile = unique_profile("rejected");
 
-    let out = init(&env, &profile).env("ST_CLIENT_SECRET", wrong).run();
+    let out = env.init_cmd(&profile).env("ST_CLIENT_SECRET", wrong).run();
     out.code(3)
         .stderr_has("refused the Client ID / Client Secret")
         .stderr_has("invalid_client")
@@ -101,7 +97,7 @@ fn a_token_for_another_tenant_is_named() {
     let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("mismatch");
 
-    init(&env, &profile)
+    env.init_cmd(&profile)
         .run()
         .code(4)
         .stderr_has("belong to tenant 9999, not to tenant 8450");
@@ -118,7 +114,7 @@ fn a_token_without_tenant_claim_skips_that_check() {
     let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("opaque");
 
-    init(&env, &profile)
+    env.init_cmd(&profile)
         .run()
         .code(0)
         .stderr_has("skipped: the token does not name its tenant");
@@ -132,7 +128,7 @@ fn a_wrong_app_key_is_exit_4_naming_the_app_key() {
     let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("appkey");
 
-    init(&env, &profile)
+    env.init_cmd(&profile)
         .args_override("--app-key", "ak1.wrongwrongwrongwrongwrong0")
         .run()
         .code(4)
@@ -177,7 +173,7 @@ fn an_unknown_tenant_is_exit_4_not_found() {
     let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("notfound");
 
-    init(&env, &profile)
+    env.init_cmd(&profile)
         .args_override("--tenant", "77")
         .run()
         .code(4)
@@ -193,7 +189,7 @@ fn an_unreachable_server_is_a_network_error_not_a_credential_error() {
     drop(fake); // nothing listens on that port any more
     let profile = unique_profile("refused");
 
-    init(&env, &profile)
+    env.init_cmd(&profile)
         .run()
         .code(5)
         .stderr_has("connection refused")
@@ -208,7 +204,7 @@ fn no_verify_saves_without_asking_and_says_so() {
     let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("noverify");
 
-    init(&env, &profile)
+    env.init_cmd(&profile)
         .arg("--no-verify")
         .run()
         .code(0)
@@ -223,7 +219,7 @@ fn no_verify_saves_without_asking_and_says_so() {
 fn plain_http_to_a_remote_host_is_refused_before_any_request() {
     let env = TestEnv::new();
     let profile = unique_profile("http");
-    init(&env, &profile)
+    env.init_cmd(&profile)
         .env("ST_AUTH_URL", "http://auth.example.com/connect/token")
         .env("ST_API_URL", "https://api.example.com")
         .run()
@@ -267,13 +263,13 @@ fn missing_values_are_listed_together_with_their_flags_and_variables() {
 fn given_values_are_validated_like_typed_ones() {
     let env = TestEnv::new();
     let profile = unique_profile("invalid");
-    init(&env, &profile)
+    env.init_cmd(&profile)
         .args_override("--tenant", "84a50")
         .run()
         .code(2)
         .stderr_has("Tenant ID must be digits only");
     // A Client Secret pasted as the Client ID is named, and not echoed.
-    init(&env, &profile)
+    env.init_cmd(&profile)
         .args_override("--client-id", &env.creds.client_secret)
         .run()
         .code(2)
@@ -289,7 +285,7 @@ fn pasted_values_are_cleaned_before_use() {
     let profile = unique_profile("paste");
     let quoted_secret = format!("  \"{}\"\n", env.creds.client_secret);
     let quoted_key = format!("'{}' ", env.creds.app_key);
-    init(&env, &profile)
+    env.init_cmd(&profile)
         .args_override("--app-key", &quoted_key)
         .env("ST_CLIENT_SECRET", &quoted_secret)
         .run()

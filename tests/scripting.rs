@@ -12,7 +12,7 @@ fn with_profiles(profiles: &[&str]) -> (FakeServiceTitan, TestEnv) {
     let fake = FakeServiceTitan::start(Credentials::demo());
     let env = TestEnv::with_fake(&fake);
     for profile in profiles {
-        env.init_cmd(&profile).run().code(0);
+        env.init_cmd(profile).run().code(0);
     }
     (fake, env)
 }
