@@ -5,5 +5,6 @@
 mod util;
 
 mod init;
+mod network;
 mod scripting;
 mod wizard;

@@ -1,7 +1,8 @@
 //! The HTTP transport under every ServiceTitan call: one connection pool,
 //! timeouts, bounded retries with backoff, a response size cap, no redirects
-//! followed off the configured host, proxies and extra CA certificates, and
-//! `--verbose` request logging that never prints a header or a body.
+//! followed off the configured host, proxies (see [`super::proxy`]) and extra CA
+//! certificates, and `--verbose` request logging that never prints a header or
+//! a body.
 //!
 //! Failures come back as [`NetworkError`], which names the host and the kind of
 //! failure; they are never confused with a credential being wrong.
@@ -14,6 +15,7 @@ use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
+use super::proxy::{Proxy, ProxyConfig, Route};
 use crate::error::{Error, Result};
 use crate::ui::Ui;
 
@@ -59,6 +61,8 @@ pub enum FailureKind {
     BadResponse,
     /// A redirect that st-setup will not follow.
     Redirect,
+    /// The proxy answered but would not open the connection.
+    Proxy,
     Other,
 }
 
@@ -84,7 +88,8 @@ impl From<NetworkError> for Error {
 /// Which failures a request may be retried on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RetryPolicy {
-    /// Reads: retry 429, 502, 503, 504, refused and reset connections, timeouts.
+    /// Reads: retry 429, 502, 503, 504, refused and reset connections (not
+    /// timeouts: a hung server costs the timeout once).
     Idempotent,
     /// The token request carries the secret and may be throttled: retry only
     /// when the server provably did not process it (connection refused, 429, 503).
@@ -113,11 +118,17 @@ pub struct Response {
 pub struct Transport {
     client: reqwest::Client,
     settings: HttpSettings,
+    proxies: ProxyConfig,
     ui: Ui,
 }
 
 impl Transport {
+    /// A transport using the proxies of this process's environment.
     pub fn new(settings: HttpSettings, ui: Ui) -> Result<Transport> {
+        Transport::with_proxies(settings, ui, ProxyConfig::from_env())
+    }
+
+    pub fn with_proxies(settings: HttpSettings, ui: Ui, proxies: ProxyConfig) -> Result<Transport> {
         // ring is the only provider compiled in; installing it twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
@@ -147,8 +158,17 @@ impl Transport {
             }
             builder = builder.tls_certs_merge(certs);
         }
-        if ui.verbose() {
-            log_proxy_settings(&ui);
+        // Proxies are chosen by ProxyConfig alone, so that the route a request
+        // takes and what --verbose and error messages say about it agree.
+        builder = builder.no_proxy();
+        if !proxies.is_empty() {
+            let routes = proxies.clone();
+            builder = builder.proxy(reqwest::Proxy::custom(move |url| {
+                routes.proxy_for(url).map(|p| p.url.clone())
+            }));
+        }
+        for (name, value) in proxies.settings() {
+            ui.verbose_line(&format!("proxy setting {name}={value}"));
         }
         let client = builder
             .build()
@@ -156,6 +176,7 @@ impl Transport {
         Ok(Transport {
             client,
             settings,
+            proxies,
             ui,
         })
     }
@@ -206,16 +227,26 @@ impl Transport {
                     url = next;
                 }
                 Some(next) => {
+                    let status = response.status.as_u16();
+                    let to = origin_of(&next);
+                    let message = if request.follow_same_origin_redirects {
+                        format!(
+                            "{host} answered HTTP {status} with a redirect to {to}, which st-setup \
+                             does not follow: credentials are only ever sent to the configured host. \
+                             Check ST_API_URL, or your proxy."
+                        )
+                    } else {
+                        format!(
+                            "{host} answered HTTP {status} with a redirect to {to}, which st-setup \
+                             does not follow: the token request carries the Client Secret and is \
+                             never redirected. Check ST_AUTH_URL (the full token endpoint URL), \
+                             or your proxy."
+                        )
+                    };
                     return Err(NetworkError {
                         kind: FailureKind::Redirect,
                         host: host.clone(),
-                        message: format!(
-                            "{host} answered HTTP {} with a redirect to {}, which st-setup does not follow: \
-                             credentials are only ever sent to the configured host. \
-                             Check ST_AUTH_URL / ST_API_URL, or your proxy.",
-                            response.status.as_u16(),
-                            origin_of(&next)
-                        ),
+                        message,
                     });
                 }
                 None => {
@@ -241,6 +272,14 @@ impl Transport {
     }
 
     async fn send_once(&self, request: &Request<'_>, url: &Url) -> Result<Response, NetworkError> {
+        if let Route::Unusable(why) = self.proxies.route(url) {
+            let host = host_of(url);
+            return Err(NetworkError {
+                kind: FailureKind::Proxy,
+                message: format!("could not reach {host}: {why}"),
+                host,
+            });
+        }
         let started = Instant::now();
         let mut builder = self
             .client
@@ -251,15 +290,19 @@ impl Transport {
         }
         let result = self.read_capped(builder, url).await;
         let elapsed = started.elapsed().as_millis();
+        let via = match self.proxies.proxy_for(url) {
+            Some(proxy) => format!(" via proxy {}", proxy.redacted()),
+            None => String::new(),
+        };
         match &result {
             Ok(r) => self.ui.verbose_line(&format!(
-                "{} {} -> {} in {elapsed} ms",
+                "{} {}{via} -> {} in {elapsed} ms",
                 request.method,
                 loggable_url(url),
                 r.status.as_u16()
             )),
             Err(e) => self.ui.verbose_line(&format!(
-                "{} {} -> failed in {elapsed} ms: {}",
+                "{} {}{via} -> failed in {elapsed} ms: {}",
                 request.method,
                 loggable_url(url),
                 e.message
@@ -281,8 +324,35 @@ impl Transport {
         {
             return Err(too_large(url, status, len));
         }
+        let expected = response.content_length();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(url, &e))? {
+        loop {
+            let chunk = match response.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(e) => {
+                    // Say how far the answer got; never show its bytes here:
+                    // a token response cut short still holds part of a token.
+                    let mut err = self.classify(url, &e);
+                    let got = match expected {
+                        Some(total) => format!("{} of {total} bytes", body.len()),
+                        None => format!("{} bytes", body.len()),
+                    };
+                    let host = &err.host;
+                    let status = status.as_u16();
+                    err.message = match err.kind {
+                        FailureKind::Reset => format!(
+                            "the connection to {host} was closed in the middle of the answer \
+                             (HTTP {status}, {got} of the body received)"
+                        ),
+                        _ => format!(
+                            "{} (HTTP {status}, {got} of the body received)",
+                            err.message
+                        ),
+                    };
+                    return Err(err);
+                }
+            };
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(too_large(url, status, (body.len() + chunk.len()) as u64));
             }
@@ -298,7 +368,8 @@ impl Transport {
 
     fn classify(&self, url: &Url, err: &reqwest::Error) -> NetworkError {
         let host = host_of(url);
-        let (kind, message) = describe_failure(err, &host, self.settings.timeout);
+        let (kind, message) =
+            describe_failure(err, &host, &self.settings, self.proxies.proxy_for(url));
         NetworkError {
             kind,
             host,
@@ -321,28 +392,47 @@ fn too_large(url: &Url, status: StatusCode, len: u64) -> NetworkError {
     }
 }
 
-/// Turn reqwest's error chain into a kind and a sentence naming the host.
-fn describe_failure(err: &reqwest::Error, host: &str, timeout: Duration) -> (FailureKind, String) {
-    if err.is_timeout() {
-        return (
+/// Turn reqwest's error chain into a kind and a sentence naming the host, and
+/// the proxy when the failure was in reaching it.
+fn describe_failure(
+    err: &reqwest::Error,
+    host: &str,
+    settings: &HttpSettings,
+    proxy: Option<&Proxy>,
+) -> (FailureKind, String) {
+    let connecting = err.is_connect();
+    // Who did not answer: while connecting through a proxy, the proxy.
+    let peer = match proxy {
+        Some(p) if connecting => format!("the proxy {} on the way to {host}", p.describe()),
+        _ => host.to_string(),
+    };
+    let no_answer = |limit: Duration| {
+        let hint = if connecting {
+            "the connection was not accepted; "
+        } else {
+            ""
+        };
+        (
             FailureKind::Timeout,
             format!(
-                "no answer from {host} after {} s (change the limit with --timeout or ST_TIMEOUT)",
-                timeout.as_secs_f64()
+                "no answer from {peer} after {} s ({hint}change the limit with --timeout or ST_TIMEOUT)",
+                limit.as_secs_f64()
             ),
-        );
+        )
+    };
+    let limit = if connecting {
+        settings.connect_timeout
+    } else {
+        settings.timeout
+    };
+    if err.is_timeout() {
+        return no_answer(limit);
     }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    let mut text = Vec::new();
+    let mut text: Vec<String> = Vec::new();
     while let Some(e) = source {
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return (
-                FailureKind::Tls,
-                format!(
-                    "the TLS certificate of {host} was not accepted ({tls}). If a corporate proxy \
-                     inspects TLS, pass its CA certificate with --ca-bundle FILE (or SSL_CERT_FILE)."
-                ),
-            );
+        if let Some(tls) = find_rustls_error(e) {
+            return tls_failure(tls, host);
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind::*;
@@ -350,35 +440,60 @@ fn describe_failure(err: &reqwest::Error, host: &str, timeout: Duration) -> (Fai
                 ConnectionRefused => {
                     return (
                         FailureKind::Refused,
-                        format!("could not connect to {host}: connection refused"),
+                        format!("could not connect to {peer}: connection refused"),
                     );
                 }
                 ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
                     return (
                         FailureKind::Reset,
                         format!(
-                            "the connection to {host} was closed before the answer was complete ({io})"
+                            "the connection to {peer} was closed before the answer was complete ({io})"
                         ),
                     );
                 }
-                TimedOut => {
-                    return (
-                        FailureKind::Timeout,
-                        format!("no answer from {host} after {} s", timeout.as_secs_f64()),
-                    );
-                }
+                TimedOut => return no_answer(limit),
                 _ => {}
             }
         }
-        text.push(e.to_string());
+        let line = e.to_string();
+        if !text.iter().any(|t| t.contains(&line)) {
+            text.push(line);
+        }
         source = e.source();
     }
     let joined = text.join(": ");
     let lower = joined.to_ascii_lowercase();
+    if let (Some(p), true) = (proxy, lower.contains("tunnel error")) {
+        let why = if lower.contains("authorization required") {
+            format!(
+                "it asks for a user name and password (HTTP 407): put them in {} as \
+                 http://USER:PASSWORD@HOST:PORT",
+                p.var
+            )
+        } else {
+            format!(
+                "it refused ({joined}). If {host} should be reached directly, add it to NO_PROXY"
+            )
+        };
+        return (
+            FailureKind::Proxy,
+            format!(
+                "the proxy {} did not connect st-setup to {host}: {why}",
+                p.describe()
+            ),
+        );
+    }
     if lower.contains("dns error") || lower.contains("failed to lookup") {
+        let (name, var) = match proxy {
+            Some(p) if connecting => (
+                p.url.host_str().unwrap_or("?").to_string(),
+                format!(" (the proxy in {})", p.var),
+            ),
+            _ => (host.to_string(), String::new()),
+        };
         (
             FailureKind::Dns,
-            format!("could not resolve {host} (DNS): check the host name and your network"),
+            format!("could not resolve {name}{var} (DNS): check the host name and your network"),
         )
     } else if lower.contains("certificate") || lower.contains("tls") {
         (
@@ -387,10 +502,11 @@ fn describe_failure(err: &reqwest::Error, host: &str, timeout: Duration) -> (Fai
                 "TLS with {host} failed ({joined}). Pass a CA with --ca-bundle FILE if a proxy inspects TLS."
             ),
         )
-    } else if err.is_connect() {
+    } else if connecting {
+        // Not a refusal (that was recognised above): retrying would not help.
         (
-            FailureKind::Refused,
-            format!("could not connect to {host}: {joined}"),
+            FailureKind::Other,
+            format!("could not connect to {peer}: {joined}"),
         )
     } else if lower.contains("connection closed")
         || lower.contains("incomplete")
@@ -409,6 +525,50 @@ fn describe_failure(err: &reqwest::Error, host: &str, timeout: Duration) -> (Fai
     }
 }
 
+/// The rustls error in `e`: it arrives wrapped in an io::Error (sometimes
+/// twice), whose `source()` skips the wrapped error, so look inside.
+fn find_rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner: &(dyn std::error::Error + 'static) =
+        e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    find_rustls_error(inner)
+}
+
+/// A TLS failure in words: what is wrong with the certificate, and the fix.
+fn tls_failure(tls: &rustls::Error, host: &str) -> (FailureKind, String) {
+    use rustls::CertificateError as C;
+    let rustls::Error::InvalidCertificate(cert) = tls else {
+        return (
+            FailureKind::Tls,
+            format!(
+                "TLS with {host} failed ({tls}). Check that the URL is right and that the port \
+                 speaks https; if a proxy inspects TLS, pass its CA certificate with --ca-bundle FILE."
+            ),
+        );
+    };
+    let why = match cert {
+        C::UnknownIssuer => "it was issued by a certificate authority this computer does not trust",
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "it was issued for another host name"
+        }
+        C::Expired | C::ExpiredContext { .. } => "it has expired",
+        C::NotValidYet | C::NotValidYetContext { .. } => {
+            "it is not valid yet (check this computer's clock)"
+        }
+        C::Revoked => "it has been revoked",
+        _ => "it could not be verified",
+    };
+    (
+        FailureKind::Tls,
+        format!(
+            "the TLS certificate of {host} was not accepted: {why} ({tls}). If a corporate proxy \
+             inspects TLS, pass its CA certificate with --ca-bundle FILE (or SSL_CERT_FILE)."
+        ),
+    )
+}
+
 fn retry_wait_for_status(
     policy: RetryPolicy,
     response: &Response,
@@ -425,12 +585,11 @@ fn retry_wait_for_status(
 }
 
 fn retry_wait_for_error(policy: RetryPolicy, err: &NetworkError, attempt: u32) -> Option<Duration> {
+    // Timeouts are not retried: a hung server costs the timeout once, not once
+    // per attempt.
     let retryable = match policy {
-        RetryPolicy::Idempotent => matches!(
-            err.kind,
-            FailureKind::Refused | FailureKind::Reset | FailureKind::Timeout
-        ),
-        // A reset or timeout may come after the server acted on the request.
+        RetryPolicy::Idempotent => matches!(err.kind, FailureKind::Refused | FailureKind::Reset),
+        // A reset may come after the server acted on the request.
         RetryPolicy::Unprocessed => err.kind == FailureKind::Refused,
     };
     retryable.then(|| backoff(attempt))
@@ -451,8 +610,20 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// 250 ms, 500 ms, 1 s, ... plus up to 50% jitter.
 fn backoff(attempt: u32) -> Duration {
-    let base = Duration::from_millis(250) * 2u32.saturating_pow(attempt.min(6));
+    let base = backoff_base(attempt);
     base + base.mul_f64(jitter_fraction() * 0.5)
+}
+
+fn backoff_base(attempt: u32) -> Duration {
+    Duration::from_millis(250) * 2u32.saturating_pow(attempt.min(6))
+}
+
+/// The most that backoff (without `Retry-After`) can add to one request over
+/// all its retries.
+pub fn max_total_backoff() -> Duration {
+    (0..MAX_RETRIES)
+        .map(|attempt| backoff_base(attempt).mul_f64(1.5))
+        .sum()
 }
 
 /// A number in [0, 1) that differs between runs, without a random-number crate.
@@ -486,27 +657,6 @@ fn loggable_url(url: &Url) -> String {
     let _ = clean.set_username("");
     let _ = clean.set_password(None);
     clean.to_string()
-}
-
-/// Show which proxy variables are in effect, with any password hidden.
-fn log_proxy_settings(ui: &Ui) {
-    for name in [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
-        if let Ok(value) = std::env::var(name) {
-            let shown = Url::parse(&value)
-                .map(|u| loggable_url(&u))
-                .unwrap_or(value);
-            ui.verbose_line(&format!("proxy setting {name}={shown}"));
-        }
-    }
 }
 
 /// The start of a body as printable text, for error messages: control
@@ -564,6 +714,8 @@ mod tests {
         );
         assert!(backoff(2) >= Duration::from_secs(1));
         assert!(backoff(100) <= Duration::from_secs(24));
+        let total: Duration = (0..MAX_RETRIES).map(backoff).sum();
+        assert!(total <= max_total_backoff() && max_total_backoff() < Duration::from_secs(5));
     }
 
     #[test]
@@ -585,6 +737,74 @@ mod tests {
             &a,
             &Url::parse("https://api.servicetitan.io:8443/y").unwrap()
         ));
+    }
+
+    /// A listening socket whose one-slot accept queue is full: the kernel
+    /// drops further SYNs, so a connection attempt hangs until its timeout.
+    #[cfg(target_os = "linux")]
+    fn never_accepting() -> (std::net::TcpListener, std::net::TcpStream) {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain socket calls on a descriptor the listener then owns.
+        let listener = unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            assert!(fd >= 0);
+            let listener = std::net::TcpListener::from_raw_fd(fd);
+            let mut addr: libc::sockaddr_in = std::mem::zeroed();
+            addr.sin_family = libc::AF_INET as libc::sa_family_t;
+            addr.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            assert_eq!(libc::bind(fd, (&raw const addr).cast(), len), 0);
+            assert_eq!(libc::listen(fd, 0), 0);
+            listener
+        };
+        let addr = listener.local_addr().unwrap();
+        let filler = std::net::TcpStream::connect(addr).unwrap();
+        (listener, filler)
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_connect_timeout_is_reported_with_its_own_limit_and_not_retried() {
+        let (listener, _filler) = never_accepting();
+        let url = Url::parse(&format!("http://{}/x", listener.local_addr().unwrap())).unwrap();
+        let transport = Transport::with_proxies(
+            HttpSettings {
+                timeout: Duration::from_secs(20),
+                connect_timeout: Duration::from_millis(300),
+                ca_bundle: None,
+            },
+            Ui::plain(),
+            ProxyConfig::default(),
+        )
+        .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let err = runtime
+            .block_on(transport.send(&Request {
+                method: Method::GET,
+                url,
+                headers: HeaderMap::new(),
+                body: None,
+                retry: RetryPolicy::Idempotent,
+                follow_same_origin_redirects: true,
+            }))
+            .unwrap_err();
+        assert_eq!(err.kind, FailureKind::Timeout, "{}", err.message);
+        assert!(
+            err.message.contains("no answer from 127.0.0.1:")
+                && err
+                    .message
+                    .contains("after 0.3 s (the connection was not accepted"),
+            "{}",
+            err.message
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "retried a timeout"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod http;
 pub mod jwt;
+pub mod proxy;
 
 use std::fmt;
 use std::sync::Arc;

@@ -3,3 +3,5 @@
 
 pub mod cmd;
 pub mod fake_servicetitan;
+pub mod proxy;
+pub mod tls;
