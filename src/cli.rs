@@ -2,11 +2,12 @@
 //! and the [`Context`] built from them that commands use to reach the config,
 //! the secret store and ServiceTitan.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::commands;
 use crate::credentials::Credentials;
@@ -30,9 +31,10 @@ ServiceTitan, and stores the Client Secret in your OS keyring and the rest in a
 config file. Scripts and CI can do the same with flags and environment variables.";
 
 const AFTER_HELP: &str = "\
-Get started:
-  st-setup init            guided set-up, in a terminal
-  st-setup check           re-check stored credentials
+Examples:
+  st-setup init                     # guided set-up, in a terminal: start here
+  st-setup check --all              # re-check every stored profile
+  st-setup exec -- python sync.py   # run a script with the values and a fresh access token
 
 Environment:
   ST_PROFILE, ST_ENVIRONMENT, ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID, ST_CLIENT_SECRET
@@ -46,18 +48,42 @@ Environment:
 #[derive(Parser, Debug)]
 #[command(
     name = "st-setup",
+    bin_name = "st-setup",
     version,
     about = ABOUT,
     long_about = LONG_ABOUT,
     after_help = format!("{AFTER_HELP}{EXIT_CODES_HELP}"),
     propagate_version = true,
+    max_term_width = 100,
 )]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
 
+    /// Refused: a secret on the command line leaks into process lists and shell history
+    #[arg(long, global = true, hide = true, value_name = "SECRET", num_args = 0..=1)]
+    pub client_secret: Option<Option<String>>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// [`Cli`] without the refused `--client-secret`, for completion scripts:
+/// clap_complete offers even hidden flags (clap-rs/clap#1335), and no script
+/// should suggest typing a secret on the command line.
+#[derive(Parser, Debug)]
+#[command(name = "st-setup", bin_name = "st-setup", version, about = ABOUT, propagate_version = true)]
+struct Completable {
+    #[command(flatten)]
+    global: GlobalArgs,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// The command line that completion scripts are generated from.
+pub fn completion_command() -> clap::Command {
+    Completable::command()
 }
 
 #[derive(Subcommand, Debug)]
@@ -78,6 +104,10 @@ pub enum Command {
     Remove(commands::remove::RemoveArgs),
     /// Print the values for other tools: shell exports, .env or JSON
     Export(commands::export::ExportArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the manual page (roff), covering every command
+    Man(commands::man::ManArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -108,7 +138,7 @@ pub struct GlobalArgs {
     pub color: ColorChoice,
 
     /// Give up on a request after this many seconds
-    #[arg(long, global = true, env = "ST_TIMEOUT", value_name = "SECONDS", default_value = "30", value_parser = parse_seconds, help_heading = "Network")]
+    #[arg(long, global = true, env = "ST_TIMEOUT", hide_env_values = true, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds, help_heading = "Network")]
     pub timeout: Duration,
 
     /// Trust the CA certificates in this PEM file too (for TLS-inspecting proxies)
@@ -156,12 +186,55 @@ pub struct GlobalArgs {
     pub config_dir: Option<PathBuf>,
 
     /// Give up on the OS keyring after this many seconds
-    #[arg(long, global = true, env = "ST_KEYRING_TIMEOUT", value_name = "SECONDS", default_value = "10", value_parser = parse_seconds, help_heading = "Storage")]
+    #[arg(long, global = true, env = "ST_KEYRING_TIMEOUT", hide_env_values = true, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds, help_heading = "Storage")]
     pub keyring_timeout: Duration,
+}
 
-    /// Refused: a secret on the command line leaks into process lists and shell history
-    #[arg(long, global = true, hide = true, value_name = "SECRET", num_args = 0..=1)]
-    pub client_secret: Option<Option<String>>,
+/// Why `--client-secret` is refused, and what to use instead.
+pub fn secret_argument_refused() -> Error {
+    Error::Usage(
+        "--client-secret is not accepted: a secret given as an argument is visible to other \
+         users in the process list and stays in your shell history.\n\
+         Use one of:\n\
+         \x20 ST_CLIENT_SECRET=... st-setup init ...              (environment variable)\n\
+         \x20 printf '%s\\n' \"$SECRET\" | st-setup init --client-secret-stdin ...\n\
+         \x20 st-setup init                                       (hidden prompt)"
+            .into(),
+    )
+}
+
+/// The top-level parser, with clap's own output (help, usage errors) coloured
+/// as `--color` in `args` asks: clap prints before the arguments are parsed
+/// into [`GlobalArgs`]. With `auto`, clap honours `NO_COLOR` and colours only a
+/// terminal, like [`Ui`].
+pub fn command(args: &[OsString]) -> clap::Command {
+    let color = match color_flag(args) {
+        Some(ColorChoice::Always) => clap::ColorChoice::Always,
+        Some(ColorChoice::Never) => clap::ColorChoice::Never,
+        Some(ColorChoice::Auto) | None => clap::ColorChoice::Auto,
+    };
+    Cli::command().color(color)
+}
+
+/// The last `--color WHEN` / `--color=WHEN` before any `--` (an invalid value
+/// is left for the parser to report).
+fn color_flag(args: &[OsString]) -> Option<ColorChoice> {
+    let mut choice = None;
+    let mut args = args.iter().skip(1).filter_map(|a| a.to_str());
+    while let Some(arg) = args.next() {
+        let value = match arg {
+            "--" => break,
+            "--color" => args.next(),
+            _ => arg.strip_prefix("--color="),
+        };
+        choice = match value {
+            Some("always") => Some(ColorChoice::Always),
+            Some("never") => Some(ColorChoice::Never),
+            Some("auto") => Some(ColorChoice::Auto),
+            _ => choice,
+        };
+    }
+    choice
 }
 
 fn parse_seconds(raw: &str) -> std::result::Result<Duration, String> {
@@ -187,17 +260,6 @@ pub struct Context {
 
 impl Context {
     pub fn new(global: GlobalArgs, command_matches: Option<clap::ArgMatches>) -> Result<Context> {
-        if global.client_secret.is_some() {
-            return Err(Error::Usage(
-                "--client-secret is not accepted: a secret given as an argument is visible to other \
-                 users in the process list and stays in your shell history.\n\
-                 Use one of:\n\
-                 \x20 ST_CLIENT_SECRET=... st-setup init ...              (environment variable)\n\
-                 \x20 printf '%s\\n' \"$SECRET\" | st-setup init --client-secret-stdin ...\n\
-                 \x20 st-setup init                                       (hidden prompt)"
-                    .into(),
-            ));
-        }
         let ui = Ui::new(global.color, global.verbose, global.quiet);
         Ok(Context {
             ui,

@@ -28,7 +28,7 @@ pub mod wizard;
 
 use std::ffi::OsString;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 
 use crate::cli::{Cli, Context};
 pub use crate::error::{Error, ExitStatus};
@@ -43,7 +43,8 @@ Start here:
 /// Parse `args` and run the command. `Ok` carries the exit status of a command
 /// that ran to the end (a check that found a problem still runs to the end).
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitStatus, Error> {
-    let parsed = Cli::command()
+    let args: Vec<OsString> = args.into_iter().collect();
+    let parsed = cli::command(&args)
         .try_get_matches_from(args)
         .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
     let (cli, matches) = match parsed {
@@ -59,6 +60,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitStatus, Error
     };
     let command_matches = matches.subcommand().map(|(_, m)| m.clone());
     let ctx = Context::new(cli.global, command_matches)?;
+    if cli.client_secret.is_some() {
+        return Err(cli::secret_argument_refused());
+    }
     match cli.command {
         Some(command) => commands::dispatch(command, &ctx),
         None => {

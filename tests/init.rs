@@ -1,13 +1,17 @@
 //! `init` without prompts: every verification outcome, what is stored, and
 //! that a failed run stores nothing.
 
+use crate::util::cmd::{TestEnv, unique_profile};
+// The tests that store into the real gnome-keyring (scripts/test) are Linux-only.
+#[cfg(target_os = "linux")]
 use crate::util::cmd::{
-    TestEnv, assert_keyring_holds, mode, require_keyring, secret_tool_clear, secret_tool_lookup,
-    unique_profile,
+    assert_keyring_holds, mode, require_keyring, secret_tool_clear, secret_tool_lookup,
 };
+#[cfg(target_os = "linux")]
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan};
 
 /// Nothing of `profile` anywhere: no config entry, no keyring entry.
+#[cfg(target_os = "linux")]
 #[track_caller]
 fn assert_nothing_stored(env: &TestEnv, profile: &str) {
     if let Some(text) = env.config_text() {
@@ -19,6 +23,7 @@ fn assert_nothing_stored(env: &TestEnv, profile: &str) {
     assert_eq!(secret_tool_lookup("st-setup", profile), None);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn verified_credentials_are_stored_in_keyring_and_config() {
     require_keyring();
@@ -69,6 +74,7 @@ fn verified_credentials_are_stored_in_keyring_and_config() {
     secret_tool_clear("st-setup", &profile);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn a_rejected_client_secret_is_exit_3_and_stores_nothing() {
     require_keyring();
@@ -88,6 +94,7 @@ fn a_rejected_client_secret_is_exit_3_and_stores_nothing() {
     assert_eq!(fake.probe_requests(), 0);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn a_token_for_another_tenant_is_named() {
     require_keyring();
@@ -105,6 +112,7 @@ fn a_token_for_another_tenant_is_named() {
     assert_eq!(fake.probe_requests(), 0, "no probe after a tenant mismatch");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn a_token_without_tenant_claim_skips_that_check() {
     require_keyring();
@@ -121,6 +129,7 @@ fn a_token_without_tenant_claim_skips_that_check() {
     secret_tool_clear("st-setup", &profile);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn a_wrong_app_key_is_exit_4_naming_the_app_key() {
     require_keyring();
@@ -137,6 +146,7 @@ fn a_wrong_app_key_is_exit_4_naming_the_app_key() {
     assert_nothing_stored(&env, &profile);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn a_forbidden_probe_lists_the_three_causes() {
     require_keyring();
@@ -163,6 +173,7 @@ fn a_forbidden_probe_lists_the_three_causes() {
     assert_nothing_stored(&env, &profile);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn an_unknown_tenant_is_exit_4_not_found() {
     require_keyring();
@@ -181,6 +192,7 @@ fn an_unknown_tenant_is_exit_4_not_found() {
     assert_nothing_stored(&env, &profile);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn an_unreachable_server_is_a_network_error_not_a_credential_error() {
     require_keyring();
@@ -197,6 +209,7 @@ fn an_unreachable_server_is_a_network_error_not_a_credential_error() {
     assert_nothing_stored(&env, &profile);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn no_verify_saves_without_asking_and_says_so() {
     require_keyring();
@@ -277,6 +290,7 @@ fn given_values_are_validated_like_typed_ones() {
     assert!(env.config_text().is_none());
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn pasted_values_are_cleaned_before_use() {
     require_keyring();

@@ -1,12 +1,14 @@
 //! Scripts and CI: check, token, exec, list, show, remove, export, --json,
 //! inputs from flags, variables and stdin, and bad input that changes nothing.
 
-use crate::util::cmd::{
-    TestEnv, assert_keyring_holds, require_keyring, secret_tool_lookup, unique_profile,
-};
+use crate::util::cmd::TestEnv;
+// The tests that store into the real gnome-keyring (scripts/test) are Linux-only.
+#[cfg(target_os = "linux")]
+use crate::util::cmd::{assert_keyring_holds, require_keyring, secret_tool_lookup, unique_profile};
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan};
 
 /// A test world with the fake running and `profiles` stored through `init`.
+#[cfg(target_os = "linux")]
 fn with_profiles(profiles: &[&str]) -> (FakeServiceTitan, TestEnv) {
     require_keyring();
     let fake = FakeServiceTitan::start(Credentials::demo());
@@ -17,6 +19,7 @@ fn with_profiles(profiles: &[&str]) -> (FakeServiceTitan, TestEnv) {
     (fake, env)
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn check_reports_each_step_and_exits_0() {
     let profile = unique_profile("check");
@@ -30,6 +33,7 @@ fn check_reports_each_step_and_exits_0() {
         .stdout_has("ok API access");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn check_json_has_stable_fields_and_keeps_the_exit_code() {
     let profile = unique_profile("json");
@@ -64,6 +68,7 @@ fn check_json_has_stable_fields_and_keeps_the_exit_code() {
     assert!(out.stderr.is_empty() || !out.stderr.contains('{'), "{out}");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn check_all_runs_every_profile_and_exits_with_the_worst() {
     let names: Vec<String> = (0..5).map(|i| unique_profile(&format!("all{i}"))).collect();
@@ -72,12 +77,21 @@ fn check_all_runs_every_profile_and_exits_with_the_worst() {
     // A CI variable meant for one set of credentials is not applied to every profile.
     let out = env
         .cmd(&["check", "--all", "--json"])
-        .env("ST_CLIENT_SECRET", "cs1.meantforsomethingelse00000000000000000000000000")
+        .env(
+            "ST_CLIENT_SECRET",
+            "cs1.meantforsomethingelse00000000000000000000000000",
+        )
         .run();
     out.code(0);
     let json = out.json();
     assert_eq!(json.as_array().unwrap().len(), 5, "{json}");
-    assert!(json.as_array().unwrap().iter().all(|r| r["secret_storage"] == "keyring"), "{json}");
+    assert!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["secret_storage"] == "keyring"),
+        "{json}"
+    );
 
     // Break one profile's tenant in the config: only that one fails.
     let config = env.config_text().unwrap();
@@ -96,6 +110,7 @@ fn check_all_runs_every_profile_and_exits_with_the_worst() {
     assert_eq!(failed[0]["tenant"], "1");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn check_all_is_concurrent() {
     require_keyring();
@@ -148,6 +163,7 @@ fn environment_only_credentials_need_nothing_stored() {
     assert!(env.config_text().is_none(), "nothing stored");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn token_prints_only_the_token_and_reuses_it() {
     let profile = unique_profile("token");
@@ -183,6 +199,7 @@ fn token_prints_only_the_token_and_reuses_it() {
     assert_eq!(fake.token_requests(), requests + 1);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn token_is_not_reused_when_close_to_expiry() {
     require_keyring();
@@ -202,6 +219,7 @@ fn token_is_not_reused_when_close_to_expiry() {
     );
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn exec_passes_values_and_exit_code_but_not_the_secret() {
     let profile = unique_profile("exec");
@@ -249,6 +267,7 @@ fn exec_passes_values_and_exit_code_but_not_the_secret() {
     .stderr_has("could not run no-such-command-st-setup");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn exec_forwards_ctrl_c_to_the_command() {
     let profile = unique_profile("signal");
@@ -284,6 +303,7 @@ fn exec_forwards_ctrl_c_to_the_command() {
     assert_eq!(child.wait().unwrap().code(), Some(7));
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn list_and_show_say_where_values_come_from() {
     let profile = unique_profile("show");
@@ -325,6 +345,7 @@ fn list_and_show_say_where_values_come_from() {
     assert_eq!(json["profile"]["source"], "env");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn export_formats_and_secret_opt_in() {
     let profile = unique_profile("export");
@@ -365,6 +386,7 @@ fn export_formats_and_secret_opt_in() {
     assert!(!out.stderr.contains(&env.creds.client_secret));
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn remove_deletes_profile_and_secret_and_a_second_time_is_exit_7() {
     let profile = unique_profile("remove");
@@ -390,6 +412,7 @@ fn remove_deletes_profile_and_secret_and_a_second_time_is_exit_7() {
         .stderr_has("not configured");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn secret_from_stdin_first_line() {
     require_keyring();
@@ -410,6 +433,7 @@ fn secret_from_stdin_first_line() {
     crate::util::cmd::secret_tool_clear("st-setup", &profile);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn bad_input_is_refused_clearly_and_changes_nothing() {
     let profile = unique_profile("bad");
@@ -477,6 +501,7 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
     assert_keyring_holds(&profile, &env.creds.client_secret);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn a_malformed_config_is_reported_with_its_line_and_never_overwritten() {
     let profile = unique_profile("corrupt");

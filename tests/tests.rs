@@ -4,7 +4,10 @@
 
 mod util;
 
+mod help;
 mod init;
 mod network;
 mod scripting;
+// The wizard runs in a pseudo-terminal (rexpect) against the real gnome-keyring.
+#[cfg(target_os = "linux")]
 mod wizard;

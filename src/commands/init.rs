@@ -38,7 +38,13 @@ pub struct InitArgs {
     pub client_secret_stdin: bool,
 
     /// Where to keep the Client Secret: the OS keyring, or a 0600 plain-text file
-    #[arg(long, env = "ST_STORAGE", value_enum, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "ST_STORAGE",
+        value_enum,
+        hide_env_values = true,
+        help_heading = "Storage"
+    )]
     pub storage: Option<SecretStorage>,
 
     /// Never prompt; fail with exit 2 listing anything missing (implied when stdin is not a terminal)

@@ -1,16 +1,18 @@
 //! One module per subcommand, each with its arguments beside its `exec`.
 
 pub mod check;
+pub mod completions;
 pub mod exec;
 pub mod export;
 pub mod init;
 pub mod list;
+pub mod man;
 pub mod remove;
 pub mod show;
 pub mod token;
 
 use crate::cli::{Command, Context};
-use crate::error::{ExitStatus, Result};
+use crate::error::{Error, ExitStatus, Result};
 
 pub fn dispatch(command: Command, ctx: &Context) -> Result<ExitStatus> {
     match command {
@@ -22,5 +24,19 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<ExitStatus> {
         Command::Show(args) => show::exec(args, ctx),
         Command::Remove(args) => remove::exec(args, ctx),
         Command::Export(args) => export::exec(args, ctx),
+        Command::Completions(args) => completions::exec(args, ctx),
+        Command::Man(args) => man::exec(args, ctx),
+    }
+}
+
+/// Write generated text to stdout; a reader that stops early (`| head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Other(format!(
+            "could not write to standard output: {e}"
+        ))),
+        _ => Ok(()),
     }
 }

@@ -17,7 +17,12 @@ use crate::wizard::Prompter;
 )]
 pub struct RemoveArgs {
     /// Profile to remove [default: default]
-    #[arg(long, env = "ST_PROFILE", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "ST_PROFILE",
+        hide_env_values = true,
+        help_heading = "Credentials"
+    )]
     pub profile: Option<String>,
 
     /// Do not ask for confirmation (required when not in a terminal)

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -91,6 +91,8 @@ impl TestEnv {
             "XDG_RUNTIME_DIR",
             "LANG",
             "LLVM_PROFILE_FILE",
+            // Windows cannot start networking (or much else) without it.
+            "SYSTEMROOT",
         ] {
             if let Ok(value) = std::env::var(key) {
                 envs.push((key.into(), Some(value)));
@@ -384,7 +386,8 @@ pub fn require_keyring() {
 }
 
 /// File mode bits.
-pub fn mode(path: &Path) -> u32 {
+#[cfg(unix)]
+pub fn mode(path: &std::path::Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
