@@ -145,8 +145,10 @@ impl Error {
     }
 
     /// Wrap an I/O failure on a named path.
+    /// A file of the config directory could not be read or written: the
+    /// credential store is unavailable (exit 6), whatever the cause.
     pub fn io(what: &str, path: &std::path::Path, err: std::io::Error) -> Error {
-        Error::Other(format!("could not {what} {}: {err}", path.display()))
+        Error::Store(format!("could not {what} {}: {err}", path.display()))
     }
 }
 

@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::store::SecretStorage;
+use crate::store::private_files::{
+    create_private_dir, remove_abandoned_temp_files, tighten_permissions, write_atomically,
+};
 
 pub const CONFIG_FILE: &str = "config.toml";
 const LOCK_FILE: &str = ".config.lock";
@@ -114,6 +116,8 @@ impl ConfigStore {
     pub fn update<T>(&self, change: impl FnOnce(&mut Config) -> Result<T>) -> Result<T> {
         self.ensure_dir()?;
         let _lock = self.lock()?;
+        // Under the lock, a temp file here is one a killed writer left behind.
+        remove_abandoned_temp_files(&self.dir);
         let (mut config, _) = self.load()?;
         let result = change(&mut config)?;
         self.write(&config)?;
@@ -122,26 +126,7 @@ impl ConfigStore {
 
     /// Create the directory with mode 0700 (and tighten it if it is looser).
     pub fn ensure_dir(&self) -> Result<()> {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder
-            .create(&self.dir)
-            .map_err(|e| Error::io("create the config directory", &self.dir, e))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let meta = fs::metadata(&self.dir).map_err(|e| Error::io("inspect", &self.dir, e))?;
-            if meta.permissions().mode() & 0o077 != 0 {
-                fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
-                    .map_err(|e| Error::io("restrict permissions of", &self.dir, e))?;
-            }
-        }
-        Ok(())
+        create_private_dir(&self.dir)
     }
 
     fn lock(&self) -> Result<File> {
@@ -199,57 +184,6 @@ fn line_of(text: &str, offset: usize) -> usize {
         .filter(|b| **b == b'\n')
         .count()
         + 1
-}
-
-/// Write `bytes` to `path` through a 0600 temp file in `dir`, fsync, rename.
-pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut temp = tempfile::Builder::new()
-        .prefix(".st-setup-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        temp.as_file()
-            .set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(|e| Error::io("set permissions on", temp.path(), e))?;
-    }
-    temp.write_all(bytes)
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(|e| Error::io("write", temp.path(), e))?;
-    temp.persist(path)
-        .map_err(|e| Error::io("replace", path, e.error))?;
-    // Make the rename itself durable.
-    #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// 0600 for a file readable by others; returns a warning when it changed anything.
-fn tighten_permissions(path: &Path) -> Result<Option<String>> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(path)
-            .map_err(|e| Error::io("inspect", path, e))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            fs::set_permissions(path, fs::Permissions::from_mode(0o600))
-                .map_err(|e| Error::io("restrict permissions of", path, e))?;
-            return Ok(Some(format!(
-                "{} was readable by other users (mode {:o}); it is now 0600.",
-                path.display(),
-                mode & 0o777
-            )));
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(None)
 }
 
 #[cfg(test)]

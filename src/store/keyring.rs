@@ -109,17 +109,33 @@ fn describe(err: &keyring::Error) -> String {
 /// What was tried, what happened, and the three ways on.
 pub fn unavailable(action: &str, what_happened: &str) -> Error {
     Error::Store(format!(
-        "could not {action} the OS keyring ({STORE_NAME}): {what_happened}.\n\
+        "could not {action} the OS keyring ({}): {what_happened}.\n\
          Ways on:\n\
          \x20 1. {UNLOCK_HINT}\n\
          \x20 2. For CI, store nothing: set ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID and ST_CLIENT_SECRET\n\
          \x20    and run `st-setup check`, `token` or `exec` with them.\n\
-         \x20 3. Opt in to a plain-text file instead: `st-setup init --storage file` (mode 0600)."
+         \x20 3. Opt in to a plain-text file instead: `st-setup init --storage file` (mode 0600).",
+        store_tried()
     ))
 }
 
+/// Which store was tried, and on Linux where: the D-Bus session bus address.
 #[cfg(all(unix, not(target_os = "macos")))]
-const STORE_NAME: &str = "Secret Service over the D-Bus session bus";
+fn store_tried() -> String {
+    match std::env::var("DBUS_SESSION_BUS_ADDRESS") {
+        Ok(address) if !address.trim().is_empty() => {
+            format!("Secret Service on the D-Bus session bus {address}")
+        }
+        _ => "Secret Service on the default D-Bus session bus; DBUS_SESSION_BUS_ADDRESS is not set"
+            .into(),
+    }
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn store_tried() -> String {
+    STORE_NAME.into()
+}
+
 #[cfg(target_os = "macos")]
 const STORE_NAME: &str = "macOS Keychain";
 #[cfg(windows)]

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod keyring;
+pub mod private_files;
 pub mod secret_file;
 
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::store::config::write_atomically;
+use crate::store::private_files::{create_private_dir, write_atomically};
 
 #[derive(Clone, Debug)]
 pub struct SecretFiles {
@@ -28,7 +28,11 @@ impl SecretFiles {
     pub fn get(&self, name: &str) -> Result<Option<String>> {
         let path = self.path(name);
         match fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(text.trim_end_matches(['\n', '\r']).to_string())),
+            Ok(text) => {
+                // The file's text holds the secret too: zero it once trimmed.
+                let text = zeroize::Zeroizing::new(text);
+                Ok(Some(text.trim_end_matches(['\n', '\r']).to_string()))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::Store(format!(
                 "could not read the secret file {}: {e}",
@@ -38,16 +42,7 @@ impl SecretFiles {
     }
 
     pub fn set(&self, name: &str, value: &str) -> Result<()> {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder
-            .create(&self.dir)
-            .map_err(|e| Error::Store(format!("could not create {}: {e}", self.dir.display())))?;
+        create_private_dir(&self.dir).map_err(|e| Error::Store(e.to_string()))?;
         let mut text = zeroize::Zeroizing::new(value.to_string());
         text.push('\n');
         write_atomically(&self.dir, &self.path(name), text.as_bytes())

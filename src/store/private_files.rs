@@ -1,0 +1,149 @@
+//! Files only the user may read: 0700 directories, 0600 files written
+//! atomically (temp file, fsync, rename), tightening of files that are looser,
+//! and the clean-up of temp files a killed writer left behind. Shared by the
+//! config file and the opt-in secret files.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Temp files are `.st-setup-XXXXXX.tmp` beside the file they will replace.
+const TEMP_PREFIX: &str = ".st-setup-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Create `dir` (and its parents) with mode 0700, and tighten it to 0700 if
+/// it already exists and others may enter it.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| Error::io("create the directory", dir, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = fs::metadata(dir).map_err(|e| Error::io("inspect", dir, e))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::io("restrict permissions of", dir, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Write `bytes` to `path` through a 0600 temp file in `dir`, fsync, rename:
+/// a reader sees the old file or the new one, never half of one.
+pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut temp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io("set permissions on", temp.path(), e))?;
+    }
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|e| Error::io("write", temp.path(), e))?;
+    temp.persist(path)
+        .map_err(|e| Error::io("replace", path, e.error))?;
+    // Make the rename itself durable.
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Remove the temp files of writers that were killed before their rename.
+///
+/// Only call this while holding the lock every writer in `dir` takes: then no
+/// temp file there can belong to a write still in progress.
+pub fn remove_abandoned_temp_files(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// 0600 for a file readable by others; returns a warning when it changed anything.
+pub fn tighten_permissions(path: &Path) -> Result<Option<String>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)
+            .map_err(|e| Error::io("inspect", path, e))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::io("restrict permissions of", path, e))?;
+            return Ok(Some(format!(
+                "{} was readable by other users (mode {:o}); it is now 0600.",
+                path.display(),
+                mode & 0o777
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abandoned_temp_files_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let keep = dir.path().join("config.toml");
+        write_atomically(dir.path(), &keep, b"x = 1\n").unwrap();
+        let abandoned = dir.path().join(".st-setup-AbC123.tmp");
+        fs::write(&abandoned, b"half").unwrap();
+        let other = dir.path().join(".config.lock");
+        fs::write(&other, b"").unwrap();
+        remove_abandoned_temp_files(dir.path());
+        assert!(!abandoned.exists());
+        assert!(keep.exists() && other.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn loose_files_and_directories_are_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("a/b");
+        create_private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        create_private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+
+        let file = dir.join("f");
+        fs::write(&file, b"x").unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+        let warning = tighten_permissions(&file).unwrap().expect("a warning");
+        assert!(warning.contains("mode 644"), "{warning}");
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(tighten_permissions(&file).unwrap(), None);
+    }
+}
