@@ -921,28 +921,9 @@ fn https_to_a_port_that_speaks_plain_http_is_a_tls_error() {
 /// at once (the resolver is unreachable) instead of reaching a real server.
 #[cfg(target_os = "linux")]
 fn run_without_network(cmd: Cmd) -> Output {
-    let inner = cmd.command();
-    let mut command = std::process::Command::new("unshare");
     // --map-root-user: an unprivileged user may make the namespace too.
-    command
-        .args(["--map-root-user", "--net", "--"])
-        .arg(inner.get_program())
-        .args(inner.get_args())
-        .env_clear()
-        .stdin(std::process::Stdio::null());
-    for (key, value) in inner.get_envs() {
-        if let Some(value) = value {
-            command.env(key, value);
-        }
-    }
-    let started = std::time::Instant::now();
-    let out = command.output().expect("run unshare (util-linux)");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    }
+    cmd.wrapped_in(&["unshare", "--map-root-user", "--net", "--"])
+        .run()
 }
 
 #[cfg(target_os = "linux")]

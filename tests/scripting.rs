@@ -520,6 +520,7 @@ fn a_malformed_config_is_reported_with_its_line_and_never_overwritten() {
         vec!["token", "--profile", "x"],
         vec!["remove", "--profile", "x", "--yes"],
         vec!["export", "--profile", "x"],
+        vec!["exec", "--profile", "x", "--", "true"],
     ] {
         env.cmd(&args)
             .env("ST_CLIENT_SECRET", &env.creds.client_secret)

@@ -8,6 +8,9 @@ mod help;
 mod init;
 mod network;
 mod scripting;
+// Storage failures and races against the real gnome-keyring of scripts/test.
+#[cfg(target_os = "linux")]
+mod storage;
 // The wizard runs in a pseudo-terminal (rexpect) against the real gnome-keyring.
 #[cfg(target_os = "linux")]
 mod wizard;

@@ -7,7 +7,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -108,6 +108,7 @@ impl TestEnv {
         }
         Cmd {
             args: args.iter().map(|a| a.to_string()).collect(),
+            wrapper: Vec::new(),
             envs,
             stdin: None,
             secrets: self.secrets.clone(),
@@ -149,6 +150,8 @@ impl TestEnv {
 
 pub struct Cmd {
     pub args: Vec<String>,
+    /// A program (and its arguments) that runs st-setup, like `unshare --net --`.
+    wrapper: Vec<String>,
     envs: Vec<(String, Option<String>)>,
     stdin: Option<Vec<u8>>,
     secrets: Vec<String>,
@@ -194,9 +197,22 @@ impl Cmd {
         self
     }
 
+    /// Run st-setup through `wrapper` (a program and its arguments).
+    pub fn wrapped_in(mut self, wrapper: &[&str]) -> Cmd {
+        self.wrapper = wrapper.iter().map(|a| a.to_string()).collect();
+        self
+    }
+
     /// The `std::process::Command` this would run.
     pub fn command(&self) -> Command {
-        let mut command = Command::new(binary());
+        let mut command = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary());
+                command
+            }
+            None => Command::new(binary()),
+        };
         command.args(&self.args).env_clear();
         for (k, v) in &self.envs {
             match v {
@@ -213,7 +229,19 @@ impl Cmd {
         self
     }
 
-    pub fn run(mut self) -> Output {
+    /// Also refuse `value` in what this command prints.
+    pub fn forbid(mut self, value: &str) -> Cmd {
+        self.secrets.push(value.to_string());
+        self
+    }
+
+    /// Run to the end; fails the test if a secret appears in the output.
+    pub fn run(self) -> Output {
+        self.spawn().wait()
+    }
+
+    /// Start the program and return at once (for concurrent runs and kills).
+    pub fn spawn(mut self) -> Running {
         let mut command = self.command();
         command
             .stdin(if self.stdin.is_some() {
@@ -230,12 +258,40 @@ impl Cmd {
             // The program may exit before reading; a broken pipe is fine.
             let _ = pipe.write_all(&bytes);
         }
-        let out = child.wait_with_output().expect("wait for st-setup");
+        Running {
+            child,
+            started,
+            secrets: self.secrets,
+        }
+    }
+}
+
+/// A started `st-setup`.
+pub struct Running {
+    child: Child,
+    started: Instant,
+    secrets: Vec<String>,
+}
+
+impl Running {
+    /// SIGKILL on Unix: no clean-up code of the program runs.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+
+    /// Wait for the end; fails the test if a secret appears in the output.
+    pub fn wait(self) -> Output {
+        let out = self.child.wait_with_output().expect("wait for st-setup");
+        #[cfg(unix)]
+        let signal = std::os::unix::process::ExitStatusExt::signal(&out.status);
+        #[cfg(not(unix))]
+        let signal = None;
         let output = Output {
             code: out.status.code().unwrap_or(-1),
+            signal,
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            elapsed: started.elapsed(),
+            elapsed: self.started.elapsed(),
         };
         for secret in &self.secrets {
             assert!(
@@ -249,7 +305,10 @@ impl Cmd {
 }
 
 pub struct Output {
+    /// The exit code, or -1 when a signal ended the program.
     pub code: i32,
+    /// The signal that ended the program, if one did.
+    pub signal: Option<i32>,
     pub stdout: String,
     pub stderr: String,
     pub elapsed: Duration,
