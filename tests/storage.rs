@@ -494,3 +494,24 @@ fn a_config_readable_by_others_is_warned_about_and_tightened() {
     assert_eq!(mode(&env.config_dir()), 0o700);
     secret_tool_clear("st-setup", &profile);
 }
+
+#[test]
+fn the_config_lives_under_xdg_config_home_when_no_directory_is_given() {
+    require_keyring();
+    let env = TestEnv::new();
+    let profile = unique_profile("xdg");
+    let xdg = env.dir.path().join("xdg");
+    env.init_cmd(&profile)
+        .arg("--no-verify")
+        .env_remove("ST_SETUP_CONFIG_DIR")
+        .env("XDG_CONFIG_HOME", &xdg.to_string_lossy())
+        .run()
+        .code(0);
+    let config = xdg.join("st-setup").join("config.toml");
+    let text = std::fs::read_to_string(&config).expect("config under XDG_CONFIG_HOME");
+    assert!(text.contains(&profile), "{text}");
+    assert_eq!(mode(&config), 0o600);
+    assert_eq!(mode(config.parent().unwrap()), 0o700);
+    assert!(env.config_text().is_none());
+    secret_tool_clear("st-setup", &profile);
+}
