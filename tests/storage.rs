@@ -204,6 +204,34 @@ fn a_secret_service_that_never_answers_is_exit_6_within_the_timeout() {
 }
 
 #[test]
+fn check_all_with_a_hung_keyring_waits_one_timeout_not_one_per_profile() {
+    require_keyring();
+    let env = TestEnv::new();
+    let profiles: Vec<String> = (0..4)
+        .map(|i| unique_profile(&format!("hung-all{i}")))
+        .collect();
+    for profile in &profiles {
+        env.init_cmd(profile).arg("--no-verify").run().code(0);
+    }
+
+    let bus = PrivateBus::with_a_secret_service_that_never_answers();
+    let out = env
+        .cmd(&["check", "--all"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env("ST_KEYRING_TIMEOUT", "2")
+        .run();
+    assert_says_how_to_go_on(&out, &bus.address);
+    for profile in &profiles {
+        out.stdout_has(profile);
+    }
+    out.stdout_has("an earlier call did not answer within 2 s");
+    out.within(Duration::from_secs(2 + 3));
+    for profile in &profiles {
+        secret_tool_clear("st-setup", profile);
+    }
+}
+
+#[test]
 fn twenty_concurrent_inits_all_land_with_their_own_secrets() {
     require_keyring();
     let env = TestEnv::new();

@@ -5,6 +5,7 @@
 //! call runs on its own thread and is abandoned after the timeout: the user
 //! gets exit 6 and a message instead of a hang. There is no fallback store.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -69,6 +70,11 @@ impl Keyring {
         op: impl FnOnce(&keyring::Entry) -> keyring::Result<T> + Send + 'static,
         service: &'static str,
     ) -> Result<T> {
+        // Once a call has hung, the next would only hang as well: with many
+        // profiles (`check --all`) that is one timeout in all, not one each.
+        if KEYRING_HUNG.load(Ordering::Relaxed) {
+            return Err(unavailable(action, &self.no_answer("an earlier call")));
+        }
         let account = account.to_string();
         let (tx, rx) = mpsc::channel();
         let spawned = std::thread::Builder::new()
@@ -83,17 +89,24 @@ impl Keyring {
         match rx.recv_timeout(self.timeout) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(unavailable(action, &describe(&err))),
-            Err(_) => Err(unavailable(
-                action,
-                &format!(
-                    "it did not answer within {} s (it may be locked and waiting for a password \
-                     prompt nobody can see; change the limit with ST_KEYRING_TIMEOUT)",
-                    self.timeout.as_secs_f64()
-                ),
-            )),
+            Err(_) => {
+                KEYRING_HUNG.store(true, Ordering::Relaxed);
+                Err(unavailable(action, &self.no_answer("it")))
+            }
         }
     }
+
+    fn no_answer(&self, what: &str) -> String {
+        format!(
+            "{what} did not answer within {} s (it may be locked and waiting for a password \
+             prompt nobody can see; change the limit with ST_KEYRING_TIMEOUT)",
+            self.timeout.as_secs_f64()
+        )
+    }
 }
+
+/// Set when a keyring call has timed out in this process.
+static KEYRING_HUNG: AtomicBool = AtomicBool::new(false);
 
 fn describe(err: &keyring::Error) -> String {
     match err {
