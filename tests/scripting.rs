@@ -4,7 +4,9 @@
 use crate::util::cmd::TestEnv;
 // The tests that store into the real gnome-keyring (scripts/test) are Linux-only.
 #[cfg(target_os = "linux")]
-use crate::util::cmd::{assert_keyring_holds, require_keyring, secret_tool_lookup, unique_profile};
+use crate::util::cmd::{
+    assert_keyring_holds, require_keyring, secret_tool_clear, secret_tool_lookup, unique_profile,
+};
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan};
 
 /// A test world with the fake running and `profiles` stored through `init`.
@@ -535,4 +537,34 @@ fn a_malformed_config_is_reported_with_its_line_and_never_overwritten() {
         );
     }
     assert_eq!(secret_tool_lookup("st-setup", &profile), None);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_check_that_passes_marks_a_profile_saved_unverified_as_verified() {
+    let profile = unique_profile("later");
+    let (_fake, env) = with_profiles(&[]);
+    env.init_cmd(&profile).arg("--no-verify").run().code(0);
+    let verified = || {
+        let list = env.cmd(&["list", "--json"]).run();
+        list.code(0);
+        list.json()[0]["verified"].clone()
+    };
+    assert_eq!(verified(), false);
+
+    // Values that are not the stored ones prove nothing about the stored ones.
+    env.cmd(&[
+        "check",
+        "--profile",
+        &profile,
+        "--tenant",
+        &env.creds.tenant_id,
+    ])
+    .run()
+    .code(0);
+    assert_eq!(verified(), false);
+
+    env.cmd(&["check", "--profile", &profile]).run().code(0);
+    assert_eq!(verified(), true);
+    secret_tool_clear("st-setup", &profile);
 }

@@ -13,9 +13,10 @@ use crate::commands::init::CredentialArgs;
 use crate::credentials::Credentials;
 use crate::environment::{Endpoints, Environment};
 use crate::error::{Error, ExitStatus, Result};
-use crate::resolve::{Resolved, missing_secret};
+use crate::resolve::{Resolved, Source, missing_secret};
 use crate::servicetitan::ServiceTitan;
 use crate::store::SecretStorage;
+use crate::store::config::{ConfigStore, Profile};
 use crate::verify::{self, Step, Verification};
 
 /// Profiles checked at the same time by `--all`.
@@ -179,6 +180,8 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         })
         .collect();
 
+    mark_verified(ctx, &config_store, &resolved, &reports);
+
     if args.json {
         let json = if args.all {
             serde_json::to_string_pretty(&reports)
@@ -205,6 +208,49 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         .map(|r| r.status)
         .max_by_key(|s| s.severity())
         .unwrap_or(ExitStatus::Ok))
+}
+
+/// A profile saved unverified that now passes, with exactly its stored
+/// values, is marked verified (so `list` stops saying "no"). A failed write
+/// only warns: the check itself ran.
+fn mark_verified(
+    ctx: &Context,
+    config_store: &ConfigStore,
+    resolved: &[Resolved],
+    reports: &[Report],
+) {
+    let passed: Vec<(&str, &Profile)> = resolved
+        .iter()
+        .zip(reports)
+        .filter(|(_, report)| report.ok && report.secret_storage != "env")
+        .filter_map(|(r, _)| {
+            let stored = r.stored.as_ref().filter(|p| !p.verified)?;
+            let all_stored = [&r.environment.source, &r.tenant_id.source]
+                .into_iter()
+                .chain([&r.app_key.source, &r.client_id.source])
+                .all(|source| *source == Source::Config);
+            all_stored.then_some((r.profile.value.as_str(), stored))
+        })
+        .collect();
+    if passed.is_empty() {
+        return;
+    }
+    let marked = config_store.update(|config| {
+        for (name, checked) in &passed {
+            // Only if nobody changed the profile since it was read.
+            if let Some(profile) = config.profiles.get_mut(*name)
+                && profile == *checked
+            {
+                profile.verified = true;
+            }
+        }
+        Ok(())
+    });
+    if let Err(err) = marked {
+        ctx.ui.warn(&format!(
+            "could not record the passed check in the config: {err}"
+        ));
+    }
 }
 
 fn storage_label(resolved: &Resolved, all: bool) -> &'static str {
