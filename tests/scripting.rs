@@ -223,6 +223,35 @@ fn token_is_not_reused_when_close_to_expiry() {
 
 #[cfg(target_os = "linux")]
 #[test]
+fn a_token_cached_from_one_server_is_not_given_out_for_another() {
+    let profile = unique_profile("two-servers");
+    let (first, env) = with_profiles(&[&profile]);
+    let from_first = env.cmd(&["token", "--profile", &profile]).run();
+    from_first.code(0);
+
+    let second = FakeServiceTitan::start(Credentials::demo());
+    let from_second = env
+        .cmd(&["token", "--profile", &profile])
+        .env("ST_AUTH_URL", &second.auth_url())
+        .run();
+    from_second.code(0);
+    assert_eq!(second.token_requests(), 1, "the second server was asked");
+    assert!(
+        second
+            .issued_tokens()
+            .contains(&from_second.stdout.trim_end().to_string())
+    );
+    assert!(
+        first
+            .issued_tokens()
+            .contains(&from_first.stdout.trim_end().to_string())
+    );
+    secret_tool_clear("st-setup", &profile);
+    secret_tool_clear("st-setup-token-cache", &profile);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
 fn exec_passes_values_and_exit_code_but_not_the_secret() {
     let profile = unique_profile("exec");
     let (fake, env) = with_profiles(&[&profile]);
@@ -562,6 +591,14 @@ fn a_check_that_passes_marks_a_profile_saved_unverified_as_verified() {
     ])
     .run()
     .code(0);
+    assert_eq!(verified(), false);
+    // Neither does another server.
+    let other = FakeServiceTitan::start(Credentials::demo());
+    env.cmd(&["check", "--profile", &profile])
+        .env("ST_AUTH_URL", &other.auth_url())
+        .env("ST_API_URL", &other.api_url())
+        .run()
+        .code(0);
     assert_eq!(verified(), false);
 
     env.cmd(&["check", "--profile", &profile]).run().code(0);

@@ -225,11 +225,16 @@ fn mark_verified(
         .filter(|(_, report)| report.ok && report.secret_storage != "env")
         .filter_map(|(r, _)| {
             let stored = r.stored.as_ref().filter(|p| !p.verified)?;
+            // Passing against another server proves nothing about the stored one.
+            let own =
+                |given: &Option<String>, saved: &Option<String>| given.is_none() || given == saved;
+            let same_server = own(&ctx.global.auth_url, &stored.auth_url)
+                && own(&ctx.global.api_url, &stored.api_url);
             let all_stored = [&r.environment.source, &r.tenant_id.source]
                 .into_iter()
                 .chain([&r.app_key.source, &r.client_id.source])
                 .all(|source| *source == Source::Config);
-            all_stored.then_some((r.profile.value.as_str(), stored))
+            (all_stored && same_server).then_some((r.profile.value.as_str(), stored))
         })
         .collect();
     if passed.is_empty() {

@@ -58,19 +58,22 @@ pub fn access_token(
     fresh: bool,
 ) -> Result<SecretString> {
     let profile = &resolved.profile.value;
+    let endpoints = ctx.endpoints(resolved.environment.value, resolved.stored.as_ref())?;
+    // A token is reused only for the same credentials from the same server.
     let cache_key = format!(
-        "{}:{}",
-        resolved.environment.value, resolved.client_id.value
+        "{}:{}:{}",
+        resolved.environment.value, resolved.client_id.value, endpoints.token_url
     );
     let cacheable = !resolved.is_ephemeral();
     if cacheable && !fresh {
         match secrets.get_cached_token(resolved.storage, profile) {
             Ok(Some(cached))
-                if cached.key == cache_key && cached.expires_at > now() + MIN_REMAINING_SECS =>
+                if cached.key == cache_key
+                    && cached.expires_at > now().saturating_add(MIN_REMAINING_SECS) =>
             {
                 ctx.ui.verbose_line(&format!(
                     "using the cached token ({} s left)",
-                    cached.expires_at - now()
+                    cached.expires_at.saturating_sub(now())
                 ));
                 return Ok(cached.token);
             }
@@ -82,14 +85,13 @@ pub fn access_token(
     }
     let secret = resolved.require_secret(secrets)?;
     let credentials = resolved.credentials(secret);
-    let client =
-        ctx.servicetitan(ctx.endpoints(resolved.environment.value, resolved.stored.as_ref())?)?;
+    let client = ctx.servicetitan(endpoints)?;
     let runtime = ctx.runtime()?;
     let outcome = runtime
         .block_on(client.request_token(&credentials.client_id, &credentials.client_secret))?;
     match outcome {
         TokenOutcome::Issued(token) => {
-            let expires_at = now() + token.expires_in.as_secs();
+            let expires_at = now().saturating_add(token.expires_in.as_secs());
             if cacheable
                 && let Err(err) = secrets.set_cached_token(
                     resolved.storage,

@@ -191,9 +191,12 @@ impl ServiceTitan {
                 follow_same_origin_redirects: true,
             })
             .await?;
-        interpret_probe_response(&response)
+        interpret_probe_response(token, &response)
     }
 }
+
+/// The longest token lifetime believed (and cached).
+const MAX_TOKEN_LIFETIME_SECS: u64 = 24 * 60 * 60;
 
 #[derive(Deserialize)]
 struct TokenBody {
@@ -219,7 +222,7 @@ fn interpret_token_response(
                 &format!(
                     "the token endpoint answered HTTP {} with something that is not a token response: {}",
                     status.as_u16(),
-                    token_excerpt(&response.body, secret)
+                    scrubbed_excerpt(&response.body, &[secret.expose()], 200)
                 ),
             )
         })?;
@@ -229,14 +232,16 @@ fn interpret_token_response(
                 &format!(
                     "the token endpoint answered HTTP {} without an access_token: {}",
                     status.as_u16(),
-                    token_excerpt(&response.body, secret)
+                    scrubbed_excerpt(&response.body, &[secret.expose()], 200)
                 ),
             )
         })?;
+        // ServiceTitan says 900 s; a server claiming centuries is believed for a day.
         let expires_in = body
             .expires_in
             .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
-            .unwrap_or(900);
+            .unwrap_or(900)
+            .min(MAX_TOKEN_LIFETIME_SECS);
         return Ok(TokenOutcome::Issued(AccessToken::new(
             token,
             Duration::from_secs(expires_in),
@@ -246,7 +251,7 @@ fn interpret_token_response(
         let parsed: OAuthError = serde_json::from_slice(&response.body).unwrap_or_default();
         let clean = |v: Option<serde_json::Value>| {
             v.and_then(|v| v.as_str().map(str::to_owned))
-                .map(|s| redact(&excerpt(s.as_bytes(), 200), secret))
+                .map(|s| scrubbed_excerpt(s.as_bytes(), &[secret.expose()], 200))
         };
         return Ok(TokenOutcome::Rejected {
             status: status.as_u16(),
@@ -254,10 +259,15 @@ fn interpret_token_response(
             description: clean(parsed.error_description),
         });
     }
-    Err(status_error(response, Some(secret)))
+    Err(status_error(response, &[secret.expose()]))
 }
 
-fn interpret_probe_response(response: &Response) -> Result<ProbeOutcome, NetworkError> {
+fn interpret_probe_response(
+    token: &AccessToken,
+    response: &Response,
+) -> Result<ProbeOutcome, NetworkError> {
+    // A gateway may echo the request's headers back: never print the token.
+    let hidden = [token.expose()];
     let problem = || {
         #[derive(Deserialize)]
         struct Raw {
@@ -266,7 +276,10 @@ fn interpret_probe_response(response: &Response) -> Result<ProbeOutcome, Network
             trace_id: Option<serde_json::Value>,
         }
         let text = |v: Option<serde_json::Value>| {
-            v.and_then(|v| v.as_str().map(|s| excerpt(s.as_bytes(), 120)))
+            v.and_then(|v| {
+                v.as_str()
+                    .map(|s| scrubbed_excerpt(s.as_bytes(), &hidden, 120))
+            })
         };
         match serde_json::from_slice::<Raw>(&response.body) {
             Ok(raw) => Problem {
@@ -284,7 +297,7 @@ fn interpret_probe_response(response: &Response) -> Result<ProbeOutcome, Network
                     &format!(
                         "the API answered HTTP {} but the body is not JSON: {}",
                         response.status.as_u16(),
-                        excerpt(&response.body, 200)
+                        scrubbed_excerpt(&response.body, &hidden, 200)
                     ),
                 ));
             }
@@ -293,18 +306,17 @@ fn interpret_probe_response(response: &Response) -> Result<ProbeOutcome, Network
         401 => Ok(ProbeOutcome::Unauthorized(problem())),
         403 => Ok(ProbeOutcome::Forbidden(problem())),
         404 => Ok(ProbeOutcome::NotFound(problem())),
-        _ => Err(status_error(response, None)),
+        _ => Err(status_error(response, &hidden)),
     }
 }
 
 /// A status that is not a credential verdict: rate limiting, server errors, odd 4xx.
-fn status_error(response: &Response, secret: Option<&ClientSecret>) -> NetworkError {
+///
+/// `hidden`: the secret or token the request carried, never to be printed.
+fn status_error(response: &Response, hidden: &[&str]) -> NetworkError {
     let host = http::host_of(&response.url);
     let status = response.status.as_u16();
-    let body = match secret {
-        Some(s) => token_excerpt(&response.body, s),
-        None => excerpt(&response.body, 200),
-    };
+    let body = scrubbed_excerpt(&response.body, hidden, 200);
     let what = match status {
         429 => format!(
             "{host} is rate limiting requests (HTTP 429) and still was after {} retries; wait a minute and try again",
@@ -330,26 +342,31 @@ fn bad_response(url: &url::Url, message: &str) -> NetworkError {
     }
 }
 
-/// An excerpt of a token-endpoint body with any access token and the secret removed.
-fn token_excerpt(body: &[u8], secret: &ClientSecret) -> String {
-    let text = String::from_utf8_lossy(body);
-    let cut = match text.find("access_token") {
-        Some(at) => format!(
-            "{}access_token…[rest hidden: it may hold a token]",
-            &text[..at]
-        ),
-        None => text.into_owned(),
-    };
-    redact(&excerpt(cut.as_bytes(), 200), secret)
-}
-
-fn redact(text: &str, secret: &ClientSecret) -> String {
-    let s = secret.expose();
-    if s.is_empty() {
-        text.to_string()
-    } else {
-        text.replace(s, "[REDACTED]")
+/// A short, printable excerpt of a server's text with every value in
+/// `hidden` removed, in any spelling a server might echo it back in (as sent,
+/// form-encoded, JSON-escaped), and anything from an `access_token` on cut off.
+///
+/// The whole text is scrubbed before it is shortened, so a secret that would
+/// straddle the cut cannot leave its first half behind.
+fn scrubbed_excerpt(body: &[u8], hidden: &[&str], max: usize) -> String {
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    if let Some(at) = text.find("access_token") {
+        text.truncate(at);
+        text.push_str("access_token…[rest hidden: it may hold a token]");
     }
+    for value in hidden.iter().filter(|v| !v.is_empty()) {
+        let form_encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        let json_escaped = serde_json::to_string(value).unwrap_or_default();
+        let json_escaped = json_escaped.trim_matches('"');
+        let json_slashes = json_escaped.replace('/', "\\/");
+        for spelling in [*value, &form_encoded, json_escaped, &json_slashes] {
+            if !spelling.is_empty() {
+                text = text.replace(spelling, "[REDACTED]");
+                text = text.replace(&spelling.to_lowercase(), "[REDACTED]");
+            }
+        }
+    }
+    excerpt(text.as_bytes(), max)
 }
 
 #[cfg(test)]
@@ -366,7 +383,59 @@ mod tests {
     }
 
     fn secret() -> ClientSecret {
-        ClientSecret::new("cs1.topsecretvalue".into())
+        ClientSecret::new("cs1.topsecretvalue/+&=".into())
+    }
+
+    fn token() -> AccessToken {
+        AccessToken::new("eyJtoken.value".into(), Duration::from_secs(900))
+    }
+
+    #[test]
+    fn the_secret_is_scrubbed_in_every_spelling_before_the_text_is_shortened() {
+        let secret = secret();
+        // The secret straddles the 200-character cut: no part of it may survive.
+        let filler = "x".repeat(190);
+        for echoed in [
+            "cs1.topsecretvalue/+&=",
+            "cs1.topsecretvalue%2F%2B%26%3D",
+            "cs1.topsecretvalue%2f%2b%26%3d",
+            "cs1.topsecretvalue\\/+&=",
+        ] {
+            let body =
+                format!(r#"{{"error":"invalid_client","error_description":"{filler}{echoed}"}}"#);
+            match interpret_token_response(&response(400, &body), &secret).unwrap() {
+                TokenOutcome::Rejected { description, .. } => {
+                    let description = description.unwrap();
+                    assert!(!description.contains("topsecret"), "{description}");
+                }
+                other => panic!("{other:?}"),
+            }
+            let err = interpret_token_response(&response(503, &body), &secret).unwrap_err();
+            assert!(!err.message.contains("topsecret"), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn a_token_echoed_by_a_gateway_is_never_printed() {
+        let body = "<html>Bad request: Authorization: Bearer eyJtoken.value</html>";
+        for status in [200, 418, 502] {
+            let err = interpret_probe_response(&token(), &response(status, body)).unwrap_err();
+            assert!(!err.message.contains("eyJtoken"), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn an_absurd_token_lifetime_is_capped() {
+        let r = response(
+            200,
+            r#"{"access_token":"abc","expires_in":18446744073709551615}"#,
+        );
+        match interpret_token_response(&r, &secret()).unwrap() {
+            TokenOutcome::Issued(t) => {
+                assert_eq!(t.expires_in, Duration::from_secs(MAX_TOKEN_LIFETIME_SECS))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -389,7 +458,7 @@ mod tests {
     fn a_rejection_keeps_the_servers_words_without_the_secret() {
         let r = response(
             400,
-            r#"{"error":"invalid_client","error_description":"bad cs1.topsecretvalue"}"#,
+            r#"{"error":"invalid_client","error_description":"bad cs1.topsecretvalue/+&="}"#,
         );
         match interpret_token_response(&r, &secret()).unwrap() {
             TokenOutcome::Rejected {
@@ -444,25 +513,25 @@ mod tests {
     fn probe_statuses_map_to_outcomes() {
         let body = r#"{"title":"Forbidden","status":403,"traceId":"00-abc"}"#;
         assert_eq!(
-            interpret_probe_response(&response(403, body)).unwrap(),
+            interpret_probe_response(&token(), &response(403, body)).unwrap(),
             ProbeOutcome::Forbidden(Problem {
                 title: Some("Forbidden".into()),
                 trace_id: Some("00-abc".into())
             })
         );
         assert_eq!(
-            interpret_probe_response(&response(200, r#"{"data":[]}"#)).unwrap(),
+            interpret_probe_response(&token(), &response(200, r#"{"data":[]}"#)).unwrap(),
             ProbeOutcome::Ok
         );
         assert!(matches!(
-            interpret_probe_response(&response(401, "")).unwrap(),
+            interpret_probe_response(&token(), &response(401, "")).unwrap(),
             ProbeOutcome::Unauthorized(_)
         ));
         assert!(matches!(
-            interpret_probe_response(&response(404, "<html/>")).unwrap(),
+            interpret_probe_response(&token(), &response(404, "<html/>")).unwrap(),
             ProbeOutcome::NotFound(_)
         ));
-        assert!(interpret_probe_response(&response(200, "{truncated")).is_err());
-        assert!(interpret_probe_response(&response(500, "")).is_err());
+        assert!(interpret_probe_response(&token(), &response(200, "{truncated")).is_err());
+        assert!(interpret_probe_response(&token(), &response(500, "")).is_err());
     }
 }

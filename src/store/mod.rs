@@ -48,7 +48,8 @@ impl SecretStorage {
 /// A cached access token, what it was issued for, and when it expires (Unix seconds).
 pub struct CachedToken {
     pub token: secrecy::SecretString,
-    /// `environment:client_id`: a token is only reused for the same credentials.
+    /// `environment:client_id:token_url`: a token is only reused for the same
+    /// credentials from the same server.
     pub key: String,
     pub expires_at: u64,
 }
