@@ -66,7 +66,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitStatus, Error
     match cli.command {
         Some(command) => commands::dispatch(command, &ctx),
         None => {
-            println!("{OVERVIEW}");
+            ui::stdout_line(OVERVIEW)?;
             Ok(ExitStatus::Ok)
         }
     }

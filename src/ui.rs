@@ -1,14 +1,25 @@
 //! Terminal output: colour and symbols only on a terminal, `NO_COLOR` and
 //! `--color` honoured, spinners only on an interactive stderr, `--quiet` and
-//! `--verbose`. Everything here writes to stderr; stdout belongs to the data a
-//! command produces (a token, JSON, an export).
+//! `--verbose`. Messages go to stderr; stdout belongs to the data a command
+//! produces (a token, JSON, an export), written through [`write_stdout`] so
+//! that a reader that went away (`| head`) never makes st-setup panic.
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use console::style;
 
+use crate::error::{Error, Result};
 use crate::verify::{StepStatus, Verification};
+
+/// `eprintln!` without its panic when stderr is a closed pipe: a diagnostic
+/// nobody can read is dropped, and the command goes on.
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
@@ -82,37 +93,37 @@ impl Ui {
 
     pub fn verbose_line(&self, message: &str) {
         if self.verbose {
-            eprintln!("{} {message}", style("[verbose]").dim());
+            stderr_line!("{} {message}", style("[verbose]").dim());
         }
     }
 
     /// Progress and explanations; silenced by `--quiet`.
     pub fn info(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{message}");
+            stderr_line!("{message}");
         }
     }
 
     pub fn heading(&self, message: &str) {
         if !self.quiet {
-            eprintln!("\n{}", style(message).bold().underlined());
+            stderr_line!("\n{}", style(message).bold().underlined());
         }
     }
 
     pub fn success(&self, message: &str) {
         if !self.quiet {
-            eprintln!("{} {message}", self.symbol_ok());
+            stderr_line!("{} {message}", self.symbol_ok());
         }
     }
 
     /// Warnings are shown even with `--quiet`.
     pub fn warn(&self, message: &str) {
-        eprintln!("{} {message}", style("warning:").yellow().bold());
+        stderr_line!("{} {message}", style("warning:").yellow().bold());
     }
 
     /// An error line, as `main` prints them.
     pub fn error(&self, message: &str) {
-        eprintln!("{} {message}", style("error:").red().bold());
+        stderr_line!("{} {message}", style("error:").red().bold());
     }
 
     pub fn symbol_ok(&self) -> String {
@@ -172,4 +183,22 @@ impl Drop for Spinner {
             bar.finish_and_clear();
         }
     }
+}
+
+/// Write to stdout; a reader that stops early (`| head`, `| true`) is not an
+/// error, and other failures are reported instead of panicking as `println!` does.
+pub fn write_stdout(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Other(format!(
+            "could not write to standard output: {e}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// One line of a command's result on stdout (see [`write_stdout`]).
+pub fn stdout_line(line: &str) -> Result<()> {
+    write_stdout(format!("{line}\n").as_bytes())
 }

@@ -605,3 +605,37 @@ fn a_check_that_passes_marks_a_profile_saved_unverified_as_verified() {
     assert_eq!(verified(), true);
     secret_tool_clear("st-setup", &profile);
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    let env = TestEnv::new();
+    let values = [
+        "--tenant",
+        "8450",
+        "--app-key",
+        "ak1.abcdefghijklmnopqrstuvwxy",
+        "--client-id",
+        "cid.abcdefghijklmnopqrstuvwxy",
+    ];
+    let export: Vec<&str> = ["export"].iter().chain(values.iter()).copied().collect();
+    for args in [
+        export,
+        vec!["list", "--json"],
+        vec!["completions", "bash"],
+        vec!["man"],
+        vec![],
+    ] {
+        let mut command = env.cmd(&args).command();
+        command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        // Like `st-setup ... | true`: the reader is gone before anything is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -17,6 +17,7 @@ use crate::resolve::{Resolved, Source, missing_secret};
 use crate::servicetitan::ServiceTitan;
 use crate::store::SecretStorage;
 use crate::store::config::{ConfigStore, Profile};
+use crate::ui::stdout_line;
 use crate::verify::{self, Step, Verification};
 
 /// Profiles checked at the same time by `--all`.
@@ -188,10 +189,10 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         } else {
             serde_json::to_string_pretty(&reports[0])
         };
-        println!("{}", json.map_err(|e| Error::Other(e.to_string()))?);
+        stdout_line(&json.map_err(|e| Error::Other(e.to_string()))?)?;
     } else {
         for report in &reports {
-            print_report(ctx, report);
+            print_report(ctx, report)?;
         }
     }
     if args.all {
@@ -269,28 +270,28 @@ fn storage_label(resolved: &Resolved, all: bool) -> &'static str {
     }
 }
 
-fn print_report(ctx: &Context, report: &Report) {
+fn print_report(ctx: &Context, report: &Report) -> Result<()> {
     let secret_place = match report.secret_storage {
         "env" => "Client Secret from ST_CLIENT_SECRET",
         "file" => "Client Secret stored in plain text file",
         _ => "Client Secret in the OS keyring",
     };
-    println!(
+    stdout_line(&format!(
         "{} ({}, tenant {}; {secret_place})",
         console::style(&report.profile).bold(),
         report.environment,
         report.tenant
-    );
+    ))?;
     for (label, step) in [
         ("Client ID / Secret", &report.client_credentials),
         ("Tenant", &report.tenant_match),
         ("API access", &report.api_access),
     ] {
-        println!(
-            "{}",
-            ctx.ui
+        stdout_line(
+            &ctx.ui
                 .for_stdout()
-                .step_line(step.status, label, &step.message)
-        );
+                .step_line(step.status, label, &step.message),
+        )?;
     }
+    Ok(())
 }

@@ -31,7 +31,7 @@ pub fn exec(args: CompletionsArgs, _ctx: &Context) -> Result<ExitStatus> {
     if args.shell == Shell::Bash {
         script = fix_bash_states(&script);
     }
-    super::write_stdout(&script)?;
+    crate::ui::write_stdout(&script)?;
     Ok(ExitStatus::Ok)
 }
 

@@ -77,7 +77,7 @@ pub fn exec(args: ExportArgs, ctx: &Context) -> Result<ExitStatus> {
         .collect();
     let format = if args.json { Format::Json } else { args.format };
     let text = zeroize::Zeroizing::new(render(format, &pairs)?);
-    print!("{}", text.as_str());
+    crate::ui::write_stdout(text.as_bytes())?;
     Ok(ExitStatus::Ok)
 }
 

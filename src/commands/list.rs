@@ -8,6 +8,7 @@ use crate::cli::Context;
 use crate::environment::Environment;
 use crate::error::{Error, ExitStatus, Result};
 use crate::store::SecretStorage;
+use crate::ui::stdout_line;
 
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:\n  st-setup list\n  st-setup list --json | jq -r '.[].profile'")]
@@ -41,7 +42,7 @@ pub fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
         .collect();
     if args.json {
         let json = serde_json::to_string_pretty(&rows).map_err(|e| Error::Other(e.to_string()))?;
-        println!("{json}");
+        stdout_line(&json)?;
         return Ok(ExitStatus::Ok);
     }
     if rows.is_empty() {
@@ -55,24 +56,24 @@ pub fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
         .max()
         .unwrap_or(0)
         .max(7);
-    println!(
+    stdout_line(&format!(
         "{:<width$}  {:<11}  {:<20}  {:<26}  VERIFIED",
         "PROFILE", "ENVIRONMENT", "TENANT", "CLIENT SECRET"
-    );
+    ))?;
     for row in &rows {
         let storage = if row.secret_storage == SecretStorage::File.name() {
             SecretStorage::File.describe()
         } else {
             SecretStorage::Keyring.describe()
         };
-        println!(
+        stdout_line(&format!(
             "{:<width$}  {:<11}  {:<20}  {:<26}  {}",
             row.profile,
             row.environment.name(),
             row.tenant,
             storage,
             if row.verified { "yes" } else { "no" }
-        );
+        ))?;
     }
     Ok(ExitStatus::Ok)
 }

@@ -26,7 +26,7 @@ pub struct ManArgs {}
 pub fn exec(_args: ManArgs, _ctx: &Context) -> Result<ExitStatus> {
     let page = render(Cli::command())
         .map_err(|e| Error::Other(format!("could not render the manual page: {e}")))?;
-    super::write_stdout(page.as_bytes())?;
+    crate::ui::write_stdout(page.as_bytes())?;
     Ok(ExitStatus::Ok)
 }
 

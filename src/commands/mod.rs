@@ -12,7 +12,7 @@ pub mod show;
 pub mod token;
 
 use crate::cli::{Command, Context};
-use crate::error::{Error, ExitStatus, Result};
+use crate::error::{ExitStatus, Result};
 
 pub fn dispatch(command: Command, ctx: &Context) -> Result<ExitStatus> {
     match command {
@@ -26,17 +26,5 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<ExitStatus> {
         Command::Export(args) => export::exec(args, ctx),
         Command::Completions(args) => completions::exec(args, ctx),
         Command::Man(args) => man::exec(args, ctx),
-    }
-}
-
-/// Write generated text to stdout; a reader that stops early (`| head`) is not an error.
-fn write_stdout(bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Other(format!(
-            "could not write to standard output: {e}"
-        ))),
-        _ => Ok(()),
     }
 }

@@ -11,6 +11,7 @@ use crate::commands::init::CredentialArgs;
 use crate::credentials::mask_identifier;
 use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::{Resolved, Source};
+use crate::ui::stdout_line;
 
 #[derive(Args, Debug)]
 #[command(
@@ -125,7 +126,7 @@ pub fn exec(args: ShowArgs, ctx: &Context) -> Result<ExitStatus> {
     };
     if args.json {
         let json = serde_json::to_string_pretty(&shown).map_err(|e| Error::Other(e.to_string()))?;
-        println!("{json}");
+        stdout_line(&json)?;
         return Ok(ExitStatus::Ok);
     }
     let rows = [
@@ -144,9 +145,12 @@ pub fn exec(args: ShowArgs, ctx: &Context) -> Result<ExitStatus> {
         .max()
         .unwrap_or(5)
         .min(60);
-    println!("{:<14} {:<width$}  SOURCE", "NAME", "VALUE");
+    stdout_line(&format!("{:<14} {:<width$}  SOURCE", "NAME", "VALUE"))?;
     for (name, entry) in rows {
-        println!("{name:<14} {:<width$}  {}", entry.value, entry.source_text);
+        stdout_line(&format!(
+            "{name:<14} {:<width$}  {}",
+            entry.value, entry.source_text
+        ))?;
     }
     if shown.verified == Some(false) {
         ctx.ui.warn(

@@ -45,7 +45,9 @@ pub fn exec(args: TokenArgs, ctx: &Context) -> Result<ExitStatus> {
     let secrets = ctx.secret_store(&config_store);
     let resolved = Resolved::resolve(ctx, &args.values, &config)?;
     let token = access_token(ctx, &resolved, &secrets, args.fresh)?;
-    println!("{}", token.expose_secret());
+    // Two writes, so that no unzeroed copy of the token is made.
+    crate::ui::write_stdout(token.expose_secret().as_bytes())?;
+    crate::ui::write_stdout(b"\n")?;
     Ok(ExitStatus::Ok)
 }
 
