@@ -639,3 +639,28 @@ fn a_reader_that_goes_away_is_not_a_crash() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn check_all_ignores_ci_variables_but_refuses_value_flags() {
+    let names: Vec<String> = (0..2).map(|i| unique_profile(&format!("ci{i}"))).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (_fake, env) = with_profiles(&refs);
+    let out = env
+        .cmd(&["check", "--all", "--json"])
+        .env("ST_PROFILE", "someone-else")
+        .env("ST_ENVIRONMENT", "production")
+        .env("ST_TENANT_ID", "1")
+        .env("ST_APP_KEY", "ak1.notthisoneeither000000000")
+        .env("ST_CLIENT_ID", "cid.notthisoneeither00000000")
+        .run();
+    out.code(0);
+    assert_eq!(out.json().as_array().map(Vec::len), Some(2), "{out}");
+    env.cmd(&["check", "--all", "--tenant", "1"])
+        .run()
+        .code(2)
+        .stderr_has("--tenant cannot be used with --all");
+    for name in &names {
+        secret_tool_clear("st-setup", name);
+    }
+}

@@ -38,8 +38,8 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub values: CredentialArgs,
 
-    /// Check every stored profile, concurrently
-    #[arg(long, conflicts_with_all = ["profile", "tenant_id", "app_key", "client_id", "environment"])]
+    /// Check every stored profile, concurrently, each with its own stored values
+    #[arg(long)]
     pub all: bool,
 
     /// Print one JSON document on stdout (an array with --all)
@@ -94,6 +94,7 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
     let (config_store, config) = ctx.load_config()?;
     let secrets = ctx.secret_store(&config_store);
     let resolved: Vec<Resolved> = if args.all {
+        refuse_values_with_all(ctx)?;
         if config.profiles.is_empty() {
             return Err(Error::NotConfigured(
                 "no profiles are configured: run `st-setup init` first.".into(),
@@ -209,6 +210,33 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         .map(|r| r.status)
         .max_by_key(|s| s.severity())
         .unwrap_or(ExitStatus::Ok))
+}
+
+/// `--all` checks each profile with its own values: a value flag makes no
+/// sense with it and is refused, while the same value from the environment
+/// (CI sets ST_PROFILE, ST_TENANT_ID, ... for other steps) is ignored.
+fn refuse_values_with_all(ctx: &Context) -> Result<()> {
+    for (id, flag, var) in [
+        ("profile", "--profile", "ST_PROFILE"),
+        ("environment", "--environment", "ST_ENVIRONMENT"),
+        ("tenant_id", "--tenant", "ST_TENANT_ID"),
+        ("app_key", "--app-key", "ST_APP_KEY"),
+        ("client_id", "--client-id", "ST_CLIENT_ID"),
+    ] {
+        match ctx.source_of(id, var) {
+            Source::Flag => {
+                return Err(Error::Usage(format!(
+                    "{flag} cannot be used with --all: --all checks every stored profile with \
+                     its own stored values. Use `st-setup check {flag} ...` for one set of values."
+                )));
+            }
+            Source::Env(_) => ctx.ui.verbose_line(&format!(
+                "--all: ignoring {var}; each profile is checked with its own values"
+            )),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// A profile saved unverified that now passes, with exactly its stored
