@@ -417,6 +417,41 @@ fn export_formats_and_secret_opt_in() {
     assert!(!out.stderr.contains(&env.creds.client_secret));
 }
 
+#[test]
+fn export_carries_urls_into_a_shell_only_when_they_are_overrides() {
+    let env = TestEnv::new();
+    let values = [
+        "export",
+        "--environment",
+        "integration",
+        "--tenant",
+        "8450",
+        "--app-key",
+        "ak1.abcdefghijklmnopqrstuvwxy",
+        "--client-id",
+        "cid.abcdefghijklmnopqrstuvwxy",
+    ];
+    // Defaults: evaluated in a shell they would pin later runs to integration.
+    env.cmd(&values)
+        .run()
+        .code(0)
+        .stdout_has("export ST_ENVIRONMENT='integration'")
+        .stdout_lacks("ST_AUTH_URL")
+        .stdout_lacks("ST_API_URL");
+    let json = env.cmd(&values).arg("--json").run().json();
+    assert_eq!(
+        json["api_base_url"], "https://api-integration.servicetitan.io",
+        "{json}"
+    );
+    // An override in effect is part of what the next tool needs.
+    env.cmd(&values)
+        .env("ST_API_URL", "https://gateway.example.com/st")
+        .run()
+        .code(0)
+        .stdout_has("export ST_API_URL='https://gateway.example.com/st'")
+        .stdout_lacks("ST_AUTH_URL");
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn remove_deletes_profile_and_secret_and_a_second_time_is_exit_7() {

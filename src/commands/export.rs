@@ -21,7 +21,7 @@ pub enum Format {
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  eval \"$(st-setup export --format env)\"\n  st-setup export --format dotenv --include-secret > .env   # then keep .env private\n  st-setup export --json"
+    after_help = "Examples:\n  eval \"$(st-setup export --format env)\"   # ST_ENVIRONMENT, ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID\n  st-setup export --format dotenv --include-secret > .env   # then keep .env private\n  st-setup export --json"
 )]
 pub struct ExportArgs {
     #[command(flatten)]
@@ -43,25 +43,32 @@ pub struct ExportArgs {
 pub fn exec(args: ExportArgs, ctx: &Context) -> Result<ExitStatus> {
     let (config_store, config) = ctx.load_config()?;
     let resolved = Resolved::resolve(ctx, &args.values, &config)?;
-    let endpoints = ctx.endpoints(resolved.environment.value, resolved.stored.as_ref())?;
+    let environment = resolved.environment.value;
+    let endpoints = ctx.endpoints(environment, resolved.stored.as_ref())?;
+    let token_url = endpoints.token_url.to_string();
+    let api_base = endpoints
+        .api_base
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
+    let format = if args.json { Format::Json } else { args.format };
     let mut pairs: Vec<(&str, String)> = vec![
-        (
-            "ST_ENVIRONMENT",
-            resolved.environment.value.name().to_string(),
-        ),
+        ("ST_ENVIRONMENT", environment.name().to_string()),
         ("ST_TENANT_ID", resolved.tenant_id.value.clone()),
         ("ST_APP_KEY", resolved.app_key.value.clone()),
         ("ST_CLIENT_ID", resolved.client_id.value.clone()),
-        ("ST_AUTH_URL", endpoints.token_url.to_string()),
-        (
-            "ST_API_URL",
-            endpoints
-                .api_base
-                .as_str()
-                .trim_end_matches('/')
-                .to_string(),
-        ),
     ];
+    // ST_AUTH_URL and ST_API_URL are also st-setup's own overrides: exported
+    // into a shell with their default values, they would pin every later
+    // st-setup run (other profiles, the other environment) to these URLs. So
+    // shell and .env output carry them only when they are overrides already;
+    // ST_ENVIRONMENT says the rest. JSON, which nobody evals, always has them.
+    if format == Format::Json || token_url != environment.token_url() {
+        pairs.push(("ST_AUTH_URL", token_url));
+    }
+    if format == Format::Json || api_base != environment.api_base() {
+        pairs.push(("ST_API_URL", api_base));
+    }
     let secret;
     if args.include_secret {
         secret = resolved.require_secret(&ctx.secret_store(&config_store))?;
@@ -75,7 +82,6 @@ pub fn exec(args: ExportArgs, ctx: &Context) -> Result<ExitStatus> {
         .into_iter()
         .map(|(k, v)| (k, zeroize::Zeroizing::new(v)))
         .collect();
-    let format = if args.json { Format::Json } else { args.format };
     let text = zeroize::Zeroizing::new(render(format, &pairs)?);
     crate::ui::write_stdout(text.as_bytes())?;
     Ok(ExitStatus::Ok)

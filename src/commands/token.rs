@@ -23,9 +23,9 @@ const MIN_REMAINING_SECS: u64 = 60;
 
 const AFTER_HELP: &str = "\
 Examples:
-  eval \"$(st-setup export)\"   # ST_APP_KEY, ST_TENANT_ID and ST_API_URL for the curl below
+  eval \"$(st-setup export)\"   # ST_APP_KEY and ST_TENANT_ID for the curl below
   curl -H \"Authorization: Bearer $(st-setup token)\" -H \"ST-App-Key: $ST_APP_KEY\" \\
-       \"$ST_API_URL/settings/v2/tenant/$ST_TENANT_ID/business-units\"
+       \"https://api.servicetitan.io/settings/v2/tenant/$ST_TENANT_ID/business-units\"
   st-setup token --profile acme --fresh   # ignore the cache, ask for a new token";
 
 #[derive(Args, Debug)]
