@@ -1,9 +1,12 @@
 //! Profile names: the key in the config file and the keyring account name.
 
+use crate::credentials::{Field, looks_like};
+
 pub const DEFAULT_PROFILE: &str = "default";
 
 /// Letters, digits, `-`, `_` and `.`, 1 to 64 characters, not starting with `.`:
-/// safe as a TOML key, a keyring account and a file name.
+/// safe as a TOML key, a keyring account and a file name. Never a credential.
+/// Messages never repeat the name (it may be a pasted secret).
 pub fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("a profile name cannot be empty".into());
@@ -20,6 +23,16 @@ pub fn check_name(name: &str) -> Result<(), String> {
     {
         return Err(format!(
             "a profile name may only use letters, digits, '-', '_' and '.', not {bad:?}"
+        ));
+    }
+    // A pasted credential in the wrong place: a profile name is printed and
+    // stored in plain text, so a Client Secret must never become one.
+    if let Some(field @ (Field::AppKey | Field::ClientId | Field::ClientSecret)) = looks_like(name)
+    {
+        return Err(format!(
+            "that looks like {}, not a profile name; choose a short name such as \
+             'default' or 'acme-prod'",
+            field.with_article()
         ));
     }
     Ok(())
@@ -43,8 +56,14 @@ mod tests {
             "a\nb",
             "é",
             &"x".repeat(65),
+            "cs1.abcdefghijklmnop",
+            "CID.abcdefghijklmnop",
+            "ak1.abcdefghijklmnop",
         ] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
+        let message = check_name("cs1.abcdefghijklmnop").unwrap_err();
+        assert!(message.contains("looks like a Client Secret"), "{message}");
+        assert!(!message.contains("abcdefghijklmnop"), "{message}");
     }
 }

@@ -699,3 +699,22 @@ fn check_all_ignores_ci_variables_but_refuses_value_flags() {
         secret_tool_clear("st-setup", name);
     }
 }
+
+#[test]
+fn a_credential_is_never_taken_as_a_profile_name() {
+    let env = TestEnv::new();
+    // The demo Client Secret: the harness fails the test if it is printed.
+    let secret = env.creds.client_secret.clone();
+    for args in [
+        vec!["init", "--non-interactive", "--profile", &secret],
+        vec!["show", "--profile", &secret],
+        vec!["remove", "--profile", &secret, "--yes"],
+    ] {
+        env.cmd(&args)
+            .env("ST_CLIENT_SECRET", &secret)
+            .run()
+            .code(2)
+            .stderr_has("looks like a Client Secret, not a profile name");
+    }
+    assert!(env.config_text().is_none());
+}

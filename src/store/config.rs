@@ -171,7 +171,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Config> {
                         l.contains(&format!("[profiles.{name}]")) || l.contains(name.as_str())
                     })
                     .map(|i| i + 1),
-                message: format!("profile name {name:?}: {problem}"),
+                // Not the name itself: it may be a pasted credential.
+                message: format!("unusable profile name: {problem}"),
             });
         }
     }
