@@ -11,9 +11,12 @@
 //! Under CGI (`REQUEST_METHOD` set) `HTTP_PROXY` is ignored: there it can be set
 //! by a request header ("httpoxy").
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use url::{Host, Url};
+
+use crate::environment::is_loopback;
 
 /// One proxy setting in effect: where it came from and where it points.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,7 +68,7 @@ pub enum Route<'a> {
     Direct,
     Proxy(&'a Proxy),
     /// The proxy setting that applies cannot be used; the message says why.
-    Unusable(&'a str),
+    Unusable(Cow<'a, str>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,8 +154,22 @@ impl ProxyConfig {
             return Route::Direct;
         }
         match setting {
+            // Plain http is allowed only to this machine; through a proxy
+            // elsewhere, the secret would cross the network unencrypted.
+            Setting::Usable(proxy)
+                if url.scheme() == "http"
+                    && !proxy.url.host().as_ref().is_some_and(is_loopback) =>
+            {
+                Route::Unusable(Cow::Owned(format!(
+                    "{} points at {}, and a plain http request sent there would carry the \
+                     Client Secret or token unencrypted across the network. Add the host to \
+                     NO_PROXY, or use https",
+                    proxy.var,
+                    proxy.redacted()
+                )))
+            }
             Setting::Usable(proxy) => Route::Proxy(proxy),
-            Setting::Unusable(why) => Route::Unusable(why),
+            Setting::Unusable(why) => Route::Unusable(Cow::Borrowed(why)),
         }
     }
 
@@ -293,15 +310,15 @@ mod tests {
     fn each_scheme_has_its_proxy_and_all_proxy_fills_in() {
         let c = config(&[
             ("HTTPS_PROXY", "http://secure:3128"),
-            ("ALL_PROXY", "http://fallback:8080"),
+            ("ALL_PROXY", "http://127.0.0.1:8080"),
         ]);
         assert_eq!(
             via(&c, "https://api.servicetitan.io/x").as_deref(),
             Some("HTTPS_PROXY http://secure:3128")
         );
         assert_eq!(
-            via(&c, "http://127.0.0.1:8080/x").as_deref(),
-            Some("ALL_PROXY http://fallback:8080")
+            via(&c, "http://127.0.0.1:8450/x").as_deref(),
+            Some("ALL_PROXY http://127.0.0.1:8080")
         );
         let c = config(&[("https_proxy", "proxy.corp:3128")]);
         assert_eq!(
@@ -385,5 +402,26 @@ mod tests {
             Route::Unusable(why) => assert!(why.contains("socks5://"), "{why}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn plain_http_never_goes_through_a_proxy_on_another_machine() {
+        let c = config(&[("HTTP_PROXY", "http://proxy.corp:3128")]);
+        match c.route(&Url::parse("http://127.0.0.1:8450/connect/token").unwrap()) {
+            Route::Unusable(why) => {
+                assert!(why.contains("unencrypted") && why.contains("NO_PROXY"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let c = config(&[("HTTP_PROXY", "http://127.0.0.1:3128")]);
+        assert_eq!(
+            via(&c, "http://127.0.0.1:8450/").as_deref(),
+            Some("HTTP_PROXY http://127.0.0.1:3128")
+        );
+        let c = config(&[
+            ("HTTP_PROXY", "http://proxy.corp:3128"),
+            ("NO_PROXY", "127.0.0.1"),
+        ]);
+        assert_eq!(via(&c, "http://127.0.0.1:8450/"), None);
     }
 }
