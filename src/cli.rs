@@ -45,7 +45,8 @@ Environment:
 
 ";
 
-#[derive(Parser, Debug)]
+/// No `Debug`: it would print a refused `--client-secret` value.
+#[derive(Parser)]
 #[command(
     name = "st-setup",
     bin_name = "st-setup",

@@ -23,6 +23,7 @@ pub mod servicetitan;
 pub mod signals;
 pub mod store;
 pub mod ui;
+pub mod usage_error;
 pub mod verify;
 pub mod wizard;
 
@@ -44,14 +45,15 @@ Start here:
 /// that ran to the end (a check that found a problem still runs to the end).
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitStatus, Error> {
     let args: Vec<OsString> = args.into_iter().collect();
-    let parsed = cli::command(&args)
-        .try_get_matches_from(args)
+    let command = cli::command(&args);
+    let parsed = command
+        .clone()
+        .try_get_matches_from(&args)
         .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
     let (cli, matches) = match parsed {
         Ok(parsed) => parsed,
         Err(err) => {
-            let _ = err.print();
-            return Ok(if err.use_stderr() {
+            return Ok(if usage_error::print(&err, &command, &args) {
                 ExitStatus::Usage
             } else {
                 ExitStatus::Ok
@@ -59,17 +61,35 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitStatus, Error
         }
     };
     let command_matches = matches.subcommand().map(|(_, m)| m.clone());
+    let json = command_matches
+        .as_ref()
+        .and_then(|m| m.try_get_one::<bool>("json").ok().flatten().copied())
+        .unwrap_or(false);
     let ctx = Context::new(cli.global, command_matches)?;
     if cli.client_secret.is_some() {
         return Err(cli::secret_argument_refused());
     }
-    match cli.command {
+    let result = match cli.command {
         Some(command) => commands::dispatch(command, &ctx),
-        None => {
-            ui::stdout_line(OVERVIEW)?;
-            Ok(ExitStatus::Ok)
-        }
+        None => ui::stdout_line(OVERVIEW).map(|()| ExitStatus::Ok),
+    };
+    if json && let Err(err) = &result {
+        // Scripts that parse stdout get a document even when nothing ran.
+        let _ = ui::stdout_line(&json_error(err));
     }
+    result
+}
+
+/// `{"ok": false, "exit_code": N, "error": "..."}`: what `--json` prints when
+/// a command fails before it has a result (an unknown profile, an unreadable
+/// config). The message is the one printed on stderr, which never holds a secret.
+fn json_error(err: &Error) -> String {
+    serde_json::json!({
+        "ok": false,
+        "exit_code": err.exit_status().code(),
+        "error": err.to_string(),
+    })
+    .to_string()
 }
 
 /// Print an error the way every command does, and return its exit status.

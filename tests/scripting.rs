@@ -718,3 +718,63 @@ fn a_credential_is_never_taken_as_a_profile_name() {
     }
     assert!(env.config_text().is_none());
 }
+
+#[test]
+fn a_secret_typed_in_the_wrong_place_is_not_echoed_by_the_parser() {
+    let env = TestEnv::new();
+    let secret = env.creds.client_secret.clone();
+    let as_value = format!("--client-secret-stdin={secret}");
+    for args in [
+        vec!["init", as_value.as_str()],
+        vec!["init", "--non-interactive", secret.as_str()],
+        vec!["check", "--tenant", "8450", secret.as_str()],
+    ] {
+        env.cmd(&args).run().code(2).stderr_has("[REDACTED]");
+    }
+}
+
+#[test]
+fn a_bad_value_from_the_environment_names_the_variable() {
+    let env = TestEnv::new();
+    env.cmd(&["check"])
+        .env("ST_ENVIRONMENT", "staging")
+        .run()
+        .code(2)
+        .stderr_has("'staging'")
+        .stderr_has("ST_ENVIRONMENT");
+    env.cmd(&["list"])
+        .env("ST_TIMEOUT", "soon")
+        .run()
+        .code(2)
+        .stderr_has("ST_TIMEOUT");
+    // Given as a flag, the flag is what is wrong.
+    env.cmd(&["check", "--environment", "staging"])
+        .run()
+        .code(2)
+        .stderr_lacks("ST_ENVIRONMENT;");
+}
+
+#[test]
+fn json_output_is_a_document_even_when_the_command_fails_early() {
+    let env = TestEnv::new();
+    for (args, code) in [
+        (vec!["check", "--json", "--profile", "nobody"], 7),
+        (vec!["show", "--json", "--profile", "nobody"], 7),
+        (vec!["check", "--all", "--json"], 7),
+    ] {
+        let out = env.cmd(&args).run();
+        out.code(code);
+        let json = out.json();
+        assert_eq!(json["ok"], false, "{out}");
+        assert_eq!(json["exit_code"], code, "{out}");
+        assert!(
+            json["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{out}"
+        );
+    }
+    std::fs::create_dir_all(env.config_dir()).unwrap();
+    std::fs::write(env.config_path(), "[profiles\n").unwrap();
+    let out = env.cmd(&["list", "--json"]).run();
+    out.code(6);
+    assert_eq!(out.json()["exit_code"], 6, "{out}");
+}

@@ -107,12 +107,22 @@ pub struct Request<'a> {
     pub follow_same_origin_redirects: bool,
 }
 
-#[derive(Debug)]
 pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     pub url: Url,
+}
+
+/// The body may hold an access token: `Debug` shows only its length.
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("url", &self.url.as_str())
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 pub struct Transport {
