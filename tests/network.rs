@@ -617,20 +617,31 @@ fn a_5_mib_body_is_refused_clearly() {
     let five_mib = 5 * 1024 * 1024;
     let cap = format!("larger than {} KiB", MAX_BODY_BYTES / 1024);
 
-    // Announced by Content-Length.
+    // Announced by Content-Length, from a server that echoes the request
+    // (with the secret) before its padding.
     let (fake, env) = world();
+    let mut body = format!(
+        "echo: grant_type=client_credentials&client_secret={} ",
+        env.creds.client_secret
+    )
+    .into_bytes();
+    body.resize(five_mib, b'a');
     fake.push_fault(
         Route::Token,
         Fault::Status {
             status: 200,
             headers: vec![("Content-Type".into(), "application/json".into())],
-            body: vec![b'a'; five_mib],
+            body,
         },
     );
     let out = check(&env).run();
     out.code(5).within(timeout_limit());
     says(&out, &format!("{} sent a response {cap}", host(&fake)));
     says(&out, "HTTP 200");
+    says(
+        &out,
+        "It starts: echo: grant_type=client_credentials&client_secret=[REDACTED]",
+    );
     out.stderr_lacks("panicked");
 
     // Only found out by reading (chunked, no Content-Length), on the API.

@@ -107,6 +107,25 @@ pub struct Request<'a> {
     pub follow_same_origin_redirects: bool,
 }
 
+impl Request<'_> {
+    /// The Client Secret of a form body and the values of sensitive headers
+    /// (the bearer token, the App Key): never to be printed.
+    pub fn sensitive_values(&self) -> Vec<String> {
+        let form = self.body.map(|body| {
+            url::form_urlencoded::parse(body)
+                .filter(|(k, _)| k == "client_secret")
+                .map(|(_, v)| v.into_owned())
+        });
+        let headers = self
+            .headers
+            .values()
+            .filter(|v| v.is_sensitive())
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| [v.to_string(), v.trim_start_matches("Bearer ").to_string()]);
+        form.into_iter().flatten().chain(headers).collect()
+    }
+}
+
 pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -298,7 +317,9 @@ impl Transport {
         if let Some(body) = request.body {
             builder = builder.body(body.to_vec());
         }
-        let result = self.read_capped(builder, url).await;
+        let result = self
+            .read_capped(builder, url, &request.sensitive_values())
+            .await;
         let elapsed = started.elapsed().as_millis();
         let via = match self.proxies.proxy_for(url) {
             Some(proxy) => format!(" via proxy {}", proxy.redacted()),
@@ -321,10 +342,13 @@ impl Transport {
         result
     }
 
+    /// `hidden`: what the request carried that must never be shown, should
+    /// the server echo it back in a body too large to read.
     async fn read_capped(
         &self,
         builder: reqwest::RequestBuilder,
         url: &Url,
+        hidden: &[String],
     ) -> Result<Response, NetworkError> {
         let mut response = builder.send().await.map_err(|e| self.classify(url, &e))?;
         let status = response.status();
@@ -332,7 +356,9 @@ impl Transport {
         if let Some(len) = response.content_length()
             && len > MAX_BODY_BYTES as u64
         {
-            return Err(too_large(url, status, len));
+            // Only the first piece, to show what kind of answer this is.
+            let first = response.chunk().await.ok().flatten().unwrap_or_default();
+            return Err(too_large(url, status, len, &first, hidden));
         }
         let expected = response.content_length();
         let mut body = Vec::new();
@@ -364,7 +390,8 @@ impl Transport {
                 }
             };
             if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(too_large(url, status, (body.len() + chunk.len()) as u64));
+                let len = (body.len() + chunk.len()) as u64;
+                return Err(too_large(url, status, len, &body, hidden));
             }
             body.extend_from_slice(&chunk);
         }
@@ -388,15 +415,24 @@ impl Transport {
     }
 }
 
-fn too_large(url: &Url, status: StatusCode, len: u64) -> NetworkError {
+fn too_large(
+    url: &Url,
+    status: StatusCode,
+    len: u64,
+    first: &[u8],
+    hidden: &[String],
+) -> NetworkError {
     let host = host_of(url);
+    let hidden: Vec<&str> = hidden.iter().map(String::as_str).collect();
     NetworkError {
         kind: FailureKind::BadResponse,
         message: format!(
             "{host} sent a response larger than {} KiB (HTTP {}, at least {len} bytes); \
-             that is not a ServiceTitan answer. Check ST_AUTH_URL / ST_API_URL or your proxy.",
+             that is not a ServiceTitan answer. Check ST_AUTH_URL / ST_API_URL or your proxy. \
+             It starts: {}",
             MAX_BODY_BYTES / 1024,
-            status.as_u16()
+            status.as_u16(),
+            scrubbed_excerpt(first, &hidden, 120)
         ),
         host,
     }
@@ -687,6 +723,33 @@ pub fn excerpt(body: &[u8], max: usize) -> String {
     } else {
         trimmed
     }
+}
+
+/// A short, printable excerpt of a server's text with every value in
+/// `hidden` removed, in any spelling a server might echo it back in (as sent,
+/// form-encoded, JSON-escaped), and anything from an `access_token` on cut off.
+///
+/// The whole text is scrubbed before it is shortened, so a secret that would
+/// straddle the cut cannot leave its first half behind.
+pub fn scrubbed_excerpt(body: &[u8], hidden: &[&str], max: usize) -> String {
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    if let Some(at) = text.find("access_token") {
+        text.truncate(at);
+        text.push_str("access_token…[rest hidden: it may hold a token]");
+    }
+    for value in hidden.iter().filter(|v| !v.is_empty()) {
+        let form_encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        let json_escaped = serde_json::to_string(value).unwrap_or_default();
+        let json_escaped = json_escaped.trim_matches('"');
+        let json_slashes = json_escaped.replace('/', "\\/");
+        for spelling in [*value, &form_encoded, json_escaped, &json_slashes] {
+            if !spelling.is_empty() {
+                text = text.replace(spelling, "[REDACTED]");
+                text = text.replace(&spelling.to_lowercase(), "[REDACTED]");
+            }
+        }
+    }
+    excerpt(text.as_bytes(), max)
 }
 
 #[cfg(test)]

@@ -20,7 +20,9 @@ use serde::Deserialize;
 
 use crate::credentials::ClientSecret;
 use crate::environment::Endpoints;
-use http::{FailureKind, NetworkError, Request, Response, RetryPolicy, Transport, excerpt};
+use http::{
+    FailureKind, NetworkError, Request, Response, RetryPolicy, Transport, scrubbed_excerpt,
+};
 
 /// An access token: zeroed on drop, never printed by `Debug`.
 #[derive(Clone)]
@@ -340,33 +342,6 @@ fn bad_response(url: &url::Url, message: &str) -> NetworkError {
         host: http::host_of(url),
         message: message.to_string(),
     }
-}
-
-/// A short, printable excerpt of a server's text with every value in
-/// `hidden` removed, in any spelling a server might echo it back in (as sent,
-/// form-encoded, JSON-escaped), and anything from an `access_token` on cut off.
-///
-/// The whole text is scrubbed before it is shortened, so a secret that would
-/// straddle the cut cannot leave its first half behind.
-fn scrubbed_excerpt(body: &[u8], hidden: &[&str], max: usize) -> String {
-    let mut text = String::from_utf8_lossy(body).into_owned();
-    if let Some(at) = text.find("access_token") {
-        text.truncate(at);
-        text.push_str("access_token…[rest hidden: it may hold a token]");
-    }
-    for value in hidden.iter().filter(|v| !v.is_empty()) {
-        let form_encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-        let json_escaped = serde_json::to_string(value).unwrap_or_default();
-        let json_escaped = json_escaped.trim_matches('"');
-        let json_slashes = json_escaped.replace('/', "\\/");
-        for spelling in [*value, &form_encoded, json_escaped, &json_slashes] {
-            if !spelling.is_empty() {
-                text = text.replace(spelling, "[REDACTED]");
-                text = text.replace(&spelling.to_lowercase(), "[REDACTED]");
-            }
-        }
-    }
-    excerpt(text.as_bytes(), max)
 }
 
 #[cfg(test)]

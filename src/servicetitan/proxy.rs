@@ -409,7 +409,10 @@ mod tests {
         let c = config(&[("HTTP_PROXY", "http://proxy.corp:3128")]);
         match c.route(&Url::parse("http://127.0.0.1:8450/connect/token").unwrap()) {
             Route::Unusable(why) => {
-                assert!(why.contains("unencrypted") && why.contains("NO_PROXY"), "{why}")
+                assert!(
+                    why.contains("unencrypted") && why.contains("NO_PROXY"),
+                    "{why}"
+                )
             }
             other => panic!("{other:?}"),
         }
