@@ -225,6 +225,23 @@ fn available(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Run `command` with `input` on its stdin, capturing what it prints.
+fn feed(mut command: Command, input: &str) -> std::process::Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// Check `script` with `shell check...` reading it from stdin; false if the
 /// shell is not usable here (required on Unix: scripts/test installs zsh and
 /// fish on Linux), panics on a syntax error.
@@ -236,20 +253,9 @@ fn syntax_ok(shell: &str, check: &[&str], script: &str) -> bool {
         }
         return false;
     }
-    let mut child = Command::new(shell)
-        .args(check)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut command = Command::new(shell);
+    command.args(check);
+    let out = feed(command, script);
     assert!(
         out.status.success(),
         "{shell} {check:?} rejected the script:\n{}",
@@ -330,24 +336,14 @@ fn man_renders_the_man_page() {
         "man is needed for this test: run scripts/test, which installs man-db"
     );
     let roff = run(&["man"]).stdout.clone();
-    let mut child = Command::new("man")
+    let mut command = Command::new("man");
+    command
         .args(["-l", "-"])
         .env("MANWIDTH", "100")
         .env("MAN_KEEP_FORMATTING", "")
         .env_remove("MANPAGER")
-        .env_remove("PAGER")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(roff.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        .env_remove("PAGER");
+    let out = feed(command, &roff);
     let text = String::from_utf8_lossy(&out.stdout);
     let errors = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "man failed: {errors}");

@@ -44,17 +44,8 @@ fn world() -> (FakeServiceTitan, TestEnv) {
 /// `st-setup check --timeout 2` with every credential from the environment and
 /// no keyring reachable at all.
 fn check(env: &TestEnv) -> Cmd {
-    let c = &env.creds;
     env.cmd(&["check", "--timeout", &TIMEOUT.to_string()])
-        .env("ST_ENVIRONMENT", "integration")
-        .env("ST_TENANT_ID", &c.tenant_id)
-        .env("ST_APP_KEY", &c.app_key)
-        .env("ST_CLIENT_ID", &c.client_id)
-        .env("ST_CLIENT_SECRET", &c.client_secret)
-        .env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            "unix:path=/nonexistent/st-setup-test-bus",
-        )
+        .values_from_env(&env.creds)
 }
 
 /// The fake's `127.0.0.1:PORT`.

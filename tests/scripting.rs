@@ -9,6 +9,16 @@ use crate::util::cmd::{
 };
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan};
 
+/// Well-formed values for the three non-secret flags (no server involved).
+const VALUE_FLAGS: [&str; 6] = [
+    "--tenant",
+    "8450",
+    "--app-key",
+    "ak1.abcdefghijklmnopqrstuvwxy",
+    "--client-id",
+    "cid.abcdefghijklmnopqrstuvwxy",
+];
+
 /// A test world with the fake running and `profiles` stored through `init`.
 #[cfg(target_os = "linux")]
 fn with_profiles(profiles: &[&str]) -> (FakeServiceTitan, TestEnv) {
@@ -146,19 +156,9 @@ fn check_all_is_concurrent() {
 fn environment_only_credentials_need_nothing_stored() {
     let fake = FakeServiceTitan::start(Credentials::demo());
     let env = TestEnv::with_fake(&fake);
-    let c = env.creds.clone();
     let out = env
         .cmd(&["check", "--json"])
-        .env("ST_ENVIRONMENT", "integration")
-        .env("ST_TENANT_ID", &c.tenant_id)
-        .env("ST_APP_KEY", &c.app_key)
-        .env("ST_CLIENT_ID", &c.client_id)
-        .env("ST_CLIENT_SECRET", &c.client_secret)
-        // No keyring reachable at all (not even the developer's real one).
-        .env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            "unix:path=/nonexistent/st-setup-test-bus",
-        )
+        .values_from_env(&env.creds)
         .run();
     out.code(0);
     assert_eq!(out.json()["ok"], true);
@@ -420,17 +420,10 @@ fn export_formats_and_secret_opt_in() {
 #[test]
 fn export_carries_urls_into_a_shell_only_when_they_are_overrides() {
     let env = TestEnv::new();
-    let values = [
-        "export",
-        "--environment",
-        "integration",
-        "--tenant",
-        "8450",
-        "--app-key",
-        "ak1.abcdefghijklmnopqrstuvwxy",
-        "--client-id",
-        "cid.abcdefghijklmnopqrstuvwxy",
-    ];
+    let values: Vec<&str> = ["export", "--environment", "integration"]
+        .into_iter()
+        .chain(VALUE_FLAGS)
+        .collect();
     // Defaults: evaluated in a shell they would pin later runs to integration.
     env.cmd(&values)
         .run()
@@ -644,15 +637,7 @@ fn a_check_that_passes_marks_a_profile_saved_unverified_as_verified() {
 #[test]
 fn a_reader_that_goes_away_is_not_a_crash() {
     let env = TestEnv::new();
-    let values = [
-        "--tenant",
-        "8450",
-        "--app-key",
-        "ak1.abcdefghijklmnopqrstuvwxy",
-        "--client-id",
-        "cid.abcdefghijklmnopqrstuvwxy",
-    ];
-    let export: Vec<&str> = ["export"].iter().chain(values.iter()).copied().collect();
+    let export: Vec<&str> = ["export"].into_iter().chain(VALUE_FLAGS).collect();
     for args in [
         export,
         vec!["list", "--json"],

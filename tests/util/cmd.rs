@@ -223,6 +223,20 @@ impl Cmd {
         command
     }
 
+    /// All four values from the environment (integration), as CI gives them,
+    /// and no keyring reachable at all (not even the developer's own).
+    pub fn values_from_env(self, creds: &Credentials) -> Cmd {
+        self.env("ST_ENVIRONMENT", "integration")
+            .env("ST_TENANT_ID", &creds.tenant_id)
+            .env("ST_APP_KEY", &creds.app_key)
+            .env("ST_CLIENT_ID", &creds.client_id)
+            .env("ST_CLIENT_SECRET", &creds.client_secret)
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/st-setup-test-bus",
+            )
+    }
+
     /// Allow secrets on stdout (export --include-secret, exec children).
     pub fn allow_secret_on_stdout(mut self) -> Cmd {
         self.secrets.clear();
