@@ -171,6 +171,17 @@ pub fn check(field: Field, raw: &str) -> Result<Checked, String> {
         });
     }
     let seen = looks_like(value);
+    if seen == Some(Field::ClientSecret) && field != Field::ClientSecret {
+        // Never confirmable: the other values are shown and stored in plain text.
+        return Err(format!(
+            "this looks like a Client Secret, not {}, and a Client Secret is never kept in a \
+             visible field (it would be shown and stored in plain text). The {field} is {}, \
+             found on {}.",
+            field.with_article(),
+            field.expected_shape(),
+            field.where_to_find()
+        ));
+    }
     let (warning, looks_swapped) = match seen {
         Some(other) if other == field => (None, false),
         Some(other) => (
@@ -322,15 +333,21 @@ mod tests {
     }
 
     #[test]
-    fn a_swapped_paste_is_named() {
-        let checked = check(Field::ClientId, CS).unwrap();
-        assert!(checked.looks_swapped);
-        let warning = checked.warning.unwrap();
-        assert!(
-            warning.contains("looks like a Client Secret, not a Client ID"),
-            "{warning}"
-        );
-        assert!(!warning.contains(CS), "warning must not repeat the value");
+    fn a_swapped_paste_is_named_and_a_secret_is_refused_outright() {
+        for field in [Field::AppKey, Field::ClientId] {
+            let problem = check(field, CS).unwrap_err();
+            assert!(
+                problem.contains(&format!(
+                    "looks like a Client Secret, not {}",
+                    field.with_article()
+                )),
+                "{problem}"
+            );
+            assert!(
+                !problem.contains(CS),
+                "the message must not repeat the value"
+            );
+        }
 
         let checked = check(Field::ClientId, AK).unwrap();
         let warning = checked.warning.unwrap();

@@ -543,3 +543,32 @@ fn the_config_lives_under_xdg_config_home_when_no_directory_is_given() {
     assert!(env.config_text().is_none());
     secret_tool_clear("st-setup", &profile);
 }
+
+#[test]
+fn changing_the_storage_of_a_profile_moves_its_secret() {
+    require_keyring();
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let env = TestEnv::with_fake(&fake);
+    let profile = unique_profile("move");
+    env.init_cmd(&profile).run().code(0);
+    let secret_file = env.config_dir().join("secrets").join(&profile);
+
+    // No secret given: the stored one is kept, and moved.
+    for (storage, in_keyring) in [("file", false), ("keyring", true)] {
+        env.init_cmd(&profile)
+            .env_remove("ST_CLIENT_SECRET")
+            .arg("--storage")
+            .arg(storage)
+            .run()
+            .code(0);
+        assert_eq!(
+            secret_tool_lookup("st-setup", &profile).is_some(),
+            in_keyring,
+            "{storage}"
+        );
+        assert_eq!(secret_file.exists(), !in_keyring, "{storage}");
+        env.cmd(&["check", "--profile", &profile]).run().code(0);
+    }
+    assert_keyring_holds(&profile, &env.creds.client_secret);
+    secret_tool_clear("st-setup", &profile);
+}

@@ -82,10 +82,10 @@ fn a_person_completes_the_wizard_and_fixes_a_bad_paste() {
         &mut printed,
         "looks like a Client Secret, not a Client ID",
     );
-    // From here on the secret is only ever typed into the hidden prompt.
+    // Refused outright (never "use anyway"), and asked again. From here on
+    // the secret is only ever typed into the hidden prompt.
     let echoed_before = printed.len();
-    step(&mut s, &mut printed, "Use this value anyway?");
-    keys(&mut s, "n");
+    step(&mut s, &mut printed, "never kept in a visible field");
     step(&mut s, &mut printed, "Client ID");
     s.send_line(&creds.client_id).unwrap();
 
@@ -156,7 +156,8 @@ fn rerunning_init_offers_the_stored_values_and_keeps_the_secret() {
     keys(&mut s, "\r");
     s.exp_string("press Enter to keep the stored one").unwrap();
     s.send_line("").unwrap();
-    s.exp_string("integration tenant").unwrap_or_default();
+    s.exp_string("the API accepted the Application Key")
+        .unwrap();
     let rest = rest_of_output(&mut s);
     assert!(rest.contains("Saved profile"), "{rest}");
     assert!(!rest.contains(&creds.client_secret), "{rest}");

@@ -126,22 +126,29 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
         ctx.ui.warn(&w);
     }
     let secrets = ctx.secret_store(&config);
-    let storage_for = |profile: &str| {
-        args.storage.unwrap_or_else(|| {
-            existing_config
-                .profiles
-                .get(profile)
-                .map_or(SecretStorage::Keyring, |p| p.secret_storage)
-        })
+    // Where a profile's secret goes (--storage, else where it is now), and
+    // where it is now (to keep it when no new one is given; save_profile then
+    // moves it if --storage changed).
+    let stored_in = |profile: &str| {
+        existing_config
+            .profiles
+            .get(profile)
+            .map(|p| p.secret_storage)
     };
+    let storage_for = |profile: &str| {
+        args.storage
+            .or_else(|| stored_in(profile))
+            .unwrap_or_default()
+    };
+    let current_storage =
+        |profile: &str| stored_in(profile).unwrap_or_else(|| storage_for(profile));
     let runtime = ctx.runtime()?;
 
     let collected = if interactive {
         let lookup = |name: &str| -> Result<Stored> {
             let profile = existing_config.profiles.get(name).cloned();
             // Reading the stored secret also proves the store works before the user types anything.
-            let storage = storage_for(name);
-            let secret = secrets.get_secret(storage, name)?;
+            let secret = secrets.get_secret(current_storage(name), name)?;
             Ok(Stored { profile, secret })
         };
         let verify_with = |environment: Environment, credentials: &Credentials| {
@@ -159,7 +166,7 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
             &given,
             &existing_config,
             &secrets,
-            &storage_for,
+            &current_storage,
             ctx,
             &args,
             &runtime,
@@ -279,7 +286,7 @@ fn collect_without_prompts(
     given: &Given,
     config: &crate::store::config::Config,
     secrets: &crate::store::SecretStore,
-    storage_for: &dyn Fn(&str) -> SecretStorage,
+    current_storage: &dyn Fn(&str) -> SecretStorage,
     ctx: &Context,
     args: &InitArgs,
     runtime: &tokio::runtime::Runtime,
@@ -299,7 +306,7 @@ fn collect_without_prompts(
     let client_id = pick(&given.client_id, stored.map(|p| &p.client_id));
     let client_secret = match &given.client_secret {
         Some(s) => Some(s.clone()),
-        None if stored.is_some() => secrets.get_secret(storage_for(&profile), &profile)?,
+        None if stored.is_some() => secrets.get_secret(current_storage(&profile), &profile)?,
         None => None,
     };
     let missing: Vec<Field> = [
