@@ -6,7 +6,12 @@
 //! found and exits with 130. `exec` instead passes SIGINT/SIGTERM/SIGHUP on to
 //! its child and waits for the child to decide.
 //!
-//! Handlers only make async-signal-safe calls (tcsetattr, write, kill, _exit).
+//! While a profile is being saved (keyring entry, then config file), these
+//! signals are held back: an exit between the two writes would leave a secret
+//! without its profile. `init` looks at what arrived once the save is over.
+//!
+//! Handlers only make async-signal-safe calls (tcsetattr, write, kill, _exit)
+//! or store to an atomic.
 
 #[cfg(unix)]
 mod imp {
@@ -59,6 +64,47 @@ mod imp {
         }
     }
 
+    static PENDING: AtomicI32 = AtomicI32::new(0);
+
+    extern "C" fn note_pending(signal: libc::c_int) {
+        PENDING.store(signal, Ordering::SeqCst);
+    }
+
+    const HELD: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+    /// SIGINT, SIGTERM and SIGHUP only noted until [`Held::release`].
+    pub struct Held {
+        previous: [libc::sighandler_t; 3],
+    }
+
+    pub fn hold_interrupts() -> Held {
+        PENDING.store(0, Ordering::SeqCst);
+        let mut previous = [libc::SIG_DFL; 3];
+        // SAFETY: the handler only stores to an atomic.
+        unsafe {
+            let handler = note_pending as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            for (slot, signal) in previous.iter_mut().zip(HELD) {
+                *slot = libc::signal(signal, handler);
+            }
+        }
+        Held { previous }
+    }
+
+    impl Held {
+        /// Put the handlers back; true when a signal arrived meanwhile.
+        pub fn release(self) -> bool {
+            // SAFETY: reinstalls the handlers that were there before.
+            unsafe {
+                for (handler, signal) in self.previous.into_iter().zip(HELD) {
+                    if handler != libc::SIG_ERR {
+                        libc::signal(signal, handler);
+                    }
+                }
+            }
+            PENDING.swap(0, Ordering::SeqCst) != 0
+        }
+    }
+
     pub fn forward_to_child(pid: u32) {
         CHILD.store(pid as i32, Ordering::SeqCst);
         // SAFETY: the handler only calls kill().
@@ -75,6 +121,18 @@ mod imp {
 mod imp {
     pub fn restore_terminal_on_interrupt() {}
     pub fn forward_to_child(_pid: u32) {}
+
+    pub struct Held;
+
+    pub fn hold_interrupts() -> Held {
+        Held
+    }
+
+    impl Held {
+        pub fn release(self) -> bool {
+            false
+        }
+    }
 }
 
-pub use imp::{forward_to_child, restore_terminal_on_interrupt};
+pub use imp::{Held, forward_to_child, hold_interrupts, restore_terminal_on_interrupt};

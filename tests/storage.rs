@@ -572,3 +572,27 @@ fn changing_the_storage_of_a_profile_moves_its_secret() {
     assert_keyring_holds(&profile, &env.creds.client_secret);
     secret_tool_clear("st-setup", &profile);
 }
+
+#[test]
+fn ctrl_c_while_saving_waits_for_the_save_to_finish() {
+    require_keyring();
+    let env = TestEnv::new();
+    let profile = unique_profile("held");
+    // A keyring that never answers makes the save take the whole timeout.
+    let bus = PrivateBus::with_a_secret_service_that_never_answers();
+    let running = env
+        .init_cmd(&profile)
+        .arg("--no-verify")
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env("ST_KEYRING_TIMEOUT", "2")
+        .spawn();
+    std::thread::sleep(Duration::from_millis(700));
+    running.signal("INT");
+    let out = running.wait();
+    // Not cut short by the signal: the save ran to its end (here: the
+    // keyring timeout, so nothing saved and exit 6).
+    assert_eq!(out.signal, None, "{out}");
+    assert_says_how_to_go_on(&out, &bus.address);
+    assert!(out.elapsed >= Duration::from_secs(2), "{out}");
+    assert!(env.config_text().is_none());
+}

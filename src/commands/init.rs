@@ -185,13 +185,17 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
         auth_url: endpoints_override.0,
         api_url: endpoints_override.1,
     };
-    crate::store::save_profile(
+    // Saving is one step for the user: Ctrl-C waits for it to finish.
+    let held = crate::signals::hold_interrupts();
+    let saved = crate::store::save_profile(
         &config,
         &secrets,
         &collected.profile,
         &profile,
         &collected.credentials.client_secret,
-    )?;
+    );
+    let interrupted = held.release();
+    saved?;
     let where_secret = match storage {
         SecretStorage::Keyring => format!(
             "OS keyring (service \"{}\", account \"{}\")",
@@ -222,6 +226,11 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
     } else {
         format!(" --profile {}", collected.profile)
     };
+    if interrupted {
+        ctx.ui
+            .warn("interrupted: stopped after the profile was saved (the save was not cut short).");
+        return Ok(ExitStatus::Interrupted);
+    }
     ctx.ui.info(&format!(
         "Next: `st-setup check{flag}` re-checks them; `st-setup token{flag}` prints an access token; \
          `st-setup exec{flag} -- CMD` runs CMD with them set."

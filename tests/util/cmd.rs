@@ -288,6 +288,17 @@ pub struct Running {
 }
 
 impl Running {
+    /// Send `signal` (a name such as `INT`) with kill(1).
+    #[cfg(unix)]
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill(1)");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
     /// SIGKILL on Unix: no clean-up code of the program runs.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
