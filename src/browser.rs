@@ -1,14 +1,30 @@
 //! Opening a web page for the user: `$BROWSER` when set, otherwise the
 //! platform opener; on a Linux machine without a display, nothing is opened
-//! (the caller has already printed the URL).
+//! (the caller prints the URL either way).
 
 use std::process::{Command, Stdio};
 
-pub fn open(url: &str) -> Result<(), String> {
-    if let Some(browser) = std::env::var("BROWSER")
+/// Whether [`open`] has a way to show a page here: `$BROWSER`, or a display
+/// (always assumed on macOS and Windows). Without one, don't offer to open.
+pub fn can_open() -> bool {
+    if browser_variable().is_some() {
+        return true;
+    }
+    #[cfg(all(unix, not(target_os = "macos")))]
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        return false;
+    }
+    true
+}
+
+fn browser_variable() -> Option<String> {
+    std::env::var("BROWSER")
         .ok()
         .filter(|b| !b.trim().is_empty())
-    {
+}
+
+pub fn open(url: &str) -> Result<(), String> {
+    if let Some(browser) = browser_variable() {
         // $BROWSER may be a colon-separated list; use the first entry.
         let first = browser
             .split(':')
@@ -35,8 +51,7 @@ pub fn open(url: &str) -> Result<(), String> {
             .map(|_| ())
             .map_err(|e| format!("could not start $BROWSER ({program}): {e}"));
     }
-    #[cfg(all(unix, not(target_os = "macos")))]
-    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+    if !can_open() {
         return Err("there is no display to open a browser on".into());
     }
     open::that_detached(url).map_err(|e| format!("could not open a browser: {e}"))

@@ -16,7 +16,11 @@ use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan};
 const TIMEOUT_MS: u64 = 20_000;
 
 fn spawn(env: &TestEnv, extra: &[&str]) -> PtySession {
-    let cmd = env.cmd(&[&["init", "--no-browser", "--color", "never"], extra].concat());
+    in_terminal(env.cmd(&[&["init", "--no-browser", "--color", "never"], extra].concat()))
+}
+
+/// Run `cmd` in a pseudo-terminal.
+fn in_terminal(cmd: crate::util::cmd::Cmd) -> PtySession {
     let mut command: Command = cmd.command();
     command.env("TERM", "xterm");
     spawn_command(command, Some(TIMEOUT_MS)).expect("spawn in a pty")
@@ -295,4 +299,222 @@ fn remove_asks_before_deleting_in_a_terminal() {
     assert!(accepted.contains("Removed profile"), "{accepted}");
     assert_eq!(secret_tool_lookup("st-setup", &profile), None);
     assert!(!env.config_text().unwrap().contains(&profile));
+}
+
+/// `init` with every value but the secret given, in a terminal.
+fn spawn_at_secret(env: &TestEnv, profile: &str, app_key: &str) -> PtySession {
+    spawn(
+        env,
+        &[
+            "--profile",
+            profile,
+            "--environment",
+            "integration",
+            "--tenant",
+            "8450",
+            "--app-key",
+            app_key,
+            "--client-id",
+            &env.creds.client_id,
+        ],
+    )
+}
+
+#[test]
+fn after_a_failed_check_the_person_fixes_just_the_wrong_value_and_it_is_saved() {
+    require_keyring();
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let env = TestEnv::with_fake(&fake);
+    let profile = unique_profile("reenter");
+    let wrong_key = "ak1.notthisappkey0000000000000";
+    let mut printed = String::new();
+
+    let mut s = spawn_at_secret(&env, &profile, wrong_key);
+    step(&mut s, &mut printed, "Client Secret (hidden)");
+    s.send_line(&env.creds.client_secret).unwrap();
+    step(&mut s, &mut printed, "What now?");
+    // The App Key is the suspect, so re-entering it is the first choice.
+    step(
+        &mut s,
+        &mut printed,
+        "Re-enter the Application Key and try again",
+    );
+    keys(&mut s, "\r");
+    step(&mut s, &mut printed, "Application Key");
+    s.send_line(&env.creds.app_key).unwrap();
+    step(&mut s, &mut printed, "the API accepted the Application Key");
+    step(&mut s, &mut printed, "Saved profile");
+    printed.push_str(&rest_of_output(&mut s));
+    assert!(!printed.contains(&env.creds.client_secret), "{printed}");
+
+    let config = env.config_text().expect("config written");
+    assert!(
+        config.contains(&format!("app_key = \"{}\"", env.creds.app_key)),
+        "{config}"
+    );
+    assert!(config.contains("verified = true"), "{config}");
+    assert_keyring_holds(&profile, &env.creds.client_secret);
+    secret_tool_clear("st-setup", &profile);
+}
+
+#[test]
+fn save_anyway_stores_the_profile_unverified_with_a_warning() {
+    require_keyring();
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let env = TestEnv::with_fake(&fake);
+    let profile = unique_profile("anyway");
+    let wrong_key = "ak1.notthisappkey0000000000000";
+
+    let mut s = spawn_at_secret(&env, &profile, wrong_key);
+    s.exp_string("Client Secret (hidden)").unwrap();
+    s.send_line(&env.creds.client_secret).unwrap();
+    s.exp_string("What now?").unwrap();
+    s.exp_string("Save anyway, unverified").unwrap();
+    s.exp_string("Quit without saving").unwrap();
+    // "Save anyway" is next to last: up twice from the first, wrapping around.
+    keys(&mut s, "\x1b[A");
+    keys(&mut s, "\x1b[A");
+    keys(&mut s, "\r");
+    let rest = rest_of_output(&mut s);
+    assert!(rest.contains("UNVERIFIED"), "{rest}");
+    assert!(rest.contains("(unverified)"), "{rest}");
+    assert!(!rest.contains(&env.creds.client_secret), "{rest}");
+
+    let config = env.config_text().expect("config written");
+    assert!(config.contains("verified = false"), "{config}");
+    assert!(config.contains(wrong_key), "{config}");
+    assert_keyring_holds(&profile, &env.creds.client_secret);
+    secret_tool_clear("st-setup", &profile);
+}
+
+#[test]
+fn switching_environment_after_a_rejection_checks_again() {
+    require_keyring();
+    // A rejected Client ID / Secret may belong to the other environment: the
+    // wizard offers to switch and checks again. (Both environments point at
+    // the same fake here, through ST_AUTH_URL, so the secret stays wrong.)
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let mut env = TestEnv::with_fake(&fake);
+    let profile = unique_profile("switch");
+    let wrong = "cs1.notthesecret000000000000000000000000000000000000";
+    env.forbid(wrong);
+
+    let app_key = env.creds.app_key.clone();
+    let mut s = spawn_at_secret(&env, &profile, &app_key);
+    s.exp_string("Client Secret (hidden)").unwrap();
+    s.send_line(wrong).unwrap();
+    s.exp_string("What now?").unwrap();
+    let (menu, _) = s.exp_regex("Quit without saving").unwrap();
+    // The menu's lines: "> First choice", "  Second choice", ...
+    let items: Vec<&str> = menu
+        .lines()
+        .map(|l| l.trim_start_matches(['>', ' ']))
+        .filter(|l| l.starts_with(char::is_uppercase))
+        .collect();
+    let switch = items
+        .iter()
+        .position(|l| l.contains("Switch to the production environment and try again"))
+        .unwrap_or_else(|| panic!("no switch offered: {items:?}"));
+    for _ in 0..switch {
+        keys(&mut s, "\x1b[B");
+    }
+    keys(&mut s, "\r");
+    // Checked again, now as production: rejected again, so quit.
+    s.exp_string("What now?").unwrap();
+    s.exp_string("Switch to the integration environment")
+        .unwrap();
+    keys(&mut s, "\x1b[A");
+    keys(&mut s, "\r");
+    let rest = rest_of_output(&mut s);
+    assert!(rest.contains("nothing was saved"), "{rest}");
+    assert_eq!(fake.token_requests(), 2, "checked again after the switch");
+    assert!(env.config_text().is_none());
+}
+
+#[test]
+fn the_wizard_opens_each_page_in_the_browser_when_asked() {
+    require_keyring();
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let env = TestEnv::with_fake(&fake);
+    let profile = unique_profile("browser");
+    // $BROWSER is a script that writes down what it was asked to open.
+    let opened = env.dir.path().join("opened.txt");
+    let browser = env.dir.path().join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
+            opened.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+
+    let mut s = in_terminal(
+        env.cmd(&[
+            "init",
+            "--color",
+            "never",
+            "--profile",
+            &profile,
+            "--environment",
+            "integration",
+        ])
+        .env("BROWSER", &browser.to_string_lossy())
+        .env_remove("DISPLAY"),
+    );
+    s.exp_string("Open the Developer Portal in your browser?")
+        .unwrap();
+    keys(&mut s, "\r"); // yes is the default
+    s.exp_string("Application Key").unwrap();
+    s.send_line(&env.creds.app_key).unwrap();
+    s.exp_string("Open your tenant's sign-in page in your browser?")
+        .unwrap();
+    keys(&mut s, "n");
+    s.exp_string("Tenant ID").unwrap();
+    s.send_line(&env.creds.tenant_id).unwrap();
+    s.exp_string("Client ID").unwrap();
+    s.send_line(&env.creds.client_id).unwrap();
+    s.exp_string("Client Secret (hidden)").unwrap();
+    s.send_line(&env.creds.client_secret).unwrap();
+    let rest = rest_of_output(&mut s);
+    assert!(rest.contains("Saved profile"), "{rest}");
+
+    // Only the page the person said yes to, and exactly that URL.
+    let mut urls = String::new();
+    for _ in 0..50 {
+        urls = std::fs::read_to_string(&opened).unwrap_or_default();
+        if !urls.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(urls, "https://developer.servicetitan.io/signin\n");
+    secret_tool_clear("st-setup", &profile);
+}
+
+#[test]
+fn without_a_display_or_browser_the_wizard_only_prints_the_links() {
+    require_keyring();
+    let env = TestEnv::new();
+    let profile = unique_profile("headless");
+    let mut s = in_terminal(
+        env.cmd(&["init", "--color", "never", "--profile", &profile])
+            .env_remove("BROWSER")
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY"),
+    );
+    s.exp_string("Environment").unwrap();
+    keys(&mut s, "\r");
+    s.exp_string("Link: https://developer.servicetitan.io/signin")
+        .unwrap();
+    // The next thing asked is the Application Key, not whether to open a browser.
+    let (between, _) = s.exp_regex("Application Key").unwrap();
+    assert!(!between.contains("browser"), "{between}");
+    s.send_control('c').unwrap();
+    rest_of_output(&mut s);
 }

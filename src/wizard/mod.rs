@@ -211,10 +211,12 @@ impl<'a> Wizard<'a> {
         Ok(choices[index])
     }
 
-    /// Print the URL, and open it when allowed and the user agrees.
+    /// Print the URL, and open it when allowed, possible here (a display or
+    /// $BROWSER) and the user agrees.
     fn offer_to_open(&self, url: &str, what: &str) -> Result<()> {
         self.ui.info(&format!("  Link: {url}"));
         if self.open_browser
+            && crate::browser::can_open()
             && self
                 .prompt
                 .confirm(&format!("Open {what} in your browser?"), true)?
