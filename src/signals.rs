@@ -4,7 +4,8 @@
 //! SIGINT killed the process there, the user's shell would be left without
 //! echo. So the wizard installs a handler that puts the terminal back as it was
 //! found and exits with 130. `exec` instead passes SIGINT/SIGTERM/SIGHUP on to
-//! its child and waits for the child to decide.
+//! its child (those sent to st-setup alone; the terminal's ^C already reaches
+//! the child) and waits for the child to decide.
 //!
 //! While a profile is being saved (keyring entry, then config file), these
 //! signals are held back: an exit between the two writes would leave a secret
@@ -39,7 +40,22 @@ mod imp {
         }
     }
 
-    extern "C" fn forward(signal: libc::c_int) {
+    /// Pass a signal on to `exec`'s child, unless the kernel sent it to the
+    /// whole foreground process group (^C typed at the terminal, a hangup):
+    /// the child, in the same group, got its own copy, and a second one would
+    /// read as "press Ctrl-C again to force quit" to many programs.
+    extern "C" fn forward(
+        signal: libc::c_int,
+        info: *mut libc::siginfo_t,
+        _context: *mut libc::c_void,
+    ) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo_t.
+        if !info.is_null() && unsafe { (*info).si_code } == libc::SI_KERNEL {
+            return;
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let _ = info;
         let pid = CHILD.load(Ordering::SeqCst);
         if pid > 0 {
             // SAFETY: kill is async-signal-safe.
@@ -107,12 +123,18 @@ mod imp {
 
     pub fn forward_to_child(pid: u32) {
         CHILD.store(pid as i32, Ordering::SeqCst);
-        // SAFETY: the handler only calls kill().
+        // SAFETY: the handler reads its siginfo and calls kill(); the
+        // sigaction struct is zeroed and then filled in completely.
         unsafe {
-            let handler = forward as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            libc::signal(libc::SIGINT, handler);
-            libc::signal(libc::SIGTERM, handler);
-            libc::signal(libc::SIGHUP, handler);
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = forward
+                as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
+                as libc::sighandler_t;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            for signal in HELD {
+                libc::sigaction(signal, &action, std::ptr::null_mut());
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
-//! The interactive prompts (the init wizard, remove's confirmation), driven
-//! through a real pseudo-terminal as a person
-//! would: every prompt answered, one bad paste corrected, the result checked
-//! in the config file and, independently, in gnome-keyring.
+//! Everything that happens at a terminal, driven through a real
+//! pseudo-terminal as a person would: the init wizard (every prompt answered,
+//! one bad paste corrected, each repair path, the browser offer; the result
+//! checked in the config file and, independently, in gnome-keyring), remove's
+//! confirmation, and ^C reaching exec's command once.
 
 use std::process::Command;
 
@@ -517,4 +518,23 @@ fn without_a_display_or_browser_the_wizard_only_prints_the_links() {
     assert!(!between.contains("browser"), "{between}");
     s.send_control('c').unwrap();
     rest_of_output(&mut s);
+}
+
+#[test]
+fn ctrl_c_at_a_terminal_reaches_execs_command_once() {
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let env = TestEnv::with_fake(&fake);
+    // Counts the SIGINTs it gets for two seconds, then says how many.
+    let script = "n=0; trap 'n=$((n+1))' INT; echo ready; i=0; \
+                  while [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; echo \"sigints=$n\"";
+    let mut s = in_terminal(
+        env.cmd(&["exec", "--", "sh", "-c", script])
+            .values_from_env(&env.creds),
+    );
+    s.exp_string("ready").unwrap();
+    // ^C typed at the terminal: the terminal signals the whole foreground
+    // process group, st-setup and its command alike.
+    s.send_control('c').unwrap();
+    let rest = rest_of_output(&mut s);
+    assert!(rest.contains("sigints=1"), "{rest}");
 }
