@@ -263,7 +263,7 @@ pub fn validate_given(field: Field, raw: &str) -> Result<String> {
                 field.script_sources()
             )));
         }
-        eprintln!("warning: {field}: {warning}");
+        crate::ui::Ui::plain().warn(&format!("{field}: {warning}"));
     }
     Ok(checked.value)
 }
