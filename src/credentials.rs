@@ -2,9 +2,11 @@
 //! and how a value is checked against the shape each credential usually has.
 //!
 //! Shapes are observed, not documented by ServiceTitan, so a value with an
-//! unexpected shape gets a warning that names what it looks like, never a hard
-//! rejection. Only the Tenant ID (digits that fit an i64), empty values,
-//! control characters and absurd lengths are refused outright.
+//! unexpected shape gets a warning that names what it looks like, which the
+//! wizard lets the user confirm. Refused outright: a Tenant ID that is not
+//! digits fitting an i64, empty values, control characters, absurd lengths,
+//! and a value that looks like a Client Secret in any other field (those are
+//! shown and stored in plain text, so no confirmation can keep it there).
 
 use std::fmt;
 

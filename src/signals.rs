@@ -1,18 +1,22 @@
-//! Ctrl-C and friends.
+//! Ctrl-C and friends (SIGINT, SIGTERM, SIGHUP) in `init`.
 //!
 //! Prompts turn terminal echo off (for the secret) or switch to raw mode; if
 //! SIGINT killed the process there, the user's shell would be left without
 //! echo. So the wizard installs a handler that puts the terminal back as it was
-//! found and exits with 130. `exec` instead passes SIGINT/SIGTERM/SIGHUP on to
-//! its child (those sent to st-setup alone; the terminal's ^C already reaches
-//! the child) and waits for the child to decide.
+//! found, says that nothing was saved, and exits with 130.
 //!
 //! While a profile is being saved (keyring entry, then config file), these
-//! signals are held back: an exit between the two writes would leave a secret
-//! without its profile. `init` looks at what arrived once the save is over.
+//! signals are only noted: an exit between the two writes would leave a secret
+//! without its profile, and "nothing was saved" would be untrue once the save
+//! has finished. The signals never go back to the wizard's handler after a
+//! save: [`Held::release`] leaves them at their default action, and `init`
+//! reports one that arrived during the save.
 //!
-//! Handlers only make async-signal-safe calls (tcsetattr, write, kill, _exit)
-//! or store to an atomic.
+//! (`exec` needs nothing from here: on Unix it becomes the command, see
+//! `commands::exec`.)
+//!
+//! Handlers only make async-signal-safe calls (tcsetattr, write, _exit) or
+//! store to an atomic.
 
 #[cfg(unix)]
 mod imp {
@@ -20,8 +24,9 @@ mod imp {
     use std::sync::atomic::{AtomicI32, Ordering};
 
     static SAVED_TERMINAL: OnceLock<libc::termios> = OnceLock::new();
-    static CHILD: AtomicI32 = AtomicI32::new(0);
+    static PENDING: AtomicI32 = AtomicI32::new(0);
 
+    const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
     const INTERRUPTED: &[u8] = b"\x1b[?25h\ninterrupted: nothing was saved\n";
 
     extern "C" fn restore_and_exit(_signal: libc::c_int) {
@@ -40,101 +45,55 @@ mod imp {
         }
     }
 
-    /// Pass a signal on to `exec`'s child, unless the kernel sent it to the
-    /// whole foreground process group (^C typed at the terminal, a hangup):
-    /// the child, in the same group, got its own copy, and a second one would
-    /// read as "press Ctrl-C again to force quit" to many programs.
-    extern "C" fn forward(
-        signal: libc::c_int,
-        info: *mut libc::siginfo_t,
-        _context: *mut libc::c_void,
-    ) {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo_t.
-        if !info.is_null() && unsafe { (*info).si_code } == libc::SI_KERNEL {
-            return;
-        }
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
-        let _ = info;
-        let pid = CHILD.load(Ordering::SeqCst);
-        if pid > 0 {
-            // SAFETY: kill is async-signal-safe.
-            unsafe {
-                libc::kill(pid, signal);
+    extern "C" fn note_pending(signal: libc::c_int) {
+        PENDING.store(signal, Ordering::SeqCst);
+    }
+
+    /// Install `handler` (or SIG_DFL) for SIGINT, SIGTERM and SIGHUP
+    /// with sigaction: unlike signal(), it stays installed after the first
+    /// signal on every Unix, and SA_RESTART lets interrupted reads and writes go on.
+    fn install(handler: libc::sighandler_t) {
+        // SAFETY: the sigaction struct is zeroed and then filled in
+        // completely; the handlers passed in only make async-signal-safe calls.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            for signal in SIGNALS {
+                libc::sigaction(signal, &action, std::ptr::null_mut());
             }
         }
     }
 
     pub fn restore_terminal_on_interrupt() {
-        // SAFETY: tcgetattr writes into the zeroed struct we own; signal()
-        // installs a handler that only makes async-signal-safe calls.
+        // SAFETY: tcgetattr writes into the zeroed struct we own.
         unsafe {
             let mut termios: libc::termios = std::mem::zeroed();
             if libc::tcgetattr(libc::STDIN_FILENO, &mut termios) == 0 {
                 let _ = SAVED_TERMINAL.set(termios);
             }
-            let handler = restore_and_exit as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            libc::signal(libc::SIGINT, handler);
-            libc::signal(libc::SIGTERM, handler);
-            libc::signal(libc::SIGHUP, handler);
         }
+        install(restore_and_exit as extern "C" fn(libc::c_int) as libc::sighandler_t);
     }
 
-    static PENDING: AtomicI32 = AtomicI32::new(0);
-
-    extern "C" fn note_pending(signal: libc::c_int) {
-        PENDING.store(signal, Ordering::SeqCst);
-    }
-
-    const HELD: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
-
-    /// SIGINT, SIGTERM and SIGHUP only noted until [`Held::release`].
-    pub struct Held {
-        previous: [libc::sighandler_t; 3],
-    }
+    /// SIGINT, SIGTERM and SIGHUP are only noted until [`Held::release`].
+    pub struct Held(());
 
     pub fn hold_interrupts() -> Held {
         PENDING.store(0, Ordering::SeqCst);
-        let mut previous = [libc::SIG_DFL; 3];
-        // SAFETY: the handler only stores to an atomic.
-        unsafe {
-            let handler = note_pending as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            for (slot, signal) in previous.iter_mut().zip(HELD) {
-                *slot = libc::signal(signal, handler);
-            }
-        }
-        Held { previous }
+        install(note_pending as extern "C" fn(libc::c_int) as libc::sighandler_t);
+        Held(())
     }
 
     impl Held {
-        /// Put the handlers back; true when a signal arrived meanwhile.
+        /// The save is over: true when a signal arrived during it. From here
+        /// on the signals have their default action (the process ends), not
+        /// the wizard's handler, whose "nothing was saved" may no longer be
+        /// true. A noted signal is consumed here, never delivered again.
         pub fn release(self) -> bool {
-            // SAFETY: reinstalls the handlers that were there before.
-            unsafe {
-                for (handler, signal) in self.previous.into_iter().zip(HELD) {
-                    if handler != libc::SIG_ERR {
-                        libc::signal(signal, handler);
-                    }
-                }
-            }
+            install(libc::SIG_DFL);
             PENDING.swap(0, Ordering::SeqCst) != 0
-        }
-    }
-
-    pub fn forward_to_child(pid: u32) {
-        CHILD.store(pid as i32, Ordering::SeqCst);
-        // SAFETY: the handler reads its siginfo and calls kill(); the
-        // sigaction struct is zeroed and then filled in completely.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = forward
-                as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
-                as libc::sighandler_t;
-            action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
-            libc::sigemptyset(&mut action.sa_mask);
-            for signal in HELD {
-                libc::sigaction(signal, &action, std::ptr::null_mut());
-            }
         }
     }
 }
@@ -142,7 +101,6 @@ mod imp {
 #[cfg(not(unix))]
 mod imp {
     pub fn restore_terminal_on_interrupt() {}
-    pub fn forward_to_child(_pid: u32) {}
 
     pub struct Held;
 
@@ -157,4 +115,4 @@ mod imp {
     }
 }
 
-pub use imp::{Held, forward_to_child, hold_interrupts, restore_terminal_on_interrupt};
+pub use imp::{Held, hold_interrupts, restore_terminal_on_interrupt};

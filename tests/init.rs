@@ -290,6 +290,51 @@ fn given_values_are_validated_like_typed_ones() {
     assert!(env.config_text().is_none());
 }
 
+#[test]
+fn a_client_secret_given_as_any_other_value_is_refused_without_echo() {
+    let env = TestEnv::new();
+    let profile = unique_profile("swapped");
+    let secret = env.creds.client_secret.clone();
+    let quoted = format!(" '{secret}'\n");
+    // Flags and variables alike, plain or as pasted (quotes, newline); the
+    // check of every run also fails it if the secret shows up in the output.
+    for (flag, var, label) in [
+        ("--tenant", "ST_TENANT_ID", "Tenant ID"),
+        ("--app-key", "ST_APP_KEY", "Application Key"),
+        ("--client-id", "ST_CLIENT_ID", "Client ID"),
+    ] {
+        for value in [secret.as_str(), quoted.as_str()] {
+            for by_flag in [true, false] {
+                let cmd = if by_flag {
+                    env.init_cmd(&profile).args_override(flag, value)
+                } else {
+                    env.init_cmd(&profile).args_remove(flag).env(var, value)
+                };
+                let out = cmd.run();
+                out.code(2).stderr_has("looks like a Client Secret");
+                assert!(out.stderr.contains(label), "{out}");
+            }
+        }
+    }
+    for by_flag in [true, false] {
+        let cmd = env.init_cmd(&profile).args_remove("--profile");
+        let cmd = if by_flag {
+            cmd.arg("--profile").arg(&secret)
+        } else {
+            cmd.env("ST_PROFILE", &secret)
+        };
+        cmd.run()
+            .code(2)
+            .stderr_has("looks like a Client Secret, not a profile name");
+    }
+    // The commands that take the same flags refuse it the same way.
+    env.cmd(&["check", "--client-id", &secret])
+        .run()
+        .code(2)
+        .stderr_has("looks like a Client Secret, not a Client ID");
+    assert!(env.config_text().is_none());
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn pasted_values_are_cleaned_before_use() {

@@ -1,8 +1,9 @@
 //! Everything that happens at a terminal, driven through a real
 //! pseudo-terminal as a person would: the init wizard (every prompt answered,
-//! one bad paste corrected, each repair path, the browser offer; the result
-//! checked in the config file and, independently, in gnome-keyring), remove's
-//! confirmation, and ^C reaching exec's command once.
+//! bad pastes refused or corrected, each repair path, the browser offer, a
+//! storage change, Ctrl-C at a prompt and during the save; the result checked
+//! in the config file and, independently, in gnome-keyring), remove's
+//! confirmation, and each SIGINT reaching exec's command exactly once.
 
 use std::process::Command;
 
@@ -12,7 +13,7 @@ use crate::util::cmd::{
     TestEnv, assert_keyring_holds, mode, require_keyring, secret_tool_clear, secret_tool_lookup,
     unique_profile,
 };
-use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan};
+use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan, Fault, Route};
 
 const TIMEOUT_MS: u64 = 20_000;
 
@@ -36,9 +37,12 @@ fn step(s: &mut PtySession, printed: &mut String, expect: &str) {
     printed.push_str(&matched);
 }
 
-/// Everything the session printed from now until it ends.
+/// Everything the session printed from now until it ends (which it must,
+/// within the timeout).
 fn rest_of_output(session: &mut PtySession) -> String {
-    session.exp_eof().unwrap_or_default()
+    session
+        .exp_eof()
+        .unwrap_or_else(|e| panic!("waiting for the program to end: {e}"))
 }
 
 #[test]
@@ -136,6 +140,217 @@ fn a_person_completes_the_wizard_and_fixes_a_bad_paste() {
     assert!(!config.contains(&creds.client_secret), "{config}");
     assert_eq!(mode(&env.config_path()), 0o600);
     assert_keyring_holds(&profile, &creds.client_secret);
+    secret_tool_clear("st-setup", &profile);
+}
+
+#[test]
+fn a_client_secret_is_refused_in_every_visible_prompt_and_never_shown_again() {
+    require_keyring();
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let env = TestEnv::with_fake(&fake);
+    let creds = env.creds.clone();
+    let profile = unique_profile("refused");
+    let secret = creds.client_secret.as_str();
+    let mut printed = String::new();
+    let mut s = spawn(&env, &[]);
+
+    // The secret pasted into each visible prompt in turn: refused outright
+    // (no "use it anyway?"), taken off the screen, asked again, and never
+    // printed again.
+    paste_secret_then(
+        &mut s,
+        &mut printed,
+        secret,
+        "Profile name [default]: ",
+        "looks like a Client Secret, not a profile name",
+        &profile,
+    );
+    step(&mut s, &mut printed, "Environment");
+    keys(&mut s, "\x1b[B"); // integration
+    keys(&mut s, "\r");
+    paste_secret_then(
+        &mut s,
+        &mut printed,
+        secret,
+        "Application Key: ",
+        "looks like a Client Secret, not an Application Key",
+        &creds.app_key,
+    );
+    paste_secret_then(
+        &mut s,
+        &mut printed,
+        secret,
+        "Tenant ID: ",
+        "Tenant ID must be digits only, and this looks like a Client Secret",
+        &creds.tenant_id,
+    );
+    paste_secret_then(
+        &mut s,
+        &mut printed,
+        secret,
+        "Client ID: ",
+        "looks like a Client Secret, not a Client ID",
+        &creds.client_id,
+    );
+    step(&mut s, &mut printed, "Client Secret (hidden)");
+    let from = printed.len();
+    s.send_line(secret).unwrap();
+    step(&mut s, &mut printed, "Saved profile");
+    printed.push_str(&rest_of_output(&mut s));
+    assert!(!printed[from..].contains(secret), "{printed}");
+    assert_eq!(
+        printed
+            .matches("(hidden: it looks like a Client Secret)")
+            .count(),
+        4,
+        "{printed}"
+    );
+
+    let config = env.config_text().expect("config written");
+    assert!(!config.contains(secret), "{config}");
+    assert!(
+        config.contains(&format!("[profiles.{profile}]")),
+        "{config}"
+    );
+    assert!(
+        config.contains(&format!("client_id = \"{}\"", creds.client_id)),
+        "{config}"
+    );
+    assert_keyring_holds(&profile, secret);
+    secret_tool_clear("st-setup", &profile);
+}
+
+/// Paste `secret` at `prompt`: it must be refused with `refusal`, asked again
+/// without the secret being printed or offered to keep, and then `value` is typed.
+fn paste_secret_then(
+    s: &mut PtySession,
+    printed: &mut String,
+    secret: &str,
+    prompt: &str,
+    refusal: &str,
+    value: &str,
+) {
+    step(s, printed, prompt);
+    s.send_line(secret).unwrap();
+    step(s, printed, refusal);
+    let from = printed.len();
+    step(s, printed, prompt);
+    let after = &printed[from..];
+    assert!(
+        !after.contains(secret),
+        "{prompt} printed the secret: {after}"
+    );
+    assert!(
+        !after.contains("anyway"),
+        "{prompt} offered to keep it: {after}"
+    );
+    s.send_line(value).unwrap();
+}
+
+#[test]
+fn the_wizard_keeps_the_stored_secret_when_the_storage_changes() {
+    require_keyring();
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let env = TestEnv::with_fake(&fake);
+    let creds = env.creds.clone();
+    let profile = unique_profile("restore");
+    env.init_cmd(&profile).run().code(0);
+    let secret_file = env.config_dir().join("secrets").join(&profile);
+
+    // keyring -> file, then file -> keyring: the stored secret is offered
+    // (read where it is now), kept with Enter, and moved.
+    for storage in ["file", "keyring"] {
+        let mut s = spawn(&env, &["--profile", &profile, "--storage", storage]);
+        s.exp_string("exists: its current values are the defaults")
+            .unwrap();
+        s.exp_string("Environment").unwrap();
+        keys(&mut s, "\r");
+        for value in [&creds.app_key, &creds.tenant_id, &creds.client_id] {
+            s.exp_string(value).unwrap();
+            keys(&mut s, "\r");
+        }
+        s.exp_string("press Enter to keep the stored one")
+            .unwrap_or_else(|e| {
+                panic!("--storage {storage}: the stored secret was not offered: {e}")
+            });
+        s.send_line("").unwrap();
+        s.exp_string("the API accepted the Application Key")
+            .unwrap();
+        let rest = rest_of_output(&mut s);
+        assert!(rest.contains("Saved profile"), "{rest}");
+        let in_file = std::fs::read_to_string(&secret_file).ok();
+        let in_keyring = secret_tool_lookup("st-setup", &profile);
+        if storage == "file" {
+            assert!(rest.contains("stored in plain text file"), "{rest}");
+            assert_eq!(
+                in_file.as_deref().map(str::trim),
+                Some(creds.client_secret.as_str())
+            );
+            assert_eq!(in_keyring, None, "the keyring copy is gone");
+        } else {
+            assert_eq!(in_file, None, "the file copy is gone");
+            assert_keyring_holds(&profile, &creds.client_secret);
+        }
+        env.cmd(&["check", "--profile", &profile]).run().code(0);
+    }
+    secret_tool_clear("st-setup", &profile);
+}
+
+#[test]
+fn ctrl_c_while_the_wizard_saves_lets_the_save_finish_and_says_so() {
+    require_keyring();
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let env = TestEnv::with_fake(&fake);
+    let profile = unique_profile("saving");
+    // Hold the config file's lock (config.rs: `.config.lock`, flock): the save
+    // writes the keyring entry, then waits here to write the config, which
+    // is exactly where an exit would leave a secret without its profile.
+    let dir = env.config_dir();
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let lock = std::fs::File::create(dir.join(".config.lock")).unwrap();
+    lock.lock().unwrap();
+
+    let app_key = env.creds.app_key.clone();
+    let mut s = spawn_at_secret(&env, &profile, &app_key);
+    s.exp_string("Client Secret (hidden)").unwrap();
+    s.send_line(&env.creds.client_secret).unwrap();
+    s.exp_string("Summary").unwrap();
+    let mut waited = 0;
+    while secret_tool_lookup("st-setup", &profile).is_none() {
+        assert!(waited < 200, "the save never wrote the keyring entry");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        waited += 1;
+    }
+    // Between the two writes: ^C at the terminal, then SIGTERM as well.
+    s.send_control('c').unwrap();
+    s.process_mut()
+        .signal(rexpect::process::Signal::SIGTERM)
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        s.process().status() == Some(rexpect::process::WaitStatus::StillAlive),
+        "the save was cut short"
+    );
+    lock.unlock().unwrap();
+
+    let rest = rest_of_output(&mut s);
+    assert!(rest.contains("Saved profile"), "{rest}");
+    assert!(
+        rest.contains("stopped after the profile was saved"),
+        "{rest}"
+    );
+    assert!(!rest.contains("nothing was saved"), "{rest}");
+    match s.process().wait().unwrap() {
+        rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 130),
+        other => panic!("unexpected end: {other:?}"),
+    }
+    let config = env.config_text().expect("the profile was saved");
+    assert!(
+        config.contains(&format!("[profiles.{profile}]")),
+        "{config}"
+    );
+    assert_keyring_holds(&profile, &env.creds.client_secret);
     secret_tool_clear("st-setup", &profile);
 }
 
@@ -333,6 +548,7 @@ fn after_a_failed_check_the_person_fixes_just_the_wrong_value_and_it_is_saved() 
     let mut s = spawn_at_secret(&env, &profile, wrong_key);
     step(&mut s, &mut printed, "Client Secret (hidden)");
     s.send_line(&env.creds.client_secret).unwrap();
+    step(&mut s, &mut printed, "the API rejected the Application Key");
     step(&mut s, &mut printed, "What now?");
     // The App Key is the suspect, so re-entering it is the first choice.
     step(
@@ -341,9 +557,22 @@ fn after_a_failed_check_the_person_fixes_just_the_wrong_value_and_it_is_saved() 
         "Re-enter the Application Key and try again",
     );
     keys(&mut s, "\r");
-    step(&mut s, &mut printed, "Application Key");
+    // Asked again with the rejected value as the default.
+    step(
+        &mut s,
+        &mut printed,
+        &format!("Application Key [{wrong_key}]: "),
+    );
     s.send_line(&env.creds.app_key).unwrap();
+    let from = printed.len();
     step(&mut s, &mut printed, "the API accepted the Application Key");
+    // Just that value: nothing else was asked again before the new check.
+    for other in ["Tenant ID [", "Client ID [", "Client Secret (hidden"] {
+        assert!(
+            !printed[from..].contains(other),
+            "{other} asked again: {printed}"
+        );
+    }
     step(&mut s, &mut printed, "Saved profile");
     printed.push_str(&rest_of_output(&mut s));
     assert!(!printed.contains(&env.creds.client_secret), "{printed}");
@@ -384,6 +613,15 @@ fn save_anyway_stores_the_profile_unverified_with_a_warning() {
     let config = env.config_text().expect("config written");
     assert!(config.contains("verified = false"), "{config}");
     assert!(config.contains(wrong_key), "{config}");
+    let list = env.cmd(&["list", "--json"]).run();
+    let rows = list.json();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["profile"] == profile.as_str())
+        .unwrap_or_else(|| panic!("{profile} not listed: {rows}"));
+    assert_eq!(row["verified"], false, "{row}");
     assert_keyring_holds(&profile, &env.creds.client_secret);
     secret_tool_clear("st-setup", &profile);
 }
@@ -433,6 +671,60 @@ fn switching_environment_after_a_rejection_checks_again() {
 }
 
 #[test]
+fn switching_environment_can_succeed_and_saves_the_other_environment() {
+    require_keyring();
+    // The first token request is refused the way the wrong environment's
+    // token endpoint refuses (invalid_client); after the switch the same
+    // values pass, and the profile is saved for the environment switched to.
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    fake.push_fault(
+        Route::Token,
+        Fault::Status {
+            status: 400,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: br#"{"error":"invalid_client","error_description":"Invalid client credentials"}"#
+                .to_vec(),
+        },
+    );
+    let env = TestEnv::with_fake(&fake);
+    let profile = unique_profile("switched");
+    let app_key = env.creds.app_key.clone();
+    let mut s = spawn_at_secret(&env, &profile, &app_key); // integration
+    s.exp_string("Client Secret (hidden)").unwrap();
+    s.send_line(&env.creds.client_secret).unwrap();
+    s.exp_string("refused the Client ID / Client Secret")
+        .unwrap();
+    s.exp_string("What now?").unwrap();
+    let (menu, _) = s.exp_regex("Quit without saving").unwrap();
+    let items: Vec<&str> = menu
+        .lines()
+        .map(|l| l.trim_start_matches(['>', ' ']))
+        .filter(|l| l.starts_with(char::is_uppercase))
+        .collect();
+    let switch = items
+        .iter()
+        .position(|l| l.contains("Switch to the production environment and try again"))
+        .unwrap_or_else(|| panic!("no switch offered: {items:?}"));
+    for _ in 0..switch {
+        keys(&mut s, "\x1b[B");
+    }
+    keys(&mut s, "\r");
+    s.exp_string("token issued by the production token endpoint")
+        .unwrap();
+    s.exp_string("Environment      production").unwrap(); // the summary
+    let rest = rest_of_output(&mut s);
+    assert!(rest.contains("Saved profile"), "{rest}");
+    assert!(!rest.contains("(unverified)"), "{rest}");
+    assert_eq!(fake.token_requests(), 2);
+
+    let config = env.config_text().expect("config written");
+    assert!(config.contains("environment = \"production\""), "{config}");
+    assert!(config.contains("verified = true"), "{config}");
+    assert_keyring_holds(&profile, &env.creds.client_secret);
+    secret_tool_clear("st-setup", &profile);
+}
+
+#[test]
 fn the_wizard_opens_each_page_in_the_browser_when_asked() {
     require_keyring();
     let fake = FakeServiceTitan::start(Credentials::demo());
@@ -455,47 +747,63 @@ fn the_wizard_opens_each_page_in_the_browser_when_asked() {
     )
     .unwrap();
 
-    let mut s = in_terminal(
-        env.cmd(&[
-            "init",
-            "--color",
-            "never",
-            "--profile",
-            &profile,
-            "--environment",
+    // Integration: yes to both pages. Production: no to the Developer Portal,
+    // yes to the tenant. Each time exactly the pages said yes to, in order,
+    // and the tenant page of the chosen environment.
+    for (environment, open_portal, open_tenant, expected) in [
+        (
             "integration",
-        ])
-        .env("BROWSER", &browser.to_string_lossy())
-        .env_remove("DISPLAY"),
-    );
-    s.exp_string("Open the Developer Portal in your browser?")
-        .unwrap();
-    keys(&mut s, "\r"); // yes is the default
-    s.exp_string("Application Key").unwrap();
-    s.send_line(&env.creds.app_key).unwrap();
-    s.exp_string("Open your tenant's sign-in page in your browser?")
-        .unwrap();
-    keys(&mut s, "n");
-    s.exp_string("Tenant ID").unwrap();
-    s.send_line(&env.creds.tenant_id).unwrap();
-    s.exp_string("Client ID").unwrap();
-    s.send_line(&env.creds.client_id).unwrap();
-    s.exp_string("Client Secret (hidden)").unwrap();
-    s.send_line(&env.creds.client_secret).unwrap();
-    let rest = rest_of_output(&mut s);
-    assert!(rest.contains("Saved profile"), "{rest}");
+            true,
+            true,
+            "https://developer.servicetitan.io/signin\nhttps://integration.servicetitan.com\n",
+        ),
+        ("production", false, true, "https://go.servicetitan.com\n"),
+    ] {
+        let _ = std::fs::remove_file(&opened);
+        let profile = format!("{profile}-{environment}");
+        let mut s = in_terminal(
+            env.cmd(&[
+                "init",
+                "--color",
+                "never",
+                "--profile",
+                &profile,
+                "--environment",
+                environment,
+            ])
+            .env("BROWSER", &browser.to_string_lossy())
+            .env_remove("DISPLAY"),
+        );
+        s.exp_string("Open the Developer Portal in your browser?")
+            .unwrap();
+        keys(&mut s, if open_portal { "y" } else { "n" });
+        s.exp_string("Application Key: ").unwrap();
+        s.send_line(&env.creds.app_key).unwrap();
+        s.exp_string("Open your tenant's sign-in page in your browser?")
+            .unwrap();
+        keys(&mut s, if open_tenant { "y" } else { "n" });
+        s.exp_string("Tenant ID: ").unwrap();
+        s.send_line(&env.creds.tenant_id).unwrap();
+        s.exp_string("Client ID: ").unwrap();
+        s.send_line(&env.creds.client_id).unwrap();
+        s.exp_string("Client Secret (hidden)").unwrap();
+        s.send_line(&env.creds.client_secret).unwrap();
+        let rest = rest_of_output(&mut s);
+        assert!(rest.contains("Saved profile"), "{rest}");
+        secret_tool_clear("st-setup", &profile);
 
-    // Only the page the person said yes to, and exactly that URL.
-    let mut urls = String::new();
-    for _ in 0..50 {
-        urls = std::fs::read_to_string(&opened).unwrap_or_default();
-        if !urls.is_empty() {
-            break;
+        // The browser runs on its own: wait for its lines, then a little
+        // longer for any it should not have written.
+        let read = || std::fs::read_to_string(&opened).unwrap_or_default();
+        for _ in 0..50 {
+            if read().lines().count() >= expected.lines().count() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert_eq!(read(), expected, "{environment}");
     }
-    assert_eq!(urls, "https://developer.servicetitan.io/signin\n");
-    secret_tool_clear("st-setup", &profile);
 }
 
 #[test]
@@ -520,21 +828,120 @@ fn without_a_display_or_browser_the_wizard_only_prints_the_links() {
     rest_of_output(&mut s);
 }
 
-#[test]
-fn ctrl_c_at_a_terminal_reaches_execs_command_once() {
+/// A program that counts, one by one, the SIGINTs delivered to it and how
+/// each was sent (by the kernel, i.e. the terminal, or by a process). A shell's
+/// `trap` or Python's handler would merge two that arrive close together and
+/// so cannot see a doubled ^C; this one busy-waits until the first arrives, so
+/// that it is running (not asleep) when a second one follows. Built with the
+/// C compiler that links Rust programs.
+const SIGINT_COUNTER: &str = r#"
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+static volatile sig_atomic_t kernel = 0, user = 0;
+static void count(int sig, siginfo_t *info, void *context) {
+    (void)sig; (void)context;
+    if (info->si_code == SI_KERNEL) kernel++; else user++;
+}
+static double now(void) {
+    struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+int main(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = count;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    printf("ready pgrp=%d\n", (int)getpgrp());
+    fflush(stdout);
+    double give_up = now() + 15;
+    while (kernel + user == 0 && now() < give_up) {}
+    /* Time for a second, forwarded copy to arrive. */
+    double until = now() + 0.5;
+    while (now() < until) {
+        struct timespec t = {0, 10000000};
+        nanosleep(&t, NULL);
+    }
+    printf("sigints=%d kernel=%d user=%d\n", kernel + user, kernel, user);
+    return 0;
+}
+"#;
+
+fn build_sigint_counter(dir: &std::path::Path) -> std::path::PathBuf {
+    let source = dir.join("sigint-counter.c");
+    let program = dir.join("sigint-counter");
+    std::fs::write(&source, SIGINT_COUNTER).unwrap();
+    let built = Command::new("cc")
+        .arg("-o")
+        .arg(&program)
+        .arg(&source)
+        .status()
+        .expect("cc (the C compiler Rust links with)");
+    assert!(built.success(), "could not build the SIGINT counter");
+    program
+}
+
+/// Run `st-setup exec -- <counter>` in a terminal, interrupt it with `send`
+/// (given the session and the process group st-setup leads there), and
+/// return the counter's report.
+fn sigints_seen_by_execs_command(how: &str, send: impl FnOnce(&mut PtySession, i32)) -> String {
     let fake = FakeServiceTitan::start(Credentials::demo());
     let env = TestEnv::with_fake(&fake);
-    // Counts the SIGINTs it gets for two seconds, then says how many.
-    let script = "n=0; trap 'n=$((n+1))' INT; echo ready; i=0; \
-                  while [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; echo \"sigints=$n\"";
+    let counter = build_sigint_counter(env.dir.path());
     let mut s = in_terminal(
-        env.cmd(&["exec", "--", "sh", "-c", script])
+        env.cmd(&["exec", "--", &counter.to_string_lossy()])
             .values_from_env(&env.creds),
     );
-    s.exp_string("ready").unwrap();
-    // ^C typed at the terminal: the terminal signals the whole foreground
-    // process group, st-setup and its command alike.
-    s.send_control('c').unwrap();
+    let (_, ready) = s
+        .exp_regex(r"ready pgrp=\d+")
+        .unwrap_or_else(|e| panic!("{how}: the command did not start: {e}"));
+    let pgrp: i32 = ready.trim_start_matches("ready pgrp=").parse().unwrap();
+    // Its own session's group, never the test's.
+    assert!(pgrp > 1 && pgrp as u32 != std::process::id(), "{ready}");
+    send(&mut s, pgrp);
     let rest = rest_of_output(&mut s);
-    assert!(rest.contains("sigints=1"), "{rest}");
+    rest.lines()
+        .find(|l| l.contains("sigints="))
+        .unwrap_or_else(|| panic!("{how}: no report from the command:\n{rest}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn ctrl_c_at_a_terminal_reaches_execs_command_exactly_once() {
+    // ^C typed at the terminal: the terminal signals the whole foreground
+    // process group. A second, forwarded copy reads as "force quit" to many
+    // programs.
+    let report = sigints_seen_by_execs_command("^C at the terminal", |s, _| {
+        s.send_control('c').unwrap();
+    });
+    assert_eq!(report, "sigints=1 kernel=1 user=0");
+}
+
+#[test]
+fn a_sigint_sent_by_a_process_reaches_execs_command_exactly_once() {
+    // SIGINT sent to st-setup alone (the pid that was started; with rexpect
+    // it leads its own session, so that pid is also the process group), at
+    // a terminal where st-setup and the command share the foreground group:
+    // it must still reach the command, once.
+    let report = sigints_seen_by_execs_command("kill -INT <pid>", |s, _| {
+        s.process_mut()
+            .signal(rexpect::process::Signal::SIGINT)
+            .unwrap();
+    });
+    assert_eq!(report, "sigints=1 kernel=0 user=1");
+    // SIGINT sent by a process to the whole process group (as timeout(1)
+    // or a shell's job control do): once, too.
+    let report = sigints_seen_by_execs_command("kill -INT -<pgrp>", |_, pgrp| {
+        let sent = Command::new("kill")
+            .args(["-INT", "--", &format!("-{pgrp}")])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    });
+    assert_eq!(report, "sigints=1 kernel=0 user=1");
 }

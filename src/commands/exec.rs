@@ -1,6 +1,7 @@
 //! `st-setup exec -- CMD`: run a command with the credentials and a fresh
-//! access token in its environment, pass its exit code through, and forward
-//! Ctrl-C (SIGINT), SIGTERM and SIGHUP to it.
+//! access token in its environment, and pass its exit code through. On Unix
+//! st-setup becomes the command (exec), so Ctrl-C, SIGTERM and SIGHUP reach it
+//! exactly once, however they are sent (see [`run`]).
 
 use std::ffi::OsString;
 use std::process::Command;
@@ -74,39 +75,66 @@ pub fn exec(args: ExecArgs, ctx: &Context) -> Result<ExitStatus> {
     } else {
         command.env_remove("ST_CLIENT_SECRET");
     }
+    run(ctx, command, program)
+}
+
+/// Become the command: exec(2) replaces st-setup with it, keeping the pid,
+/// the process group and the terminal. Nothing is forwarded, so each signal
+/// reaches the command exactly once however it was sent: ^C typed at the
+/// terminal (which signals the whole foreground process group), `kill -INT`
+/// to the pid st-setup was started as, a signal to the process group
+/// (timeout(1), a shell's job control) or to every process of a cgroup
+/// (systemd), and SIGKILL. A parent that forwarded signals would get some of
+/// these wrong: forwarding all of them delivers a ^C twice (the command has
+/// its own copy from the terminal, and many programs read a second Ctrl-C as
+/// "force quit"); forwarding only those sent by a process (si_code SI_USER)
+/// still doubles a group-wide kill; not forwarding while sharing the
+/// terminal's foreground group loses `kill -INT <pid>` there; and a killed
+/// parent leaves the command running. The exit code passes through as it is
+/// (a command ended by a signal ends st-setup's pid by that signal, which a
+/// shell reports as 128 + N). Everything st-setup had to do (resolve the
+/// values, get the token) is done before this point, and its own files and
+/// sockets are close-on-exec.
+#[cfg(unix)]
+fn run(ctx: &Context, mut command: Command, program: &OsString) -> Result<ExitStatus> {
+    use std::os::unix::process::CommandExt;
+    // exec only returns when the command could not be started.
+    let err = command.exec();
+    Ok(could_not_run(ctx, program, &err))
+}
+
+/// Elsewhere (Windows): run the command as a child and pass its exit code
+/// through. The console sends Ctrl-C to every process attached to it, the
+/// command included, so nothing is forwarded; st-setup itself is ended by that
+/// Ctrl-C (not handled here yet), and the command's exit code is then lost.
+#[cfg(not(unix))]
+fn run(ctx: &Context, mut command: Command, program: &OsString) -> Result<ExitStatus> {
     let mut child = match command.spawn() {
         Ok(child) => child,
-        Err(err) => {
-            let code = if err.kind() == std::io::ErrorKind::NotFound {
-                127
-            } else {
-                126
-            };
-            ctx.ui.error(&format!(
-                "could not run {}: {err}",
-                program.to_string_lossy()
-            ));
-            return Ok(ExitStatus::Child(code));
-        }
+        Err(err) => return Ok(could_not_run(ctx, program, &err)),
     };
-    crate::signals::forward_to_child(child.id());
     let status = child
         .wait()
         .map_err(|e| crate::error::Error::Other(format!("could not wait for the command: {e}")))?;
     Ok(ExitStatus::Child(exit_code(status)))
 }
 
-/// The child's exit code, or 128 + signal number when a signal ended it (as shells do).
+/// 127 when the command does not exist, 126 when it cannot be run, as shells do.
+fn could_not_run(ctx: &Context, program: &OsString, err: &std::io::Error) -> ExitStatus {
+    let code = if err.kind() == std::io::ErrorKind::NotFound {
+        127
+    } else {
+        126
+    };
+    ctx.ui.error(&format!(
+        "could not run {}: {err}",
+        program.to_string_lossy()
+    ));
+    ExitStatus::Child(code)
+}
+
+/// The child's exit code (1 when it has none).
+#[cfg(not(unix))]
 fn exit_code(status: std::process::ExitStatus) -> u8 {
-    if let Some(code) = status.code() {
-        return code as u8;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return (128 + signal) as u8;
-        }
-    }
-    1
+    status.code().map_or(1, |code| code as u8)
 }

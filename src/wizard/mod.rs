@@ -191,10 +191,14 @@ impl<'a> Wizard<'a> {
 
     fn ask_profile_name(&self) -> Result<String> {
         loop {
-            let name = self.prompt.text("Profile name", Some(DEFAULT_PROFILE))?;
-            let name = name.trim().to_string();
-            match check_name(&name) {
-                Ok(()) => return Ok(name),
+            let raw = self
+                .prompt
+                .visible_text("Profile name", Some(DEFAULT_PROFILE))?;
+            // check_name refuses a pasted credential (a Client Secret above
+            // all) without repeating it.
+            let name = crate::credentials::clean_pasted(&raw);
+            match check_name(name) {
+                Ok(()) => return Ok(name.to_string()),
                 Err(problem) => self.ui.warn(&format!("{problem}.")),
             }
         }

@@ -50,18 +50,10 @@ impl Prompter {
     /// unusual-looking value on purpose). `default` is the current value.
     pub fn field(&self, field: Field, default: Option<&str>) -> Result<String> {
         loop {
-            let raw = zeroize::Zeroizing::new(self.text(field.label(), default)?);
-            if field != Field::ClientSecret
-                && credentials::looks_like(credentials::clean_pasted(&raw))
-                    == Some(Field::ClientSecret)
-            {
-                // A secret pasted into a visible prompt: take it off the screen.
-                let _ = console::Term::stderr().clear_last_lines(1);
-                self.ui.info(&format!(
-                    "{}: (hidden: it looks like a Client Secret)",
-                    field.label()
-                ));
-            }
+            let raw = self.visible_text(field.label(), default)?;
+            // A value that looks like a Client Secret is refused here
+            // (credentials::check), never kept after "use anyway?": every
+            // field but the secret is shown and stored in plain text.
             match credentials::check(field, &raw) {
                 Err(problem) => self.ui.warn(&problem),
                 Ok(checked) => match checked.warning {
@@ -75,6 +67,23 @@ impl Prompter {
                 },
             }
         }
+    }
+
+    /// Ask for a value typed in the open (not the secret). An answer that
+    /// looks like a Client Secret is taken off the screen at once (the
+    /// terminal echoed it while it was typed); the caller refuses it.
+    pub fn visible_text(
+        &self,
+        label: &str,
+        default: Option<&str>,
+    ) -> Result<zeroize::Zeroizing<String>> {
+        let raw = zeroize::Zeroizing::new(self.text(label, default)?);
+        if credentials::looks_like(credentials::clean_pasted(&raw)) == Some(Field::ClientSecret) {
+            let _ = console::Term::stderr().clear_last_lines(1);
+            self.ui
+                .info(&format!("{label}: (hidden: it looks like a Client Secret)"));
+        }
+        Ok(raw)
     }
 
     /// Ask for the Client Secret with hidden input. With a stored secret,
