@@ -186,7 +186,7 @@ pub struct GlobalArgs {
     )]
     pub config_dir: Option<PathBuf>,
 
-    /// Give up on the OS keyring after this many seconds
+    /// Give up on the OS keyring, or on another run's save, after this many seconds
     #[arg(long, global = true, env = "ST_KEYRING_TIMEOUT", hide_env_values = true, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds, help_heading = "Storage")]
     pub keyring_timeout: Duration,
 }
@@ -279,7 +279,12 @@ impl Context {
     }
 
     pub fn config_store(&self) -> Result<ConfigStore> {
-        ConfigStore::locate(self.global.config_dir.as_deref())
+        // A run waits for another's config lock as long as for the keyring:
+        // both are "the store did not answer".
+        ConfigStore::locate(
+            self.global.config_dir.as_deref(),
+            self.global.keyring_timeout,
+        )
     }
 
     pub fn secret_store(&self, config: &ConfigStore) -> SecretStore {

@@ -352,3 +352,39 @@ fn pasted_values_are_cleaned_before_use() {
     assert_keyring_holds(&profile, &env.creds.client_secret);
     secret_tool_clear("st-setup", &profile);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_copy_left_behind_by_a_storage_move_is_reported() {
+    require_keyring();
+    let env = TestEnv::new();
+    let profile = unique_profile("leftover");
+    env.init_cmd(&profile)
+        .arg("--no-verify")
+        .arg("--storage")
+        .arg("file")
+        .run()
+        .code(0);
+    // Something the move cannot delete where the secret file was.
+    let secret_file = env.config_dir().join("secrets").join(&profile);
+    std::fs::remove_file(&secret_file).unwrap();
+    std::fs::create_dir_all(secret_file.join("in-the-way")).unwrap();
+
+    env.init_cmd(&profile)
+        .arg("--no-verify")
+        .arg("--storage")
+        .arg("keyring")
+        .run()
+        .code(0)
+        .stderr_has(
+            "the old copy of the Client Secret (stored in plain text file) could not be deleted",
+        );
+    assert_keyring_holds(&profile, &env.creds.client_secret);
+    assert!(
+        env.config_text()
+            .unwrap()
+            .contains("secret_storage = \"keyring\""),
+        "the profile moved all the same"
+    );
+    secret_tool_clear("st-setup", &profile);
+}

@@ -185,9 +185,13 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
         auth_url: endpoints_override.0,
         api_url: endpoints_override.1,
     };
-    // Saving is one step for the user: Ctrl-C waits for it to finish.
+    // Saving is one step for the user. Waiting for another run's lock comes
+    // first and can be interrupted (nothing is written yet); from then on a
+    // Ctrl-C waits for the save to finish (a second one quits at once).
+    let lock = config.lock()?;
     let held = crate::signals::hold_interrupts();
     let saved = crate::store::save_profile(
+        &lock,
         &config,
         &secrets,
         &collected.profile,
@@ -195,7 +199,10 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
         &collected.credentials.client_secret,
     );
     let interrupted = held.release();
-    saved?;
+    drop(lock);
+    if let Some(leftover) = saved? {
+        ctx.ui.warn(&leftover);
+    }
     let where_secret = match storage {
         SecretStorage::Keyring => format!(
             "OS keyring (service \"{}\", account \"{}\")",

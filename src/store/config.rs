@@ -8,8 +8,9 @@
 //! is reported with its line and never overwritten.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +18,7 @@ use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::store::SecretStorage;
 use crate::store::private_files::{
-    create_private_dir, remove_abandoned_temp_files, tighten_permissions, write_atomically,
+    DirLock, create_private_dir, remove_abandoned_temp_files, tighten_permissions, write_atomically,
 };
 
 pub const CONFIG_FILE: &str = "config.toml";
@@ -58,11 +59,20 @@ fn default_true() -> bool {
 #[derive(Clone, Debug)]
 pub struct ConfigStore {
     dir: PathBuf,
+    /// How long a write waits for another run's lock before giving up.
+    lock_wait: Duration,
+}
+
+/// Proof that this process holds the config lock (see [`ConfigStore::lock`]).
+#[derive(Debug)]
+pub struct ConfigLock {
+    _held: DirLock,
 }
 
 impl ConfigStore {
     /// `ST_SETUP_CONFIG_DIR` when given, else the platform's config directory.
-    pub fn locate(dir_override: Option<&Path>) -> Result<ConfigStore> {
+    /// Writes wait at most `lock_wait` for another run to finish its own.
+    pub fn locate(dir_override: Option<&Path>, lock_wait: Duration) -> Result<ConfigStore> {
         let dir = match dir_override {
             Some(dir) => dir.to_path_buf(),
             None => directories::ProjectDirs::from("", "", "st-setup")
@@ -74,7 +84,7 @@ impl ConfigStore {
                     )
                 })?,
         };
-        Ok(ConfigStore { dir })
+        Ok(ConfigStore { dir, lock_wait })
     }
 
     pub fn dir(&self) -> &Path {
@@ -114,10 +124,17 @@ impl ConfigStore {
     ///
     /// `change` runs while the lock is held; when it fails nothing is written.
     pub fn update<T>(&self, change: impl FnOnce(&mut Config) -> Result<T>) -> Result<T> {
-        self.ensure_dir()?;
-        let _lock = self.lock()?;
-        // Under the lock, a temp file here is one a killed writer left behind.
-        remove_abandoned_temp_files(&self.dir);
+        let lock = self.lock()?;
+        self.update_locked(&lock, change)
+    }
+
+    /// [`update`](Self::update) for a caller that already holds the lock,
+    /// because other writes belong to the same step (see `store::save_profile`).
+    pub fn update_locked<T>(
+        &self,
+        _lock: &ConfigLock,
+        change: impl FnOnce(&mut Config) -> Result<T>,
+    ) -> Result<T> {
         let (mut config, _) = self.load()?;
         let result = change(&mut config)?;
         self.write(&config)?;
@@ -129,16 +146,15 @@ impl ConfigStore {
         create_private_dir(&self.dir)
     }
 
-    fn lock(&self) -> Result<File> {
-        let path = self.dir.join(LOCK_FILE);
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io("open the lock file", &path, e))?;
-        file.lock().map_err(|e| Error::io("lock", &path, e))?;
-        Ok(file)
+    /// Take the lock every writer of the config takes (creating the
+    /// directory if needed), waiting a bounded time for another run. Under
+    /// it, a temp file in the directory is one a killed writer left behind,
+    /// so those are removed.
+    pub fn lock(&self) -> Result<ConfigLock> {
+        self.ensure_dir()?;
+        let lock = DirLock::acquire(&self.dir.join(LOCK_FILE), "the config lock", self.lock_wait)?;
+        remove_abandoned_temp_files(&self.dir);
+        Ok(ConfigLock { _held: lock })
     }
 
     fn write(&self, config: &Config) -> Result<()> {
@@ -191,10 +207,40 @@ fn line_of(text: &str, offset: usize) -> usize {
 mod tests {
     use super::*;
 
+    const WAIT: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn a_held_lock_is_waited_for_a_bounded_time_then_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ConfigStore::locate(Some(dir.path()), Duration::from_millis(200)).unwrap();
+        let held = store.lock().unwrap();
+        // Another open file description, as another process would have.
+        let started = std::time::Instant::now();
+        let err = store.update(|_| Ok(())).unwrap_err();
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        assert_eq!(
+            err.exit_status(),
+            crate::error::ExitStatus::StoreUnavailable
+        );
+        assert!(err.to_string().contains("holds the config lock"), "{err}");
+        assert!(!store.path().exists(), "nothing was written");
+        drop(held);
+        store.update(|_| Ok(())).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join(LOCK_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
     #[test]
     fn a_profile_round_trips_through_toml() {
         let dir = tempfile::tempdir().unwrap();
-        let store = ConfigStore::locate(Some(&dir.path().join("cfg"))).unwrap();
+        let store = ConfigStore::locate(Some(&dir.path().join("cfg")), WAIT).unwrap();
         let profile = Profile {
             environment: Environment::Integration,
             tenant_id: "8450".into(),
@@ -226,7 +272,7 @@ mod tests {
     #[test]
     fn parse_errors_name_the_line_and_leave_the_file_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let store = ConfigStore::locate(Some(dir.path())).unwrap();
+        let store = ConfigStore::locate(Some(dir.path()), WAIT).unwrap();
         let broken = "[profiles.default]\nenvironment = \"production\"\ntenant_id = 8450\n";
         fs::write(store.path(), broken).unwrap();
         let err = store.load().unwrap_err();
@@ -240,7 +286,7 @@ mod tests {
     #[test]
     fn a_failed_change_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let store = ConfigStore::locate(Some(dir.path())).unwrap();
+        let store = ConfigStore::locate(Some(dir.path()), WAIT).unwrap();
         let err = store.update(|_| -> Result<()> { Err(Error::Other("no".into())) });
         assert!(err.is_err());
         assert!(!store.path().exists());

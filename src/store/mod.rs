@@ -66,8 +66,8 @@ impl SecretStore {
     pub fn new(config_dir: &Path, keyring_timeout: Duration) -> Self {
         SecretStore {
             keyring: Keyring::new(keyring_timeout),
-            secret_files: SecretFiles::new(&config_dir.join("secrets")),
-            token_files: SecretFiles::new(&config_dir.join("token-cache")),
+            secret_files: SecretFiles::new(&config_dir.join("secrets"), keyring_timeout),
+            token_files: SecretFiles::new(&config_dir.join("token-cache"), keyring_timeout),
         }
     }
 
@@ -152,27 +152,43 @@ impl SecretStore {
 }
 
 /// Store a profile as one step: the secret first, then the config entry; if
-/// the config write fails, the secret store is put back as it was.
+/// the config write fails, the secret store is put back as it was. The caller
+/// holds the config lock (taken before any of it, so waiting for another run
+/// never happens half-way through) and keeps signals from cutting it short.
+///
+/// Returns a warning when the profile moved between stores and the copy in
+/// the old one could not be deleted.
 pub fn save_profile(
+    lock: &config::ConfigLock,
     config: &config::ConfigStore,
     secrets: &SecretStore,
     name: &str,
     profile: &config::Profile,
     secret: &ClientSecret,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let storage = profile.secret_storage;
     let previous = secrets.get_secret(storage, name)?;
     secrets.set_secret(storage, name, secret)?;
-    let replaced = config.update(|c| Ok(c.profiles.insert(name.to_string(), profile.clone())));
+    let replaced = config.update_locked(lock, |c| {
+        Ok(c.profiles.insert(name.to_string(), profile.clone()))
+    });
     match replaced {
         Ok(old) => {
             // New credentials invalidate any cached token; a moved secret leaves no copy behind.
             let _ = secrets.delete_cached_token(storage, name);
-            if let Some(old) = old.filter(|o| o.secret_storage != storage) {
-                let _ = secrets.delete_secret(old.secret_storage, name);
-                let _ = secrets.delete_cached_token(old.secret_storage, name);
-            }
-            Ok(())
+            let Some(old) = old.filter(|o| o.secret_storage != storage) else {
+                return Ok(None);
+            };
+            let _ = secrets.delete_cached_token(old.secret_storage, name);
+            Ok(secrets
+                .delete_secret(old.secret_storage, name)
+                .err()
+                .map(|err| {
+                    format!(
+                        "the old copy of the Client Secret ({}) could not be deleted: {err}",
+                        old.secret_storage.describe()
+                    )
+                }))
         }
         Err(err) => {
             let _ = match previous {

@@ -1,11 +1,13 @@
 //! Files only the user may read: 0700 directories, 0600 files written
 //! atomically (temp file, fsync, rename), tightening of files that are looser,
-//! and the clean-up of temp files a killed writer left behind. Shared by the
-//! config file and the opt-in secret files.
+//! the clean-up of temp files a killed writer left behind, and the lock that
+//! writers in one directory take, with a bounded wait. Shared by the config
+//! file and the opt-in secret files.
 
-use std::fs::{self, File};
+use std::fs::{self, File, TryLockError};
 use std::io::Write;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 
@@ -79,6 +81,52 @@ pub fn remove_abandoned_temp_files(dir: &Path) {
         let name = name.to_string_lossy();
         if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
             let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// An exclusive lock on a lock file, held until dropped. It is an OS file
+/// lock (flock), so a holder that dies releases it: it is never stale.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    /// Take the lock at `path` (created 0600), waiting at most `wait` for
+    /// another process to let go of it; `what` names it in the error.
+    pub fn acquire(path: &Path, what: &str, wait: Duration) -> Result<DirLock> {
+        let mut options = File::options();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options
+            .open(path)
+            .map_err(|e| Error::io("open the lock file", path, e))?;
+        // A lock file from an older version may be 0644; it holds nothing,
+        // but nothing in the directory should be readable by others.
+        let _ = tighten_permissions(path);
+        let deadline = Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(DirLock { _file: file }),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(Error::Store(format!(
+                        "another st-setup run still holds {what} {} after {} s, so nothing was \
+                         changed. Try again once it has finished (ST_KEYRING_TIMEOUT sets how \
+                         long to wait).",
+                        path.display(),
+                        wait.as_secs_f64()
+                    )));
+                }
+                Err(TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+            }
         }
     }
 }
