@@ -61,33 +61,44 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitStatus, Error
         }
     };
     let command_matches = matches.subcommand().map(|(_, m)| m.clone());
-    let json = command_matches
-        .as_ref()
-        .and_then(|m| m.try_get_one::<bool>("json").ok().flatten().copied())
-        .unwrap_or(false);
-    let ctx = Context::new(cli.global, command_matches)?;
-    if cli.client_secret.is_some() {
-        return Err(cli::secret_argument_refused());
-    }
-    let result = match cli.command {
-        Some(command) => commands::dispatch(command, &ctx),
-        None => ui::stdout_line(OVERVIEW).map(|()| ExitStatus::Ok),
-    };
+    let json = command_matches.as_ref().is_some_and(wants_json);
+    let result = Context::new(cli.global, command_matches).and_then(|ctx| {
+        if cli.client_secret.is_some() {
+            return Err(cli::secret_argument_refused());
+        }
+        match cli.command {
+            Some(command) => commands::dispatch(command, &ctx),
+            None => ui::stdout_line(OVERVIEW).map(|()| ExitStatus::Ok),
+        }
+    });
     if json && let Err(err) = &result {
         // Scripts that parse stdout get a document even when nothing ran.
-        let _ = ui::stdout_line(&json_error(err));
+        let _ = ui::stdout_line(&json_error_document(err.exit_status(), &err.to_string()));
     }
     result
 }
 
+/// `--json` or `--format json` on the subcommand.
+fn wants_json(matches: &clap::ArgMatches) -> bool {
+    let flag = matches.try_get_one::<bool>("json").ok().flatten() == Some(&true);
+    let format = matches
+        .try_get_raw("format")
+        .ok()
+        .flatten()
+        .and_then(|mut values| values.next())
+        .is_some_and(|value| value == "json");
+    flag || format
+}
+
 /// `{"ok": false, "exit_code": N, "error": "..."}`: what `--json` prints when
 /// a command fails before it has a result (an unknown profile, an unreadable
-/// config). The message is the one printed on stderr, which never holds a secret.
-fn json_error(err: &Error) -> String {
+/// config, a refused command line). The message is the one printed on
+/// stderr, which never holds a secret.
+pub fn json_error_document(status: ExitStatus, message: &str) -> String {
     serde_json::json!({
         "ok": false,
-        "exit_code": err.exit_status().code(),
-        "error": err.to_string(),
+        "exit_code": status.code(),
+        "error": message,
     })
     .to_string()
 }

@@ -1,14 +1,16 @@
 //! How a command line that clap refuses is reported: clap's own message, with
-//! any argument that looks like a Client Secret hidden (clap repeats offending
-//! values, and a secret typed in the wrong place must not be echoed), and a
-//! note when the bad value came from an environment variable rather than a
-//! flag (clap only names the flag).
+//! any value that looks like a Client Secret hidden, whether it was typed as an
+//! argument or set in an `ST_*` variable (clap repeats offending values, and a
+//! secret given in the wrong place must not be echoed), a note when the bad
+//! value came from an environment variable rather than a flag (clap only names
+//! the flag), and, for a command line that asked for JSON, the same error as
+//! a JSON document on stdout.
 
 use std::ffi::OsString;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
-use crate::credentials::{Field, looks_like};
+use crate::credentials::{Field, clean_pasted, looks_like};
 
 /// Print `err` as clap would, but safely; returns whether it was an error
 /// (as opposed to `--help` or `--version` output).
@@ -19,7 +21,7 @@ pub fn print(err: &clap::Error, command: &clap::Command, args: &[OsString]) -> b
     }
     let hidden = secret_looking(args);
     let note = env_source_note(err, command, args);
-    if hidden.is_empty() && note.is_none() {
+    if hidden.is_empty() && note.is_none() && !wants_json(args) {
         let _ = err.print();
         return true;
     }
@@ -31,19 +33,60 @@ pub fn print(err: &clap::Error, command: &clap::Command, args: &[OsString]) -> b
     if let Some(note) = note {
         text = format!("{}\n{note}\n", text.trim_end());
     }
-    eprint!("{text}");
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
+    if wants_json(args) {
+        let message = text.trim().trim_start_matches("error: ");
+        let _ = crate::ui::stdout_line(&crate::json_error_document(
+            crate::ExitStatus::Usage,
+            message,
+        ));
+    }
     true
 }
 
-/// Arguments (or the value part of `--flag=value`) shaped like a Client Secret.
+/// Whether the command line asks for JSON output (`--json`, `--format json`),
+/// looking only at arguments before a `--` (after it, they belong to `exec`'s command).
+pub fn wants_json(args: &[OsString]) -> bool {
+    let args: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_str().unwrap_or(""))
+        .take_while(|a| *a != "--")
+        .collect();
+    args.iter().any(|a| *a == "--json" || *a == "--format=json")
+        || args.windows(2).any(|w| w == ["--format", "json"])
+}
+
+/// Values to hide: arguments (or the value part of `--flag=value`) and `ST_*`
+/// variables shaped like a Client Secret, and `ST_CLIENT_SECRET` itself
+/// whatever its shape. Longest first, so none is left half-replaced.
 fn secret_looking(args: &[OsString]) -> Vec<String> {
-    args.iter()
+    let given = args
+        .iter()
         .filter_map(|a| a.to_str())
         .flat_map(|a| [Some(a), a.split_once('=').map(|(_, v)| v)])
         .flatten()
-        .filter(|v| looks_like(v) == Some(Field::ClientSecret))
-        .map(str::to_string)
-        .collect()
+        .map(str::to_string);
+    let from_env = std::env::vars_os()
+        .filter(|(name, _)| name.to_str().is_some_and(|n| n.starts_with("ST_")))
+        .filter_map(|(_, value)| value.into_string().ok());
+    let exact_secret = std::env::var("ST_CLIENT_SECRET")
+        .ok()
+        .map(|s| clean_pasted(&s).to_string())
+        .filter(|s| s.len() >= 8);
+    let mut hidden: Vec<String> = given
+        .chain(from_env)
+        .flat_map(|v| {
+            let cleaned = clean_pasted(&v).to_string();
+            [v, cleaned]
+        })
+        .filter(|v| looks_like(clean_pasted(v)) == Some(Field::ClientSecret))
+        .chain(exact_secret)
+        .filter(|v| !v.is_empty())
+        .collect();
+    hidden.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    hidden.dedup();
+    hidden
 }
 
 /// "The value came from ST_X" when the refused value was not on the command line.

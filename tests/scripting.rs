@@ -757,9 +757,67 @@ fn json_output_is_a_document_even_when_the_command_fails_early() {
             "{out}"
         );
     }
+    // Refused command lines too: clap's errors, and a secret on the command line.
+    let secret = env.creds.client_secret.clone();
+    for (args, code) in [
+        (vec!["check", "--json", "--timeout"], 2),
+        (vec!["check", "--json", "--timeout", "soon"], 2),
+        (vec!["list", "--json", "--no-such-flag"], 2),
+        (vec!["check", "--json", "--client-secret", &secret], 2),
+        (vec!["export", "--format", "json", "--profile", "nobody"], 7),
+        (vec!["export", "--format=json", "--profile"], 2),
+    ] {
+        let out = env.cmd(&args).run();
+        out.code(code);
+        let json = out.json();
+        assert_eq!(json["ok"], false, "{out}");
+        assert_eq!(json["exit_code"], code, "{out}");
+        let error = json["error"].as_str().unwrap_or_default();
+        assert!(!error.is_empty() && !error.starts_with("error:"), "{out}");
+    }
+    // Without --json, stdout stays empty; after `--`, --json is the command's.
+    for args in [
+        vec!["check", "--timeout"],
+        vec!["exec", "--timeout", "soon", "--", "x", "--json"],
+    ] {
+        let out = env.cmd(&args).run();
+        out.code(2);
+        assert_eq!(out.stdout, "", "{out}");
+    }
     std::fs::create_dir_all(env.config_dir()).unwrap();
     std::fs::write(env.config_path(), "[profiles\n").unwrap();
     let out = env.cmd(&["list", "--json"]).run();
     out.code(6);
     assert_eq!(out.json()["exit_code"], 6, "{out}");
+}
+
+#[test]
+fn a_client_secret_in_the_wrong_variable_is_not_echoed_by_the_refusal() {
+    let env = TestEnv::new();
+    let secret = env.creds.client_secret.clone();
+    // clap repeats a refused value; every run here fails if the secret shows.
+    for (command, var) in [
+        ("check", "ST_ENVIRONMENT"),
+        ("list", "ST_TIMEOUT"),
+        ("list", "ST_KEYRING_TIMEOUT"),
+        ("init", "ST_STORAGE"),
+    ] {
+        for value in [secret.clone(), format!(" '{secret}'\n")] {
+            env.cmd(&[command])
+                .env(var, &value)
+                .run()
+                .code(2)
+                .stderr_has(var)
+                .stderr_has("[REDACTED]");
+        }
+    }
+    // Whatever its shape, the value of ST_CLIENT_SECRET is never repeated.
+    let odd = "not-a-usual-secret-shape-0123";
+    env.cmd(&["check"])
+        .env("ST_CLIENT_SECRET", odd)
+        .env("ST_ENVIRONMENT", odd)
+        .forbid(odd)
+        .run()
+        .code(2)
+        .stderr_has("ST_ENVIRONMENT");
 }
