@@ -446,6 +446,26 @@ fn ctrl_c_in_the_wizard_exits_130_and_stores_nothing() {
 }
 
 /// Type keys that a prompt reads one at a time (rexpect buffers until flushed).
+/// In the "What now?" menu after a failed check, move to the choice that
+/// contains `choice` and take it.
+fn choose_repair(s: &mut PtySession, choice: &str) {
+    let (menu, _) = s.exp_regex("Quit without saving").unwrap();
+    // The menu's lines: "> First choice", "  Second choice", ...
+    let items: Vec<&str> = menu
+        .lines()
+        .map(|l| l.trim_start_matches(['>', ' ']))
+        .filter(|l| l.starts_with(char::is_uppercase))
+        .collect();
+    let at = items
+        .iter()
+        .position(|l| l.contains(choice))
+        .unwrap_or_else(|| panic!("{choice:?} not offered: {items:?}"));
+    for _ in 0..at {
+        keys(s, "\x1b[B");
+    }
+    keys(s, "\r");
+}
+
 fn keys(s: &mut PtySession, text: &str) {
     s.send(text).unwrap();
     s.flush().unwrap();
@@ -617,21 +637,7 @@ fn switching_environment_after_a_rejection_checks_again() {
     s.exp_string("Client Secret (hidden)").unwrap();
     s.send_line(wrong).unwrap();
     s.exp_string("What now?").unwrap();
-    let (menu, _) = s.exp_regex("Quit without saving").unwrap();
-    // The menu's lines: "> First choice", "  Second choice", ...
-    let items: Vec<&str> = menu
-        .lines()
-        .map(|l| l.trim_start_matches(['>', ' ']))
-        .filter(|l| l.starts_with(char::is_uppercase))
-        .collect();
-    let switch = items
-        .iter()
-        .position(|l| l.contains("Switch to the production environment and try again"))
-        .unwrap_or_else(|| panic!("no switch offered: {items:?}"));
-    for _ in 0..switch {
-        keys(&mut s, "\x1b[B");
-    }
-    keys(&mut s, "\r");
+    choose_repair(&mut s, "Switch to the production environment and try again");
     // Checked again, now as production: rejected again, so quit.
     s.exp_string("What now?").unwrap();
     s.exp_string("Switch to the integration environment")
@@ -669,20 +675,7 @@ fn switching_environment_can_succeed_and_saves_the_other_environment() {
     s.exp_string("refused the Client ID / Client Secret")
         .unwrap();
     s.exp_string("What now?").unwrap();
-    let (menu, _) = s.exp_regex("Quit without saving").unwrap();
-    let items: Vec<&str> = menu
-        .lines()
-        .map(|l| l.trim_start_matches(['>', ' ']))
-        .filter(|l| l.starts_with(char::is_uppercase))
-        .collect();
-    let switch = items
-        .iter()
-        .position(|l| l.contains("Switch to the production environment and try again"))
-        .unwrap_or_else(|| panic!("no switch offered: {items:?}"));
-    for _ in 0..switch {
-        keys(&mut s, "\x1b[B");
-    }
-    keys(&mut s, "\r");
+    choose_repair(&mut s, "Switch to the production environment and try again");
     s.exp_string("token issued by the production token endpoint")
         .unwrap();
     s.exp_string("Environment      production").unwrap(); // the summary
