@@ -650,6 +650,62 @@ fn a_5_mib_body_is_refused_clearly() {
     no_tokens(&fake, &out);
 }
 
+#[test]
+fn a_secret_echoed_across_the_first_chunk_of_a_too_large_body_is_never_half_shown() {
+    // A token endpoint that echoes the Client Secret after ~100 bytes of a
+    // body announced as 5 MiB, and sends it in two pieces with a pause
+    // between them: the first piece read ends in the middle of the secret.
+    let env = TestEnv::new();
+    let secret = env.creds.client_secret.clone();
+    let (head, tail) = secret.split_at(secret.len() / 2);
+    let lead = format!(
+        "{{\"error\":\"echo\",\"padding\":\"{}\",\"got\":\"",
+        "p".repeat(60)
+    );
+    assert!((90..=110).contains(&lead.len()), "{}", lead.len());
+    let first = format!("{lead}{head}");
+    let rest = format!("{tail}\"}}{}", " ".repeat(16 * 1024));
+    let server = RawServer::start(move |mut stream| {
+        let mut request = Vec::new();
+        let mut byte = [0u8; 1];
+        while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+            request.push(byte[0]);
+        }
+        let announced = 5 * 1024 * 1024;
+        let _ = stream.write_all(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                 Content-Length: {announced}\r\nConnection: close\r\n\r\n{first}"
+            )
+            .as_bytes(),
+        );
+        let _ = stream.flush();
+        // Pacing only: st-setup reads what has arrived as one chunk.
+        thread::sleep(Duration::from_millis(300));
+        let _ = stream.write_all(rest.as_bytes());
+        // Read the request body and wait for st-setup to hang up (or the
+        // read timeout), so nothing is reset under what it still reads.
+        let _ = std::io::copy(&mut stream, &mut std::io::sink());
+    });
+    let out = check(&env)
+        .env(
+            "ST_AUTH_URL",
+            &format!("http://127.0.0.1:{}/connect/token", server.port),
+        )
+        .run();
+    out.code(5).within(timeout_limit());
+    says(
+        &out,
+        &format!("127.0.0.1:{} sent a response larger than", server.port),
+    );
+    says(&out, "It starts: {\"error\":\"echo\"");
+    says(&out, "\"got\":\"[REDACTED]");
+    // No piece of it either: its start, its middle or its last 8 characters.
+    for piece in [&secret[..8], &secret[20..28], &secret[secret.len() - 8..]] {
+        out.stdout_lacks(piece).stderr_lacks(piece);
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Redirects
 // ---------------------------------------------------------------------------

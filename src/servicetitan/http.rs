@@ -21,6 +21,8 @@ use crate::ui::Ui;
 
 /// Largest response body read; a bigger one is reported, not buffered.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Characters of a body too large to read shown in its error.
+const TOO_LARGE_EXCERPT_CHARS: usize = 120;
 /// Retries after the first attempt for retryable failures.
 pub const MAX_RETRIES: u32 = 3;
 /// Longest wait honoured from a `Retry-After` header.
@@ -356,8 +358,17 @@ impl Transport {
         if let Some(len) = response.content_length()
             && len > MAX_BODY_BYTES as u64
         {
-            // Only the first piece, to show what kind of answer this is.
-            let first = response.chunk().await.ok().flatten().unwrap_or_default();
+            // Only the start, to show what kind of answer this is; enough of
+            // it that a hidden value echoed there is read whole, even across
+            // the end of the first chunk, and so can be found and scrubbed.
+            let wanted = too_large_excerpt_bytes(hidden);
+            let mut first = Vec::new();
+            while first.len() < wanted {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => first.extend_from_slice(&chunk),
+                    Ok(None) | Err(_) => break,
+                }
+            }
             return Err(too_large(url, status, len, &first, hidden));
         }
         let expected = response.content_length();
@@ -423,6 +434,7 @@ fn too_large(
     hidden: &[String],
 ) -> NetworkError {
     let host = host_of(url);
+    let first = &first[..first.len().min(too_large_excerpt_bytes(hidden))];
     let hidden: Vec<&str> = hidden.iter().map(String::as_str).collect();
     NetworkError {
         kind: FailureKind::BadResponse,
@@ -432,10 +444,24 @@ fn too_large(
              It starts: {}",
             MAX_BODY_BYTES / 1024,
             status.as_u16(),
-            scrubbed_excerpt(first, &hidden, 120)
+            scrubbed_prefix_excerpt(first, &hidden, TOO_LARGE_EXCERPT_CHARS)
         ),
         host,
     }
+}
+
+/// How much of a body too large to read its excerpt is made from: the
+/// characters shown (at most 4 bytes each), then room for the longest
+/// spelling of a hidden value, so that one starting among them is whole in
+/// what was read, and is scrubbed.
+fn too_large_excerpt_bytes(hidden: &[String]) -> usize {
+    let longest = hidden
+        .iter()
+        .flat_map(|value| spellings(value))
+        .map(|spelling| spelling.len())
+        .max()
+        .unwrap_or(0);
+    4 * TOO_LARGE_EXCERPT_CHARS + longest
 }
 
 /// Turn reqwest's error chain into a kind and a sentence naming the host, and
@@ -732,24 +758,92 @@ pub fn excerpt(body: &[u8], max: usize) -> String {
 /// The whole text is scrubbed before it is shortened, so a secret that would
 /// straddle the cut cannot leave its first half behind.
 pub fn scrubbed_excerpt(body: &[u8], hidden: &[&str], max: usize) -> String {
-    let mut text = String::from_utf8_lossy(body).into_owned();
+    let text = hide_token(String::from_utf8_lossy(body).into_owned());
+    excerpt(replace_hidden(text, hidden).as_bytes(), max)
+}
+
+/// [`scrubbed_excerpt`] of `prefix`, the first bytes of a body that goes on
+/// (one too large to read). A hidden value that the end of `prefix` cuts
+/// through is not whole in it, so it cannot be found and replaced: the part
+/// of it that was read is dropped instead.
+pub fn scrubbed_prefix_excerpt(prefix: &[u8], hidden: &[&str], max: usize) -> String {
+    let text = String::from_utf8_lossy(without_a_cut_last_char(prefix)).into_owned();
+    // Whole values first: one that ends exactly at the cut is replaced, not
+    // taken for the start of another.
+    let mut text = replace_hidden(text, hidden);
+    let cut = hidden
+        .iter()
+        .flat_map(|value| spellings(value))
+        .flat_map(|spelling| {
+            // Every proper start of the spelling that the text ends with.
+            (1..spelling.len())
+                .filter(|&n| spelling.is_char_boundary(n) && text.ends_with(&spelling[..n]))
+                .max()
+        })
+        .max()
+        .unwrap_or(0);
+    text.truncate(text.len() - cut);
+    excerpt(hide_token(text).as_bytes(), max)
+}
+
+/// `bytes` without a UTF-8 sequence that its end cuts through (which lossy
+/// decoding would turn into U+FFFD, hiding what it was the start of).
+fn without_a_cut_last_char(bytes: &[u8]) -> &[u8] {
+    // The last byte that starts a character, at most 3 back (a 4-byte
+    // sequence cut after its third byte).
+    for back in 1..=bytes.len().min(3) {
+        let at = bytes.len() - back;
+        let byte = bytes[at];
+        if byte & 0b1100_0000 == 0b1000_0000 {
+            continue; // a continuation byte
+        }
+        let length = match byte {
+            0b1111_1000.. => 1, // never in UTF-8: left to lossy decoding
+            0b1111_0000.. => 4,
+            0b1110_0000.. => 3,
+            0b1100_0000.. => 2,
+            _ => 1,
+        };
+        return if length > back { &bytes[..at] } else { bytes };
+    }
+    bytes
+}
+
+/// Everything from an `access_token` on cut off.
+fn hide_token(mut text: String) -> String {
     if let Some(at) = text.find("access_token") {
         text.truncate(at);
         text.push_str("access_token…[rest hidden: it may hold a token]");
     }
-    for value in hidden.iter().filter(|v| !v.is_empty()) {
-        let form_encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-        let json_escaped = serde_json::to_string(value).unwrap_or_default();
-        let json_escaped = json_escaped.trim_matches('"');
-        let json_slashes = json_escaped.replace('/', "\\/");
-        for spelling in [*value, &form_encoded, json_escaped, &json_slashes] {
-            if !spelling.is_empty() {
-                text = text.replace(spelling, "[REDACTED]");
-                text = text.replace(&spelling.to_lowercase(), "[REDACTED]");
-            }
+    text
+}
+
+/// Every spelling of every value in `hidden` replaced with `[REDACTED]`.
+fn replace_hidden(mut text: String, hidden: &[&str]) -> String {
+    for value in hidden {
+        for spelling in spellings(value) {
+            text = text.replace(&spelling, "[REDACTED]");
         }
     }
-    excerpt(text.as_bytes(), max)
+    text
+}
+
+/// The ways a server might echo `value` back: as sent, form-encoded,
+/// JSON-escaped (with and without escaped slashes), each also in lower case.
+/// None for an empty value.
+fn spellings(value: &str) -> Vec<String> {
+    if value.is_empty() {
+        return Vec::new();
+    }
+    let form_encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    let json_escaped = serde_json::to_string(value).unwrap_or_default();
+    let json_escaped = json_escaped.trim_matches('"');
+    let json_slashes = json_escaped.replace('/', "\\/");
+    [value, &form_encoded, json_escaped, &json_slashes]
+        .into_iter()
+        .filter(|spelling| !spelling.is_empty())
+        .flat_map(|spelling| [spelling.to_string(), spelling.to_lowercase()])
+        .collect()
 }
 
 #[cfg(test)]
@@ -889,5 +983,89 @@ mod tests {
         assert_eq!(excerpt(b"", 10), "(empty body)");
         assert_eq!(excerpt(&[b'a'; 50], 10), "aaaaaaaaaa…");
         assert_eq!(excerpt(&[0xff, 0xfe, b'x'], 10), "��x");
+    }
+
+    const SECRET: &str = "cs1.prefixtestsecret0123456789abcdefghijklmnopqrstuvwxyz";
+
+    /// No 6 consecutive characters of `secret` in `text`.
+    #[track_caller]
+    fn assert_no_piece_of(secret: &str, text: &str) {
+        for at in 0..=secret.len() - 6 {
+            let piece = &secret[at..at + 6];
+            assert!(!text.contains(piece), "{piece:?} of the secret in {text:?}");
+        }
+    }
+
+    #[test]
+    fn a_value_cut_off_by_the_end_of_a_prefix_is_dropped_not_half_shown() {
+        let body = format!("{}{SECRET} and more after it", "x".repeat(100));
+        for cut in 100..body.len() {
+            let shown = scrubbed_prefix_excerpt(&body.as_bytes()[..cut], &[SECRET], 120);
+            assert_no_piece_of(SECRET, &shown);
+            assert!(shown.starts_with("xxxxxxxxxx"), "{shown}");
+        }
+        // Whole in the prefix: replaced, and what follows still shown.
+        let shown =
+            scrubbed_prefix_excerpt(&body.as_bytes()[..100 + SECRET.len() + 4], &[SECRET], 120);
+        assert!(shown.ends_with("x[REDACTED] and"), "{shown}");
+    }
+
+    #[test]
+    fn a_cut_value_stays_hidden_when_redactions_before_it_bring_it_into_view() {
+        // Each [REDACTED] is shorter than the secret it replaces, so a cut
+        // one at the end moves within the 120 characters shown.
+        let body = format!("{SECRET} {SECRET} {SECRET} ").repeat(3);
+        for cut in 0..body.len() {
+            let shown = scrubbed_prefix_excerpt(&body.as_bytes()[..cut], &[SECRET], 120);
+            assert_no_piece_of(SECRET, &shown);
+        }
+    }
+
+    #[test]
+    fn a_cut_value_in_another_spelling_is_dropped_too() {
+        let secret = "cs1.with/slash+plus0123456789abcdefghijklmnopqrstuvwxyz";
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let form = format!("client_secret={encoded}");
+        let json = format!(r#"{{"client_secret":"{}"}}"#, secret.replace('/', "\\/"));
+        let lower = format!("ECHO {}", secret.to_lowercase());
+        for body in [form, json, lower] {
+            for cut in 0..body.len() {
+                let shown = scrubbed_prefix_excerpt(&body.as_bytes()[..cut], &[secret], 120);
+                assert_no_piece_of("0123456789abcdefghijklmnopqrstuvwxyz", &shown);
+                assert_no_piece_of("with/slash+plus", &shown);
+            }
+        }
+    }
+
+    #[test]
+    fn a_character_cut_by_the_end_of_a_prefix_is_left_out() {
+        let text = "a\u{e9}b\u{20ac}c\u{1f600}";
+        let bytes = text.as_bytes();
+        for cut in 0..=bytes.len() {
+            let kept = without_a_cut_last_char(&bytes[..cut]);
+            assert!(std::str::from_utf8(kept).is_ok(), "cut at {cut}: {kept:?}");
+            assert!(cut - kept.len() < 4, "cut at {cut}: {kept:?}");
+        }
+        // Bytes that are not UTF-8 at all are left to lossy decoding.
+        assert_eq!(without_a_cut_last_char(&[0xff, 0xfe]), &[0xff, 0xfe]);
+        // A non-ASCII secret cut in the middle of a character.
+        let secret = "cs1.\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}0123456789";
+        let body = format!("{}{secret}", "x".repeat(10));
+        for cut in 10..body.len() {
+            let shown = scrubbed_prefix_excerpt(&body.as_bytes()[..cut], &[secret], 120);
+            assert!(!shown.contains("cs1."), "cut at {cut}: {shown}");
+            assert!(!shown.contains('\u{fffd}'), "cut at {cut}: {shown}");
+        }
+    }
+
+    #[test]
+    fn enough_of_a_too_large_body_is_read_for_a_whole_secret_after_the_excerpt() {
+        let hidden = [SECRET.to_string(), "ak1.appkey".to_string()];
+        assert!(too_large_excerpt_bytes(&hidden) >= TOO_LARGE_EXCERPT_CHARS + SECRET.len());
+        // Room for the longest spelling: here the form-encoded one.
+        let slashes = "cs1.////////".to_string();
+        assert!(
+            too_large_excerpt_bytes(&[slashes]) >= TOO_LARGE_EXCERPT_CHARS + "cs1.".len() + 8 * 3
+        );
     }
 }
