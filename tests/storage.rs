@@ -1,7 +1,9 @@
 //! Storage that never fails silently and never loses data: the real Secret
 //! Service read back by `secret-tool`, a keyring that is missing or never
 //! answers, opt-in file storage, rollback, concurrent and killed `init` runs,
-//! a secret deleted behind st-setup's back, and loose permissions.
+//! a config lock another run will not let go of, Ctrl-C while waiting for it
+//! and during the save, a secret deleted behind st-setup's back, and loose
+//! permissions.
 //!
 //! Linux-only: these talk to the gnome-keyring that scripts/test starts.
 
@@ -9,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::util::cmd::{
-    Output, TestEnv, assert_keyring_holds, mode, require_keyring, secret_tool_clear,
+    Output, Running, TestEnv, assert_keyring_holds, mode, require_keyring, secret_tool_clear,
     secret_tool_lookup, unique_profile,
 };
 use crate::util::dbus::PrivateBus;
@@ -573,8 +575,126 @@ fn changing_the_storage_of_a_profile_moves_its_secret() {
     secret_tool_clear("st-setup", &profile);
 }
 
+/// Hold the config lock the way another `init` saving at the same moment
+/// would (`.config.lock` in the config directory, flock), creating the
+/// directory as st-setup does. Returns the held file and its canonical path.
+fn hold_config_lock(env: &TestEnv) -> (std::fs::File, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = env.config_dir();
+    if !dir.exists() {
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let path = dir.join(".config.lock");
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    lock.try_lock().expect("nothing else holds the config lock");
+    (lock, path.canonicalize().unwrap())
+}
+
+/// Poll until `ready` holds for `running`; fails the test (showing what the
+/// program printed) if that takes more than 10 s.
+#[track_caller]
+fn wait_for(mut running: Running, what: &str, ready: impl Fn(&Running) -> bool) -> Running {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ready(&running) {
+        if Instant::now() >= deadline {
+            running.kill();
+            let out = running.wait();
+            panic!("{what}: not within 10 s\n{out}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    running
+}
+
+/// Ended by the interrupt: exit 130 from st-setup's own handler (which says
+/// so), or SIGINT's default action, which a shell also reports as 130.
+#[track_caller]
+fn assert_interrupted_before_saving(out: &Output) {
+    match (out.code, out.signal) {
+        (130, None) => {
+            out.stderr_has("nothing was saved");
+        }
+        (_, Some(libc::SIGINT)) => {}
+        _ => panic!("not ended by the interrupt (exit 130)\n{out}"),
+    }
+    out.stderr_lacks("Saved profile");
+}
+
 #[test]
-fn ctrl_c_while_saving_waits_for_the_save_to_finish() {
+fn ctrl_c_while_init_waits_for_the_config_lock_ends_it_with_nothing_saved() {
+    require_keyring();
+    let env = TestEnv::new();
+    let earlier = unique_profile("lock-earlier");
+    env.init_cmd(&earlier).arg("--no-verify").run().code(0);
+    let config = env.config_text().unwrap();
+    // Another run is saving: the config lock is taken before anything is
+    // written, so this init waits for it with nothing written yet.
+    let (lock, lock_path) = hold_config_lock(&env);
+
+    let profile = unique_profile("lock-wait");
+    let running = env
+        .init_cmd(&profile)
+        .arg("--no-verify")
+        // Longer than the test may take: only the signal ends this wait.
+        .env("ST_KEYRING_TIMEOUT", "60")
+        .spawn();
+    // Having opened the lock file, it is waiting to take the lock.
+    let running = wait_for(running, "init opens the config lock", |r| {
+        r.has_open(&lock_path)
+    });
+    assert_eq!(
+        secret_tool_lookup("st-setup", &profile),
+        None,
+        "the keyring entry was written before the config lock was taken"
+    );
+    running.signal("INT");
+    let out = running.wait_within(Duration::from_secs(5));
+    assert_interrupted_before_saving(&out);
+    lock.unlock().unwrap();
+
+    assert_eq!(secret_tool_lookup("st-setup", &profile), None);
+    assert_eq!(env.config_text().unwrap(), config);
+    assert_eq!(parsed_config(&env).len(), 1);
+    secret_tool_clear("st-setup", &earlier);
+}
+
+#[test]
+fn a_config_lock_that_is_never_released_is_exit_6_after_the_keyring_timeout() {
+    require_keyring();
+    let env = TestEnv::new();
+    let earlier = unique_profile("lock-earlier");
+    env.init_cmd(&earlier).arg("--no-verify").run().code(0);
+    let config = env.config_text().unwrap();
+    let (lock, _) = hold_config_lock(&env);
+
+    let profile = unique_profile("lock-stuck");
+    let out = env
+        .init_cmd(&profile)
+        .arg("--no-verify")
+        .env("ST_KEYRING_TIMEOUT", "1")
+        .spawn()
+        .wait_within(Duration::from_secs(5));
+    out.code(6).stderr_has("config lock");
+    assert!(
+        out.elapsed >= Duration::from_secs(1),
+        "gave up before the timeout, so the lock was not waited for:\n{out}"
+    );
+    drop(lock);
+
+    assert_eq!(secret_tool_lookup("st-setup", &profile), None);
+    assert_eq!(env.config_text().unwrap(), config);
+    secret_tool_clear("st-setup", &earlier);
+}
+
+#[test]
+fn ctrl_c_during_the_keyring_write_waits_for_the_save_to_finish() {
     require_keyring();
     let env = TestEnv::new();
     let profile = unique_profile("held");
@@ -586,13 +706,73 @@ fn ctrl_c_while_saving_waits_for_the_save_to_finish() {
         .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
         .env("ST_KEYRING_TIMEOUT", "2")
         .spawn();
-    std::thread::sleep(Duration::from_millis(700));
+    // A new profile with its secret given: nothing calls the Secret Service
+    // before the save (which first reads any previous secret, for rollback,
+    // then writes). Once a call has started the service, init holds the
+    // config lock, holds the signals and is waiting inside the save.
+    let running = wait_for(running, "init calls the Secret Service", |_| {
+        bus.secret_service_was_asked_for()
+    });
     running.signal("INT");
-    let out = running.wait();
+    let out = running.wait_within(Duration::from_secs(10));
     // Not cut short by the signal: the save ran to its end (here: the
     // keyring timeout, so nothing saved and exit 6).
     assert_eq!(out.signal, None, "{out}");
+    out.stderr_has("finishing the save first");
     assert_says_how_to_go_on(&out, &bus.address);
     assert!(out.elapsed >= Duration::from_secs(2), "{out}");
     assert!(env.config_text().is_none());
+}
+
+#[test]
+fn a_second_signal_during_the_save_quits_at_once() {
+    require_keyring();
+    let env = TestEnv::new();
+    let profile = unique_profile("impatient");
+    let bus = PrivateBus::with_a_secret_service_that_never_answers();
+    let running = env
+        .init_cmd(&profile)
+        .arg("--no-verify")
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env("ST_KEYRING_TIMEOUT", "5")
+        .spawn();
+    let running = wait_for(running, "init calls the Secret Service", |_| {
+        bus.secret_service_was_asked_for()
+    });
+    // Two different signals, so the kernel cannot merge them into one.
+    running.signal("INT");
+    running.signal("TERM");
+    let out = running.wait_within(Duration::from_secs(10));
+    out.code(130).stderr_has("interrupted again");
+    assert!(
+        out.elapsed < Duration::from_secs(5),
+        "waited for the keyring timeout instead of quitting:\n{out}"
+    );
+    assert!(env.config_text().is_none());
+}
+
+#[test]
+fn an_ignored_interrupt_stays_ignored_during_the_save() {
+    require_keyring();
+    let env = TestEnv::new();
+    let profile = unique_profile("nohup");
+    let bus = PrivateBus::with_a_secret_service_that_never_answers();
+    // As a shell starts a background job, or `nohup`: SIGINT ignored.
+    let running = env
+        .init_cmd(&profile)
+        .arg("--no-verify")
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env("ST_KEYRING_TIMEOUT", "2")
+        .wrapped_in(&["sh", "-c", "trap '' INT; exec \"$@\"", "sh"])
+        .spawn();
+    let running = wait_for(running, "init calls the Secret Service", |_| {
+        bus.secret_service_was_asked_for()
+    });
+    running.signal("INT");
+    let out = running.wait_within(Duration::from_secs(10));
+    // Neither noted nor reported: the run ends as it would have without it.
+    out.code(6)
+        .stderr_lacks("finishing the save first")
+        .stderr_lacks("interrupted");
+    assert_says_how_to_go_on(&out, &bus.address);
 }

@@ -304,6 +304,32 @@ impl Running {
         let _ = self.child.kill();
     }
 
+    /// Whether the program has one of its descriptors open on `path` (it
+    /// compares the targets of /proc/PID/fd, so give a canonical path).
+    #[cfg(target_os = "linux")]
+    pub fn has_open(&self, path: &std::path::Path) -> bool {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{}/fd", self.child.id())) else {
+            return false;
+        };
+        fds.flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+    }
+
+    /// Wait for the end like [`Running::wait`], but fail the test (after
+    /// killing the program) if it is still running after `limit`.
+    pub fn wait_within(mut self, limit: Duration) -> Output {
+        let deadline = Instant::now() + limit;
+        while self.child.try_wait().expect("poll st-setup").is_none() {
+            if Instant::now() >= deadline {
+                self.kill();
+                let out = self.wait();
+                panic!("still running after {limit:?}, so it was killed:\n{out}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.wait()
+    }
+
     /// Wait for the end; fails the test if a secret appears in the output.
     pub fn wait(self) -> Output {
         let out = self.child.wait_with_output().expect("wait for st-setup");

@@ -1,16 +1,25 @@
 //! A private D-Bus session bus (a real `dbus-daemon`) for keyring failure
 //! tests: a bus on which the Secret Service name can be activated but never
 //! answers, the way a hung or locked keyring behaves.
+//!
+//! Nothing started here outlives the [`PrivateBus`]: the daemon leads its own
+//! process group, which the service it activates joins, and dropping the bus
+//! kills that whole group. Should the test process die without dropping it,
+//! the daemon gets SIGKILL with it (`PR_SET_PDEATHSIG`) and the activated
+//! service gives up within a minute on its own.
 
 #![cfg(target_os = "linux")]
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 pub struct PrivateBus {
     daemon: Child,
     pub address: String,
+    /// Created when a client's call started the Secret Service.
+    activated: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -21,17 +30,48 @@ impl PrivateBus {
         let dir = tempfile::tempdir().expect("temp dir");
         let services = dir.path().join("services");
         std::fs::create_dir(&services).unwrap();
-        // The "service" sleeps instead of claiming its name; dbus-daemon keeps
-        // the caller waiting until its activation timeout (a minute, below).
+        let activated = dir.path().join("activated");
+        let socket = dir.path().join("bus");
+        // The "service" notes that it was started, then waits instead of
+        // claiming its name; dbus-daemon keeps the caller waiting until its
+        // activation timeout (a minute, below). It is killed with the bus;
+        // the loop only bounds it should that never happen.
+        let helper = dir.path().join("never-answers.sh");
         std::fs::write(
-            services.join("org.freedesktop.secrets.service"),
-            "[D-BUS Service]\nName=org.freedesktop.secrets\nExec=/bin/sleep 90\n",
+            &helper,
+            format!(
+                "#!/bin/sh\n\
+                 : > '{activated}'\n\
+                 i=0\n\
+                 while [ \"$i\" -lt 70 ] && [ -S '{socket}' ]; do sleep 1; i=$((i + 1)); done\n",
+                activated = activated.display(),
+                socket = socket.display(),
+            ),
         )
         .unwrap();
-        PrivateBus::start(dir, &services)
+        std::fs::write(
+            services.join("org.freedesktop.secrets.service"),
+            format!(
+                "[D-BUS Service]\nName=org.freedesktop.secrets\nExec=/bin/sh {}\n",
+                helper.display()
+            ),
+        )
+        .unwrap();
+        PrivateBus::start(dir, &services, &socket, activated)
     }
 
-    fn start(dir: tempfile::TempDir, services: &Path) -> PrivateBus {
+    /// Whether a client has called the Secret Service on this bus yet (its
+    /// activation started). From then on that client is inside the call.
+    pub fn secret_service_was_asked_for(&self) -> bool {
+        self.activated.exists()
+    }
+
+    fn start(
+        dir: tempfile::TempDir,
+        services: &Path,
+        socket: &Path,
+        activated: PathBuf,
+    ) -> PrivateBus {
         let config = dir.path().join("session.conf");
         std::fs::write(
             &config,
@@ -51,12 +91,13 @@ impl PrivateBus {
   </policy>
 </busconfig>
 "#,
-                socket = dir.path().join("bus").display(),
+                socket = socket.display(),
                 services = services.display(),
             ),
         )
         .unwrap();
-        let mut daemon = Command::new("dbus-daemon")
+        let mut command = Command::new("dbus-daemon");
+        command
             .arg(format!("--config-file={}", config.display()))
             .args(["--nofork", "--print-address"])
             .stdin(Stdio::null())
@@ -64,6 +105,19 @@ impl PrivateBus {
             // Not the test's stderr: the activated service inherits it, and a
             // pipe held open after the test would count as a leak.
             .stderr(Stdio::null())
+            // Its own process group: the services it activates (through its
+            // babysitter process) stay in it, so Drop can end them all.
+            .process_group(0);
+        // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+        // The signal comes when the spawning thread ends, which is the test's
+        // own thread (the bus is created and dropped there).
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut daemon = command
             .spawn()
             .expect("dbus-daemon (installed by scripts/test)");
         let mut address = String::new();
@@ -78,6 +132,7 @@ impl PrivateBus {
         PrivateBus {
             daemon,
             address,
+            activated,
             _dir: dir,
         }
     }
@@ -85,6 +140,13 @@ impl PrivateBus {
 
 impl Drop for PrivateBus {
     fn drop(&mut self) {
+        // The whole group: the daemon, its babysitter and the service.
+        let group = self.daemon.id() as libc::pid_t;
+        // SAFETY: a plain kill(2) of the process group the daemon leads (it
+        // is not reaped yet, so its id cannot have been reused).
+        unsafe {
+            libc::kill(-group, libc::SIGKILL);
+        }
         let _ = self.daemon.kill();
         let _ = self.daemon.wait();
     }
