@@ -6,6 +6,9 @@ mod util;
 
 mod help;
 mod init;
+// A locked gnome-keyring of its own (not the shared one of scripts/test).
+#[cfg(target_os = "linux")]
+mod locked_keyring;
 mod network;
 mod scripting;
 // Storage failures and races against the real gnome-keyring of scripts/test.

@@ -88,6 +88,7 @@ impl Keyring {
         }
         match rx.recv_timeout(self.timeout) {
             Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) if is_locked(&err) => Err(locked(action, &err)),
             Ok(Err(err)) => Err(unavailable(action, &describe(&err))),
             Err(_) => {
                 KEYRING_HUNG.store(true, Ordering::Relaxed);
@@ -119,12 +120,57 @@ fn describe(err: &keyring::Error) -> String {
     }
 }
 
+/// Whether the store answered that it is locked and could not be unlocked.
+///
+/// On Linux the keyring crate reports a locked item or collection, and an
+/// unlock prompt that failed or was dismissed, as `NoStorageAccess` wrapping
+/// the secret-service crate's `Locked` ("object locked") or `Prompt` ("prompt
+/// dismissed") error. Its third case, `NoResult` (no default collection), is
+/// not a lock. The wrapped type is not ours, so the cases are told apart by
+/// their text; anything else keeps the general message.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn is_locked(err: &keyring::Error) -> bool {
+    match err {
+        keyring::Error::NoStorageAccess(e) => {
+            let text = e.to_string().to_ascii_lowercase();
+            text.contains("locked") || text.contains("prompt dismissed")
+        }
+        _ => false,
+    }
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn is_locked(_err: &keyring::Error) -> bool {
+    false
+}
+
+/// A locked keyring: it answered, but only with a password prompt that
+/// could not be shown (no desktop session) or was cancelled.
+fn locked(action: &str, err: &keyring::Error) -> Error {
+    let cause = match err {
+        keyring::Error::NoStorageAccess(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    ways_on(
+        action,
+        &format!(
+            "the keyring is locked, and the password prompt that would unlock it could not \
+             be shown here or was cancelled ({cause})"
+        ),
+        LOCKED_HINT,
+    )
+}
+
 /// What was tried, what happened, and the three ways on.
 pub fn unavailable(action: &str, what_happened: &str) -> Error {
+    ways_on(action, what_happened, UNLOCK_HINT)
+}
+
+fn ways_on(action: &str, what_happened: &str, first_way: &str) -> Error {
     Error::Store(format!(
         "could not {action} the OS keyring ({}): {what_happened}.\n\
          Ways on:\n\
-         \x20 1. {UNLOCK_HINT}\n\
+         \x20 1. {first_way}\n\
          \x20 2. For CI, store nothing: set ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID and ST_CLIENT_SECRET\n\
          \x20    and run `st-setup check`, `token` or `exec` with them.\n\
          \x20 3. Opt in to a plain-text file instead: `st-setup init --storage file` (mode 0600).",
@@ -154,10 +200,74 @@ const STORE_NAME: &str = "macOS Keychain";
 #[cfg(windows)]
 const STORE_NAME: &str = "Windows Credential Manager";
 
+/// The one command that unlocks a gnome-keyring that is running but locked
+/// (`--unlock` alone would start a second daemon beside it and unlock nothing).
 #[cfg(all(unix, not(target_os = "macos")))]
-const UNLOCK_HINT: &str = "Start or unlock a Secret Service. With gnome-keyring on a headless machine:\n\
-     \x20    eval \"$(dbus-launch --sh-syntax)\"; echo -n \"$KEYRING_PASSWORD\" | gnome-keyring-daemon --unlock --components=secrets";
+macro_rules! unlock_running_gnome_keyring {
+    () => {
+        "printf '%s' \"$KEYRING_PASSWORD\" | gnome-keyring-daemon --replace --unlock --components=secrets"
+    };
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+const UNLOCK_HINT: &str = concat!(
+    "Start or unlock a Secret Service. With gnome-keyring on a headless machine:\n",
+    "     eval \"$(dbus-launch --sh-syntax)\"; echo -n \"$KEYRING_PASSWORD\" | gnome-keyring-daemon --unlock --components=secrets\n",
+    "     or, if gnome-keyring is already running but locked:\n     ",
+    unlock_running_gnome_keyring!()
+);
+#[cfg(all(unix, not(target_os = "macos")))]
+const LOCKED_HINT: &str = concat!(
+    "Unlock the keyring, then run this again. On a desktop: unlock the Login keyring in\n",
+    "     Passwords and Keys (seahorse). Headless: replace the running gnome-keyring with an unlocked one:\n     ",
+    unlock_running_gnome_keyring!()
+);
 #[cfg(target_os = "macos")]
 const UNLOCK_HINT: &str = "Unlock the login keychain: security unlock-keychain";
 #[cfg(windows)]
 const UNLOCK_HINT: &str = "Sign in to Windows interactively so Credential Manager is available.";
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+const LOCKED_HINT: &str = UNLOCK_HINT;
+
+#[cfg(all(test, unix, not(target_os = "macos")))]
+mod tests {
+    use super::*;
+
+    /// The keyring crate's error for a secret-service error with this text.
+    fn no_access(text: &str) -> keyring::Error {
+        keyring::Error::NoStorageAccess(Box::new(std::io::Error::other(text.to_string())))
+    }
+
+    #[test]
+    fn a_locked_item_and_a_dismissed_unlock_prompt_are_a_locked_keyring() {
+        // The texts of secret_service::Error::Locked and ::Prompt.
+        for text in ["SS Error: object locked", "SS error: prompt dismissed"] {
+            assert!(is_locked(&no_access(text)), "{text}");
+        }
+        // NoResult (no default collection) and other failures are not.
+        assert!(!is_locked(&no_access(
+            "SS error: result not returned from SS API"
+        )));
+        assert!(!is_locked(&keyring::Error::PlatformFailure(Box::new(
+            std::io::Error::other("SS error: prompt dismissed")
+        ))));
+        assert!(!is_locked(&keyring::Error::NoEntry));
+    }
+
+    #[test]
+    fn a_locked_keyring_is_named_with_the_command_that_unlocks_it() {
+        let message = locked("read from", &no_access("SS error: prompt dismissed")).to_string();
+        for needle in [
+            "could not read from the OS keyring",
+            "the keyring is locked",
+            "(SS error: prompt dismissed)",
+            unlock_running_gnome_keyring!(),
+            "ST_CLIENT_SECRET",
+            "--storage file",
+        ] {
+            assert!(message.contains(needle), "no {needle:?} in:\n{message}");
+        }
+        // The general message names it too, for a locked keyring that hangs.
+        assert!(UNLOCK_HINT.contains(unlock_running_gnome_keyring!()));
+    }
+}

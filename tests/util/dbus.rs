@@ -72,30 +72,7 @@ impl PrivateBus {
         socket: &Path,
         activated: PathBuf,
     ) -> PrivateBus {
-        let config = dir.path().join("session.conf");
-        std::fs::write(
-            &config,
-            format!(
-                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <servicedir>{services}</servicedir>
-  <limit name="service_start_timeout">60000</limit>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#,
-                socket = socket.display(),
-                services = services.display(),
-            ),
-        )
-        .unwrap();
+        let config = write_session_config(dir.path(), socket, services);
         let mut command = Command::new("dbus-daemon");
         command
             .arg(format!("--config-file={}", config.display()))
@@ -150,4 +127,34 @@ impl Drop for PrivateBus {
         let _ = self.daemon.kill();
         let _ = self.daemon.wait();
     }
+}
+
+/// Write a session-bus config in `dir` listening on `socket` and activating
+/// the services described in `services`; returns its path.
+pub fn write_session_config(dir: &Path, socket: &Path, services: &Path) -> PathBuf {
+    let config = dir.join("session.conf");
+    std::fs::write(
+        &config,
+        format!(
+            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <servicedir>{services}</servicedir>
+  <limit name="service_start_timeout">60000</limit>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+            socket = socket.display(),
+            services = services.display(),
+        ),
+    )
+    .unwrap();
+    config
 }

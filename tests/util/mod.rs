@@ -1,9 +1,11 @@
 //! The test harness: a fake ServiceTitan on 127.0.0.1, a runner for the real
 //! binary that checks every output for leaked secrets, and the odd real
-//! service a test needs (a private D-Bus bus, a TLS server, a proxy).
+//! service a test needs (a private D-Bus bus, a private gnome-keyring that
+//! can be locked, a TLS server, a proxy).
 
 pub mod cmd;
 pub mod dbus;
 pub mod fake_servicetitan;
+pub mod locked_keyring;
 pub mod proxy;
 pub mod tls;
