@@ -111,9 +111,14 @@ static KEYRING_HUNG: AtomicBool = AtomicBool::new(false);
 
 fn describe(err: &keyring::Error) -> String {
     match err {
-        keyring::Error::NoStorageAccess(e) => {
-            format!("access was refused, usually because the keyring is locked ({e})")
+        // A locked keyring is told apart before this (`is_locked`).
+        keyring::Error::NoStorageAccess(e) if e.to_string().contains("result not returned") => {
+            format!(
+                "the Secret Service has no default keyring to keep the secret in ({e}); \
+                 a first unlock of gnome-keyring with a password creates one"
+            )
         }
+        keyring::Error::NoStorageAccess(e) => format!("access was refused ({e})"),
         keyring::Error::PlatformFailure(e) => format!("{e}"),
         keyring::Error::NoDefaultStore => "no credential store could be opened".into(),
         other => other.to_string(),
@@ -267,6 +272,10 @@ mod tests {
         ] {
             assert!(message.contains(needle), "no {needle:?} in:\n{message}");
         }
+        // No default collection is not a lock, and says what it is.
+        let none = describe(&no_access("SS error: result not returned from SS API"));
+        assert!(none.contains("no default keyring"), "{none}");
+        assert!(!none.contains("locked"), "{none}");
         // The general message names it too, for a locked keyring that hangs.
         assert!(UNLOCK_HINT.contains(unlock_running_gnome_keyring!()));
     }
