@@ -117,6 +117,8 @@ fn a_locked_keyring_is_exit_6_at_once_and_the_command_it_prints_unlocks_it() {
         env.init_cmd("fresh").arg("--no-verify"),
         env.cmd(&["check", "--profile", "stored"]),
         env.cmd(&["token", "--profile", "stored"]),
+        // Fails before removing anything, not after the config entry.
+        env.cmd(&["remove", "--profile", "stored", "--yes"]),
     ]
     .into_iter()
     .map(|cmd| cmd.run())

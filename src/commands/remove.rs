@@ -55,12 +55,15 @@ pub fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
         }
     }
     let storage = profile.secret_storage;
+    let secrets = ctx.secret_store(&config_store);
+    // A store that cannot be used (a locked or missing keyring) fails here,
+    // before anything is removed, rather than after the config entry.
+    secrets.get_secret(storage, &name)?;
     // The config entry goes first: a profile is never left without its secret.
     config_store.update(|c| {
         c.profiles.remove(&name);
         Ok(())
     })?;
-    let secrets = ctx.secret_store(&config_store);
     let removed_secret = secrets.delete_secret(storage, &name);
     let _ = secrets.delete_cached_token(storage, &name);
     match removed_secret {
