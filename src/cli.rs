@@ -345,6 +345,27 @@ impl Context {
         )
     }
 
+    /// Run `work` (reading secrets: waiting on the keyring's D-Bus answers)
+    /// while the HTTP transport is built on another thread (reading and
+    /// parsing the platform's trust store): neither needs the other, so a
+    /// command pays for the longer of the two instead of both. The caller
+    /// decides which failure to report first.
+    pub fn with_transport_ready<T: Send>(
+        &self,
+        work: impl FnOnce() -> T + Send,
+    ) -> (T, Result<Transport>) {
+        std::thread::scope(|scope| {
+            let transport = scope.spawn(|| self.transport());
+            let done = work();
+            let transport = transport.join().unwrap_or_else(|_| {
+                Err(Error::Other(
+                    "could not set up HTTPS: the set-up thread failed".into(),
+                ))
+            });
+            (done, transport)
+        })
+    }
+
     pub fn servicetitan(&self, endpoints: Endpoints) -> Result<ServiceTitan> {
         Ok(ServiceTitan::new(Arc::new(self.transport()?), endpoints))
     }

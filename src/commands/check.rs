@@ -115,31 +115,34 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         vec![Resolved::resolve(ctx, &args.values, &config)?]
     };
 
-    // Secrets are read one at a time (the keyring is local and quick); the
-    // network checks then run concurrently.
-    let targets: Vec<Target> = resolved
-        .iter()
-        .map(|r| {
-            // ST_CLIENT_SECRET belongs to one set of credentials, never to every profile.
-            let secret = if args.all {
-                secrets
-                    .get_secret(r.storage, &r.profile.value)
-                    .and_then(|s| s.ok_or_else(|| missing_secret(&r.profile.value, r.storage)))
-            } else {
-                r.require_secret(&secrets)
-            };
-            let endpoints = ctx.endpoints(r.environment.value, r.stored.as_ref());
-            Target {
-                name: r.profile.value.clone(),
-                environment: r.environment.value,
-                tenant: r.tenant_id.value.clone(),
-                storage_label: storage_label(r, args.all),
-                job: secret.and_then(|s| Ok((r.credentials(s), endpoints?))),
-            }
-        })
-        .collect();
-
-    let transport = Arc::new(ctx.transport()?);
+    // Secrets are read one at a time (the keyring is local and quick) while
+    // the HTTP client is set up on another thread (loading the platform's
+    // trust store takes about as long); the network checks then run
+    // concurrently.
+    let (targets, transport) = ctx.with_transport_ready(|| {
+        resolved
+            .iter()
+            .map(|r| {
+                // ST_CLIENT_SECRET belongs to one set of credentials, never to every profile.
+                let secret = if args.all {
+                    secrets
+                        .get_secret(r.storage, &r.profile.value)
+                        .and_then(|s| s.ok_or_else(|| missing_secret(&r.profile.value, r.storage)))
+                } else {
+                    r.require_secret(&secrets)
+                };
+                let endpoints = ctx.endpoints(r.environment.value, r.stored.as_ref());
+                Target {
+                    name: r.profile.value.clone(),
+                    environment: r.environment.value,
+                    tenant: r.tenant_id.value.clone(),
+                    storage_label: storage_label(r, args.all),
+                    job: secret.and_then(|s| Ok((r.credentials(s), endpoints?))),
+                }
+            })
+            .collect::<Vec<Target>>()
+    });
+    let transport = Arc::new(transport?);
     let runtime = ctx.runtime()?;
     let verifications = runtime.block_on(async {
         let limit = Arc::new(Semaphore::new(CONCURRENCY));

@@ -5,6 +5,7 @@
 //! cached in the profile's secret store (an entry separate from the Client
 //! Secret) and reused until 60 s before it expires.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
@@ -14,7 +15,7 @@ use crate::cli::Context;
 use crate::commands::init::CredentialArgs;
 use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::Resolved;
-use crate::servicetitan::TokenOutcome;
+use crate::servicetitan::{ServiceTitan, TokenOutcome};
 use crate::store::SecretStore;
 use crate::verify::rejection_message;
 
@@ -85,9 +86,9 @@ pub fn access_token(
                 .warn(&format!("could not read the token cache: {err}")),
         }
     }
-    let secret = resolved.require_secret(secrets)?;
-    let credentials = resolved.credentials(secret);
-    let client = ctx.servicetitan(endpoints)?;
+    let (secret, transport) = ctx.with_transport_ready(|| resolved.require_secret(secrets));
+    let credentials = resolved.credentials(secret?);
+    let client = ServiceTitan::new(Arc::new(transport?), endpoints);
     let runtime = ctx.runtime()?;
     let outcome = runtime
         .block_on(client.request_token(&credentials.client_id, &credentials.client_secret))?;
