@@ -119,6 +119,38 @@ pub fn looks_like(value: &str) -> Option<Field> {
     }
 }
 
+/// `text` with every run shaped like a Client Secret (`cs<digits>.` and what
+/// follows up to a space, quote, comma or bracket, any case) replaced by
+/// `[REDACTED]`, wherever it stands: inside a longer argument, after a
+/// `--flag=`, or as part of a list. For messages that repeat user input.
+pub fn hide_secret_shapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.to_ascii_lowercase().find("cs") {
+        let candidate = &rest[at..];
+        if is_secret_prefix(&candidate.to_ascii_lowercase()) {
+            let end = candidate
+                .find(|c: char| {
+                    c.is_whitespace()
+                        || matches!(
+                            c,
+                            '\'' | '"' | ',' | ';' | '[' | ']' | '(' | ')' | '<' | '>' | '`'
+                        )
+                })
+                .unwrap_or(candidate.len());
+            out.push_str(&rest[..at]);
+            out.push_str("[REDACTED]");
+            rest = &candidate[end..];
+        } else {
+            // Not a secret here: keep "cs" and look further on.
+            out.push_str(&rest[..at + 2]);
+            rest = &candidate[2..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `cs` + digits + `.`
 fn is_secret_prefix(lower: &str) -> bool {
     let Some(rest) = lower.strip_prefix("cs") else {
@@ -293,6 +325,38 @@ pub struct Credentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_shapes_are_hidden_wherever_they_stand() {
+        let secret = "cs1.abcDEF123/+=xyz";
+        for (text, expected) in [
+            (
+                format!("invalid value '{secret}'"),
+                "invalid value '[REDACTED]'",
+            ),
+            (
+                format!("--environment=x,{secret},y"),
+                "--environment=x,[REDACTED],y",
+            ),
+            (
+                format!("unexpected argument '--{secret}'"),
+                "unexpected argument '--[REDACTED]'",
+            ),
+            (format!("x {} y", secret.to_uppercase()), "x [REDACTED] y"),
+            (format!("a{secret}"), "a[REDACTED]"),
+        ] {
+            assert_eq!(hide_secret_shapes(&text), expected);
+        }
+        // Other "cs" words and shapes stay.
+        for text in [
+            "docs, csv and cs.x",
+            "cs12 and cs",
+            "CSS: cs2-no-dot",
+            "ünïcödé cs",
+        ] {
+            assert_eq!(hide_secret_shapes(text), text);
+        }
+    }
 
     const AK: &str = "ak1.abcdefghijklmnopqrstuvwxy";
     const CID: &str = "cid.abcdefghijklmnopqrstuvwxy";

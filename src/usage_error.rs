@@ -21,7 +21,7 @@ pub fn print(err: &clap::Error, command: &clap::Command, args: &[OsString]) -> b
     }
     let hidden = secret_looking(args);
     let note = env_source_note(err, command, args);
-    if hidden.is_empty() && note.is_none() && !wants_json(args) {
+    if hidden.is_empty() && note.is_none() && !wants_json(args) && !mentions_a_secret_shape(err) {
         let _ = err.print();
         return true;
     }
@@ -30,6 +30,8 @@ pub fn print(err: &clap::Error, command: &clap::Command, args: &[OsString]) -> b
     for value in &hidden {
         text = text.replace(value.as_str(), "[REDACTED]");
     }
+    // A secret inside a longer value (`--environment=x,cs1.…`, `--cs1.…`).
+    let mut text = crate::credentials::hide_secret_shapes(&text);
     if let Some(note) = note {
         text = format!("{}\n{note}\n", text.trim_end());
     }
@@ -42,6 +44,12 @@ pub fn print(err: &clap::Error, command: &clap::Command, args: &[OsString]) -> b
         ));
     }
     true
+}
+
+/// Whether clap's message holds something shaped like a Client Secret.
+fn mentions_a_secret_shape(err: &clap::Error) -> bool {
+    let text = err.render().to_string();
+    crate::credentials::hide_secret_shapes(&text) != text
 }
 
 /// Whether the command line asks for JSON output (`--json`, `--format json`),

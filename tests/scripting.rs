@@ -811,6 +811,26 @@ fn a_client_secret_in_the_wrong_variable_is_not_echoed_by_the_refusal() {
                 .stderr_has("[REDACTED]");
         }
     }
+    // Inside a longer value, as a flag name, in a list: hidden all the same.
+    for args in [
+        vec!["check".to_string(), format!("--environment=x,{secret}")],
+        vec!["check".to_string(), format!("--{secret}")],
+        vec!["list".to_string(), format!("--timeout={secret}s")],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        env.cmd(&args).run().code(2).stderr_has("[REDACTED]");
+    }
+    env.cmd(&["check"])
+        .env("ST_ENVIRONMENT", &format!("x {secret}"))
+        .run()
+        .code(2)
+        .stderr_has("ST_ENVIRONMENT");
+    // `--with-secret` takes no value: a secret after it is not run as the command.
+    env.cmd(&["exec", "--with-secret", &secret, "--", "true"])
+        .run()
+        .code(2)
+        .stderr_has("the command to run looks like a Client Secret")
+        .stderr_has("--with-secret takes no value");
     // Whatever its shape, the value of ST_CLIENT_SECRET is never repeated.
     let odd = "not-a-usual-secret-shape-0123";
     env.cmd(&["check"])

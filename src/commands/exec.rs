@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use crate::cli::Context;
 use crate::commands::init::CredentialArgs;
 use crate::commands::token::access_token;
-use crate::error::{ExitStatus, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::Resolved;
 
 const AFTER_HELP: &str = "\
@@ -49,6 +49,7 @@ pub struct ExecArgs {
 }
 
 pub fn exec(args: ExecArgs, ctx: &Context) -> Result<ExitStatus> {
+    refuse_a_secret_as_the_command(&args.command)?;
     ctx.check_endpoint_overrides()?;
     let (config_store, config) = ctx.load_config()?;
     let secrets = ctx.secret_store(&config_store);
@@ -76,6 +77,28 @@ pub fn exec(args: ExecArgs, ctx: &Context) -> Result<ExitStatus> {
         command.env_remove("ST_CLIENT_SECRET");
     }
     run(ctx, command, program)
+}
+
+/// `exec --with-secret cs1.… -- cmd` reads as "the secret to pass", but the
+/// flag takes no value, so the secret would become the command to run (and
+/// be printed in "could not run …"). Refused without repeating it.
+fn refuse_a_secret_as_the_command(command: &[OsString]) -> Result<()> {
+    let looks_secret = command
+        .first()
+        .and_then(|program| program.to_str())
+        .is_some_and(|program| {
+            crate::credentials::looks_like(crate::credentials::clean_pasted(program))
+                == Some(crate::credentials::Field::ClientSecret)
+        });
+    if looks_secret {
+        return Err(Error::Usage(
+            "the command to run looks like a Client Secret. --with-secret takes no value: it \
+             passes the stored secret (or ST_CLIENT_SECRET) to the command as ST_CLIENT_SECRET. \
+             Usage: st-setup exec [--with-secret] -- CMD [ARGS]"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Become the command: exec(2) replaces st-setup with it, keeping the pid,
@@ -115,7 +138,7 @@ fn run(ctx: &Context, mut command: Command, program: &OsString) -> Result<ExitSt
     };
     let status = child
         .wait()
-        .map_err(|e| crate::error::Error::Other(format!("could not wait for the command: {e}")))?;
+        .map_err(|e| Error::Other(format!("could not wait for the command: {e}")))?;
     Ok(ExitStatus::Child(exit_code(status)))
 }
 
