@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 
 use crate::cli::Context;
 use crate::commands::init::CredentialArgs;
-use crate::credentials::Credentials;
+use crate::credentials::{ClientSecret, Credentials};
 use crate::environment::{Endpoints, Environment};
 use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::{Resolved, Source, missing_secret};
@@ -185,7 +185,7 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         })
         .collect();
 
-    mark_verified(ctx, &config_store, &resolved, &reports);
+    mark_verified(ctx, &config_store, &resolved, &targets, &reports);
 
     if args.json {
         let json = if args.all {
@@ -249,14 +249,17 @@ fn mark_verified(
     ctx: &Context,
     config_store: &ConfigStore,
     resolved: &[Resolved],
+    targets: &[Target],
     reports: &[Report],
 ) {
-    let passed: Vec<(&str, &Profile)> = resolved
+    let passed: Vec<(&str, &Profile, &ClientSecret)> = resolved
         .iter()
+        .zip(targets)
         .zip(reports)
         .filter(|(_, report)| report.ok && report.secret_storage != "env")
-        .filter_map(|(r, _)| {
+        .filter_map(|((r, target), _)| {
             let stored = r.stored.as_ref().filter(|p| !p.verified)?;
+            let (credentials, _) = target.job.as_ref().ok()?;
             // Passing against another server proves nothing about the stored one.
             let own =
                 |given: &Option<String>, saved: &Option<String>| given.is_none() || given == saved;
@@ -266,22 +269,41 @@ fn mark_verified(
                 .into_iter()
                 .chain([&r.app_key.source, &r.client_id.source])
                 .all(|source| *source == Source::Config);
-            (all_stored && same_server).then_some((r.profile.value.as_str(), stored))
+            (all_stored && same_server).then_some((
+                r.profile.value.as_str(),
+                stored,
+                &credentials.client_secret,
+            ))
         })
         .collect();
     if passed.is_empty() {
         return;
     }
-    let marked = config_store.update(|config| {
-        for (name, checked) in &passed {
-            // Only if nobody changed the profile since it was read.
-            if let Some(profile) = config.profiles.get_mut(*name)
-                && profile == *checked
-            {
-                profile.verified = true;
+    let secrets = ctx.secret_store(config_store);
+    let marked = config_store.lock().and_then(|lock| {
+        // Only if nobody changed the profile, or its secret, since it was
+        // read: under the lock no `init` can change either meanwhile.
+        let unchanged: Vec<(&str, &Profile)> = passed
+            .iter()
+            .filter(|(name, checked, secret)| {
+                secrets
+                    .get_secret(checked.secret_storage, name)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|now| now.expose() == secret.expose())
+            })
+            .map(|(name, checked, _)| (*name, *checked))
+            .collect();
+        config_store.update_locked(&lock, |config| {
+            for (name, checked) in &unchanged {
+                if let Some(profile) = config.profiles.get_mut(*name)
+                    && profile == *checked
+                {
+                    profile.verified = true;
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     });
     if let Err(err) = marked {
         ctx.ui.warn(&format!(

@@ -54,18 +54,24 @@ pub fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
             return Ok(ExitStatus::Ok);
         }
     }
-    let storage = profile.secret_storage;
     let secrets = ctx.secret_store(&config_store);
+    // All under the config lock, so that an `init` of the same profile
+    // cannot save a new secret between the two steps and lose it here.
+    let lock = config_store.lock()?;
     // A store that cannot be used (a locked or missing keyring) fails here,
     // before anything is removed, rather than after the config entry.
-    secrets.get_secret(storage, &name)?;
+    secrets.get_secret(profile.secret_storage, &name)?;
     // The config entry goes first: a profile is never left without its secret.
-    config_store.update(|c| {
-        c.profiles.remove(&name);
-        Ok(())
-    })?;
+    let removed = config_store.update_locked(&lock, |c| Ok(c.profiles.remove(&name)))?;
+    let Some(removed) = removed else {
+        return Err(Error::NotConfigured(format!(
+            "profile {name:?} was removed by another st-setup run meanwhile."
+        )));
+    };
+    let storage = removed.secret_storage;
     let removed_secret = secrets.delete_secret(storage, &name);
     let _ = secrets.delete_cached_token(storage, &name);
+    drop(lock);
     match removed_secret {
         Ok(_) => {
             ctx.ui.success(&format!(

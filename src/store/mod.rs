@@ -191,11 +191,25 @@ pub fn save_profile(
                 }))
         }
         Err(err) => {
-            let _ = match previous {
+            let rolled_back = match previous {
                 Some(p) => secrets.set_secret(storage, name, &p),
                 None => secrets.delete_secret(storage, name).map(|_| ()),
             };
-            Err(err)
+            match rolled_back {
+                Ok(()) => Err(err),
+                Err(undo) => Err(crate::error::Error::with_status(
+                    err.exit_status(),
+                    format!(
+                        "{err}\nThe new Client Secret, already written to the {}, could not be \
+                         taken back either: {undo}\nRun `st-setup init --profile {name}` again \
+                         once the problem is fixed.",
+                        match storage {
+                            SecretStorage::Keyring => "OS keyring",
+                            SecretStorage::File => "secret file",
+                        }
+                    ),
+                )),
+            }
         }
     }
 }
