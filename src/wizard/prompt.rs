@@ -79,7 +79,12 @@ impl Prompter {
     ) -> Result<zeroize::Zeroizing<String>> {
         let raw = zeroize::Zeroizing::new(self.text(label, default)?);
         if credentials::looks_like(credentials::clean_pasted(&raw)) == Some(Field::ClientSecret) {
-            let _ = console::Term::stderr().clear_last_lines(1);
+            // The answer line ("✔ label · value") wraps on a narrow terminal:
+            // clear every row it takes, so no part of the secret stays.
+            let term = console::Term::stderr();
+            let width = usize::from(term.size().1).max(1);
+            let shown = console::measure_text_width(label) + console::measure_text_width(&raw) + 4;
+            let _ = term.clear_last_lines(shown.div_ceil(width).max(1));
             self.ui
                 .info(&format!("{label}: (hidden: it looks like a Client Secret)"));
         }
