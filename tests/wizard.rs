@@ -10,8 +10,8 @@ use std::process::Command;
 use rexpect::session::{PtySession, spawn_command};
 
 use crate::util::cmd::{
-    TestEnv, assert_keyring_holds, mode, require_keyring, secret_tool_clear, secret_tool_lookup,
-    unique_profile,
+    TestEnv, another_process_has_open, assert_keyring_holds, mode, require_keyring,
+    secret_tool_clear, secret_tool_lookup, unique_profile,
 };
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan, Fault, Route};
 
@@ -315,6 +315,14 @@ fn ctrl_c_while_the_wizard_waits_for_another_save_quits_with_nothing_saved() {
     s.exp_string("Client Secret (hidden)").unwrap();
     s.send_line(&env.creds.client_secret).unwrap();
     s.exp_string("Summary").unwrap();
+    // Wait until it is waiting for the lock (it has the lock file open).
+    let lock_path = dir.join(".config.lock").canonicalize().unwrap();
+    let mut waited = 0;
+    while !another_process_has_open(&lock_path) {
+        assert!(waited < 500, "init never opened the config lock");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        waited += 1;
+    }
     s.send_control('c').unwrap();
     let rest = rest_of_output(&mut s);
     assert!(rest.contains("interrupted: nothing was saved"), "{rest}");

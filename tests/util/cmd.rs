@@ -308,11 +308,7 @@ impl Running {
     /// compares the targets of /proc/PID/fd, so give a canonical path).
     #[cfg(target_os = "linux")]
     pub fn has_open(&self, path: &std::path::Path) -> bool {
-        let Ok(fds) = std::fs::read_dir(format!("/proc/{}/fd", self.child.id())) else {
-            return false;
-        };
-        fds.flatten()
-            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+        process_has_open(self.child.id(), path)
     }
 
     /// Wait for the end like [`Running::wait`], but fail the test (after
@@ -500,4 +496,32 @@ pub fn require_keyring() {
 pub fn mode(path: &std::path::Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Whether process `pid` has one of its descriptors open on `path` (it
+/// compares the targets of /proc/PID/fd, so give a canonical path).
+#[cfg(target_os = "linux")]
+pub fn process_has_open(pid: u32, path: &std::path::Path) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten()
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+}
+
+/// Whether a process other than this test has `path` open (for a program
+/// whose pid the test cannot see, such as one in a pseudo-terminal).
+#[cfg(target_os = "linux")]
+pub fn another_process_has_open(path: &std::path::Path) -> bool {
+    let me = std::process::id().to_string();
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    processes.flatten().any(|entry| {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        name != me.as_str()
+            && name.bytes().all(|b| b.is_ascii_digit())
+            && name.parse().is_ok_and(|pid| process_has_open(pid, path))
+    })
 }
