@@ -575,28 +575,6 @@ fn changing_the_storage_of_a_profile_moves_its_secret() {
     secret_tool_clear("st-setup", &profile);
 }
 
-/// Hold the config lock the way another `init` saving at the same moment
-/// would (`.config.lock` in the config directory, flock), creating the
-/// directory as st-setup does. Returns the held file and its canonical path.
-fn hold_config_lock(env: &TestEnv) -> (std::fs::File, std::path::PathBuf) {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = env.config_dir();
-    if !dir.exists() {
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    }
-    let path = dir.join(".config.lock");
-    let lock = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    lock.try_lock().expect("nothing else holds the config lock");
-    (lock, path.canonicalize().unwrap())
-}
-
 /// Poll until `ready` holds for `running`; fails the test (showing what the
 /// program printed) if that takes more than 10 s.
 #[track_caller]
@@ -636,7 +614,7 @@ fn ctrl_c_while_init_waits_for_the_config_lock_ends_it_with_nothing_saved() {
     let config = env.config_text().unwrap();
     // Another run is saving: the config lock is taken before anything is
     // written, so this init waits for it with nothing written yet.
-    let (lock, lock_path) = hold_config_lock(&env);
+    let (lock, lock_path) = env.hold_config_lock();
 
     let profile = unique_profile("lock-wait");
     let running = env
@@ -672,7 +650,7 @@ fn a_config_lock_that_is_never_released_is_exit_6_after_the_keyring_timeout() {
     let earlier = unique_profile("lock-earlier");
     env.init_cmd(&earlier).arg("--no-verify").run().code(0);
     let config = env.config_text().unwrap();
-    let (lock, _) = hold_config_lock(&env);
+    let (lock, _) = env.hold_config_lock();
 
     let profile = unique_profile("lock-stuck");
     let out = env

@@ -304,11 +304,7 @@ fn ctrl_c_while_the_wizard_waits_for_another_save_quits_with_nothing_saved() {
     let profile = unique_profile("waiting");
     // Another run holds the config lock (`.config.lock`, flock): the wizard
     // waits for it before writing anything, and that wait can be cut short.
-    let dir = env.config_dir();
-    std::fs::create_dir(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    let lock = std::fs::File::create(dir.join(".config.lock")).unwrap();
-    lock.lock().unwrap();
+    let (lock, lock_path) = env.hold_config_lock();
 
     let app_key = env.creds.app_key.clone();
     let mut s = spawn_at_secret(&env, &profile, &app_key);
@@ -316,7 +312,6 @@ fn ctrl_c_while_the_wizard_waits_for_another_save_quits_with_nothing_saved() {
     s.send_line(&env.creds.client_secret).unwrap();
     s.exp_string("Summary").unwrap();
     // Wait until it is waiting for the lock (it has the lock file open).
-    let lock_path = dir.join(".config.lock").canonicalize().unwrap();
     let mut waited = 0;
     while !another_process_has_open(&lock_path) {
         assert!(waited < 500, "init never opened the config lock");

@@ -67,6 +67,29 @@ impl TestEnv {
         std::fs::read_to_string(self.config_path()).ok()
     }
 
+    /// Hold the config lock the way another `init` saving at the same moment
+    /// would (`.config.lock` in the config directory, flock), creating the
+    /// directory as st-setup does. Returns the held file and its canonical path.
+    #[cfg(unix)]
+    pub fn hold_config_lock(&self) -> (std::fs::File, std::path::PathBuf) {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = self.config_dir();
+        if !dir.exists() {
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        let path = dir.join(".config.lock");
+        let lock = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        lock.try_lock().expect("nothing else holds the config lock");
+        (lock, path.canonicalize().unwrap())
+    }
+
     /// Also refuse `value` in anything printed (for example a second secret).
     pub fn forbid(&mut self, value: &str) {
         self.secrets.push(value.to_string());

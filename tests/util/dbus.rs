@@ -76,36 +76,10 @@ impl PrivateBus {
         let mut command = Command::new("dbus-daemon");
         command
             .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
             // Not the test's stderr: the activated service inherits it, and a
             // pipe held open after the test would count as a leak.
-            .stderr(Stdio::null())
-            // Its own process group: the services it activates (through its
-            // babysitter process) stay in it, so Drop can end them all.
-            .process_group(0);
-        // SAFETY: prctl is async-signal-safe and touches no memory of ours.
-        // The signal comes when the spawning thread ends, which is the test's
-        // own thread (the bus is created and dropped there).
-        unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let mut daemon = command
-            .spawn()
-            .expect("dbus-daemon (installed by scripts/test)");
-        let mut address = String::new();
-        BufReader::new(daemon.stdout.take().unwrap())
-            .read_line(&mut address)
-            .expect("dbus-daemon prints its address");
-        let address = address.trim().to_string();
-        assert!(
-            address.starts_with("unix:"),
-            "dbus-daemon did not start: {address:?}"
-        );
+            .stderr(Stdio::null());
+        let (daemon, address) = spawn_bus(command);
         PrivateBus {
             daemon,
             address,
@@ -126,6 +100,46 @@ impl Drop for PrivateBus {
         }
         let _ = self.daemon.kill();
         let _ = self.daemon.wait();
+    }
+}
+
+/// Start `command`, a dbus-daemon whose config file, environment and stderr
+/// the caller chose, and return it with the address it prints. It leads its
+/// own process group (the services it activates, through its babysitter
+/// process, stay in it, so one kill ends them all) and gets SIGKILL when the
+/// test's thread ends, should nobody kill it before.
+pub fn spawn_bus(mut command: Command) -> (Child, String) {
+    command
+        .args(["--nofork", "--print-address"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .process_group(0);
+    die_with_this_thread(&mut command);
+    let mut bus = command
+        .spawn()
+        .expect("dbus-daemon (installed by scripts/test)");
+    let mut address = String::new();
+    BufReader::new(bus.stdout.take().unwrap())
+        .read_line(&mut address)
+        .expect("dbus-daemon prints its address");
+    let address = address.trim().to_string();
+    if !address.starts_with("unix:") {
+        let _ = bus.kill();
+        let _ = bus.wait();
+        panic!("dbus-daemon did not start: {address:?}");
+    }
+    (bus, address)
+}
+
+/// SIGKILL for the child when the thread that started it ends (the test's
+/// thread, which also drops what owns the child), should Drop never run.
+pub fn die_with_this_thread(command: &mut Command) {
+    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
     }
 }
 

@@ -30,7 +30,7 @@
 #![cfg(target_os = "linux")]
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -141,7 +141,7 @@ impl PrivateKeyring {
             .stdin(Stdio::piped())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
-        die_with_this_thread(&mut command);
+        super::dbus::die_with_this_thread(&mut command);
         let mut daemon = command
             .spawn()
             .expect("gnome-keyring-daemon (installed by scripts/test)");
@@ -425,7 +425,6 @@ fn start_bus(dir: &Path) -> (Child, String) {
     let mut command = Command::new("dbus-daemon");
     command
         .arg(format!("--config-file={}", config.display()))
-        .args(["--nofork", "--print-address"])
         // The services it starts get this environment: the keyring's dirs
         // and the marker, and no DISPLAY or WAYLAND_DISPLAY, so a prompter
         // never opens a window on the developer's screen.
@@ -434,39 +433,10 @@ fn start_bus(dir: &Path) -> (Child, String) {
         .envs(private_dirs(dir))
         .env("LANG", "C.UTF-8")
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
         // Not the test's stderr: the services it starts inherit it, and a
         // pipe held open after the test would count as a leak.
-        .stderr(log)
-        .process_group(0);
-    die_with_this_thread(&mut command);
-    let mut bus = command
-        .spawn()
-        .expect("dbus-daemon (installed by scripts/test)");
-    let mut address = String::new();
-    BufReader::new(bus.stdout.take().unwrap())
-        .read_line(&mut address)
-        .expect("dbus-daemon prints its address");
-    let address = address.trim().to_string();
-    if !address.starts_with("unix:") {
-        let _ = bus.kill();
-        let _ = bus.wait();
-        panic!("dbus-daemon did not start: {address:?}");
-    }
-    (bus, address)
-}
-
-/// SIGKILL for the child when the thread that started it ends (the test's
-/// thread, which also drops the keyring), should Drop never run.
-fn die_with_this_thread(command: &mut Command) {
-    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
+        .stderr(log);
+    super::dbus::spawn_bus(command)
 }
 
 /// Orphans of the group (the bus's service starters once the bus is killed,
