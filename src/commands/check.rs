@@ -15,8 +15,8 @@ use crate::environment::{Endpoints, Environment};
 use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::{Resolved, Source, missing_secret};
 use crate::servicetitan::ServiceTitan;
-use crate::store::SecretStorage;
 use crate::store::config::{ConfigStore, Profile};
+use crate::store::{SecretStorage, SecretStore};
 use crate::ui::stdout_line;
 use crate::verify::{self, Step, Verification};
 
@@ -185,7 +185,7 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         })
         .collect();
 
-    mark_verified(ctx, &config_store, &resolved, &targets, &reports);
+    mark_verified(ctx, &config_store, &secrets, &resolved, &targets, &reports);
 
     if args.json {
         let json = if args.all {
@@ -248,6 +248,7 @@ fn refuse_values_with_all(ctx: &Context) -> Result<()> {
 fn mark_verified(
     ctx: &Context,
     config_store: &ConfigStore,
+    secrets: &SecretStore,
     resolved: &[Resolved],
     targets: &[Target],
     reports: &[Report],
@@ -279,7 +280,6 @@ fn mark_verified(
     if passed.is_empty() {
         return;
     }
-    let secrets = ctx.secret_store(config_store);
     let marked = config_store.lock().and_then(|lock| {
         // Only if nobody changed the profile, or its secret, since it was
         // read: under the lock no `init` can change either meanwhile.
