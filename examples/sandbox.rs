@@ -6,17 +6,22 @@
 //! cargo run --example sandbox -- --latency-ms 100   # every response 100 ms late
 //! ```
 //!
-//! It serves the token endpoint and the business-units probe on 127.0.0.1 (the same
-//! fake the integration tests use), prints the environment variables and the demo
+//! It serves both environments on 127.0.0.1 (the same fake the integration tests
+//! use): a production one and an integration one, each with a token endpoint and
+//! every module's cheap list, and each with its own demo clients. The production
+//! clients' tokens carry different scopes (every read scope; every read scope but
+//! Settings; no `scope` at all), so every case of `st-setup check` can be tried
+//! without an account. It prints the environment variables and the demo
 //! credentials to use, and runs until Ctrl-C. It does not use the `st-setup` library.
 //!
 //! For scripts (`scripts/bench`):
 //!
-//! * `--quiet` prints only two shell-assignable lines, `ST_AUTH_URL=...` and
-//!   `ST_API_URL=...`, once the server is listening.
+//! * `--quiet` prints only shell-assignable lines once the servers are listening:
+//!   `ST_PRODUCTION_AUTH_URL=...`, `ST_PRODUCTION_API_URL=...`, the same two for
+//!   integration, then `ST_AUTH_URL=...` and `ST_API_URL=...` (production's).
 //! * `--control` reads commands from stdin, one per line: `stats` prints
-//!   `token_requests=N probe_requests=N requests=N max_in_flight=N` (counts since
-//!   start); `quit`, or the end of stdin, stops the server. A script that holds
+//!   `token_requests=N probe_requests=N requests=N max_in_flight=N` (production's
+//!   counts since start); `quit`, or the end of stdin, stops the servers. A script that holds
 //!   the write end of stdin cannot leave the server running after it exits.
 
 #[path = "../tests/util/fake_servicetitan.rs"]
@@ -26,11 +31,49 @@ use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use fake_servicetitan::{Credentials, FakeServiceTitan};
+use fake_servicetitan::{Credentials, FakeServiceTitan, all_read_scopes};
+
+/// A demo client of the production fake besides the main one: what its tokens
+/// carry, its Client ID and its Client Secret (fake values, fine to print).
+struct DemoClient {
+    what: &'static str,
+    id: &'static str,
+    secret: &'static str,
+    scopes: Option<Vec<String>>,
+}
+
+fn production_extra_clients() -> Vec<DemoClient> {
+    let mut no_settings = all_read_scopes();
+    no_settings.retain(|s| !s.starts_with("tn.stt."));
+    vec![
+        DemoClient {
+            what: "every read scope but Settings (check probes CRM instead)",
+            id: "cid.fakesandboxnosettings0001",
+            secret: "cs1.fakesandboxnosettingssecret0123456789abcdefghijklm",
+            scopes: Some(no_settings),
+        },
+        DemoClient {
+            what: "a token with no `scope` at all",
+            id: "cid.fakesandboxnoscope0000001",
+            secret: "cs1.fakesandboxnoscopesecret0123456789abcdefghijklmnop",
+            scopes: None,
+        },
+    ]
+}
+
+/// The integration fake's own demo client (same tenant and App Key: an App Key
+/// belongs to no environment).
+fn integration_credentials() -> Credentials {
+    Credentials {
+        client_id: "cid.fakesandboxintegration001".to_string(),
+        client_secret: "cs1.fakesandboxintegrationsecret0123456789abcdefghijkl".to_string(),
+        ..Credentials::demo()
+    }
+}
 
 const USAGE: &str = "\
 usage: cargo run --example sandbox [-- [--port N] [--latency-ms MS] [--quiet] [--control]]
-  --port N         listen on 127.0.0.1:N (default: any free port)
+  --port N         production on 127.0.0.1:N, integration on N+1 (default: any free ports)
   --latency-ms MS  wait MS milliseconds before every response (default 0)
   --quiet          print only ST_AUTH_URL=... and ST_API_URL=... lines
   --control        read commands from stdin: `stats` prints request counts,
@@ -126,32 +169,46 @@ fn main() -> ExitCode {
     let port = options.port;
 
     let creds = Credentials::demo();
-    let fake = match FakeServiceTitan::builder(creds.clone())
-        .port(port.unwrap_or(0))
-        .latency(options.latency)
-        .try_start()
-    {
-        Ok(fake) => fake,
-        Err(e) => {
+    let extra = production_extra_clients();
+    let production = extra.iter().fold(
+        FakeServiceTitan::builder(creds.clone())
+            .scopes(Some(all_read_scopes()))
+            .port(port.unwrap_or(0))
+            .latency(options.latency),
+        |builder, c| builder.client(c.id, c.secret, c.scopes.clone()),
+    );
+    let integration_creds = integration_credentials();
+    let integration = FakeServiceTitan::builder(integration_creds.clone())
+        .scopes(Some(all_read_scopes()))
+        .port(port.map_or(0, |p| p.wrapping_add(1)))
+        .latency(options.latency);
+    let (fake, integration) = match (production.try_start(), integration.try_start()) {
+        (Ok(p), Ok(i)) => (p, i),
+        (Err(e), _) | (_, Err(e)) => {
             eprintln!(
-                "sandbox: cannot listen on 127.0.0.1:{}: {e}",
-                port.unwrap_or(0)
+                "sandbox: cannot listen on 127.0.0.1 (port {}): {e}",
+                port.map_or("any".to_string(), |p| p.to_string())
             );
             return ExitCode::FAILURE;
         }
     };
 
     if options.quiet {
+        for (name, server) in [("PRODUCTION", &fake), ("INTEGRATION", &integration)] {
+            println!("ST_{name}_AUTH_URL={}", server.auth_url());
+            println!("ST_{name}_API_URL={}", server.api_url());
+        }
         println!("ST_AUTH_URL={}", fake.auth_url());
         println!("ST_API_URL={}", fake.api_url());
         let _ = std::io::stdout().flush();
     } else {
-        print_instructions(&fake, &creds);
+        print_instructions(&fake, &creds, &extra, &integration, &integration_creds);
     }
 
     if options.control {
         control_loop(&fake);
         drop(fake);
+        drop(integration);
         return ExitCode::SUCCESS;
     }
 
@@ -161,38 +218,68 @@ fn main() -> ExitCode {
     }
 }
 
-fn print_instructions(fake: &FakeServiceTitan, creds: &Credentials) {
+fn print_instructions(
+    fake: &FakeServiceTitan,
+    creds: &Credentials,
+    extra: &[DemoClient],
+    integration: &FakeServiceTitan,
+    integration_creds: &Credentials,
+) {
+    let row = |what: &str, id: &str, secret: &str| {
+        format!("  {what}\n    Client ID      {id}\n    Client Secret  {secret}\n")
+    };
+    let mut clients = row("every read scope", &creds.client_id, &creds.client_secret);
+    for c in extra {
+        clients.push_str(&row(c.what, c.id, c.secret));
+    }
     println!(
         "\
-A fake ServiceTitan is listening on {api}
-It accepts only the demo credentials below: POST /connect/token issues 15-minute
-tokens, and GET /settings/v2/tenant/{tenant}/business-units answers 200 (401 for a
-bad token or App Key, 403 for another tenant). These are fake values for this
-sandbox only, so printing them is fine; real credentials never are.
+A fake ServiceTitan is listening on 127.0.0.1, one server per environment:
+  production   {prod_api}
+  integration  {int_api}
+Each accepts only its demo credentials below: POST /connect/token issues 15-minute
+tokens, and each module's cheap list (GET /settings/v2/tenant/{tenant}/business-units,
+/crm/v2/tenant/{tenant}/customers, ...) answers 200 (401 for a bad token or App Key,
+403 for another tenant or a token without the list's scope). These are fake values
+for this sandbox only, so printing them is fine; real credentials never are.
 
 Point st-setup at it (in the shell you will run st-setup from):
 
-export ST_AUTH_URL={auth}
-export ST_API_URL={api}
+export ST_PRODUCTION_AUTH_URL={prod_auth}
+export ST_PRODUCTION_API_URL={prod_api}
+export ST_INTEGRATION_AUTH_URL={int_auth}
+export ST_INTEGRATION_API_URL={int_api}
 
-Demo credentials:
+Demo credentials (both environments):
 
   Tenant ID      {tenant}
   App Key        {app_key}
-  Client ID      {client_id}
-  Client Secret  {client_secret}
 
-Try it (interactive wizard: run `st-setup init --profile sandbox --environment integration`
-and paste the values above), or in one line:
+Production clients:
+{clients}
+Integration client:
+  every read scope
+    Client ID      {int_id}
+    Client Secret  {int_secret}
 
-ST_CLIENT_SECRET={client_secret} st-setup init --profile sandbox --environment integration --tenant {tenant} --app-key {app_key} --client-id {client_id} --non-interactive
+Try it: run `st-setup init --profile sandbox` and paste the values above (answer
+\"not sure\" for the environment to see st-setup find it out), or in one line:
 
+ST_CLIENT_SECRET={client_secret} st-setup init --profile sandbox --environment production --tenant {tenant} --app-key {app_key} --client-id {client_id} --non-interactive
+
+Then try `st-setup check --profile sandbox --scopes`, the no-Settings client (the
+probe moves to CRM), the integration client with `--environment production` (check
+finds out it belongs to integration), `--environment auto`, and `--require crm:w`.
 (Where no OS keyring is available, add `--storage file`.) Press Ctrl-C to stop.",
-        api = fake.api_url(),
-        auth = fake.auth_url(),
+        prod_api = fake.api_url(),
+        prod_auth = fake.auth_url(),
+        int_api = integration.api_url(),
+        int_auth = integration.auth_url(),
         tenant = creds.tenant_id,
         app_key = creds.app_key,
         client_id = creds.client_id,
         client_secret = creds.client_secret,
+        int_id = integration_creds.client_id,
+        int_secret = integration_creds.client_secret,
     );
 }

@@ -12,10 +12,14 @@
 //!   a JWT-shaped access token (`{"alg":"RS256","typ":"at+jwt"}` header, payload with
 //!   `client_id`, `tenant`, `scope`, `nbf`, `exp`, `jti`, fake signature), or with
 //!   `400 {"error":"invalid_client",...}` / `400 {"error":"unsupported_grant_type"}`.
-//! * `GET /settings/v2/tenant/{tenant}/business-units` answers 401 (RFC 7807 body)
+//! * `GET {module base}/tenant/{tenant}/{list}` for each module's cheap list of the
+//!   facts file's table (business units, customers, ...) answers 401 (RFC 7807 body)
 //!   for a missing, unknown or expired bearer token or a wrong `ST-App-Key`, the
-//!   configured status (403 by default) for a tenant other than the fake's own, and
-//!   otherwise a one-item list page.
+//!   configured status (403 by default) for a tenant other than the fake's own, 403
+//!   when the token names scopes and not the one the list needs, and otherwise a
+//!   one-item list page.
+//! * Besides the main client it may accept other clients (other Client ID / Secret
+//!   pairs), each with its own scopes, as tenants connected to one app have.
 //! * Anything else is a 404 with an empty body.
 //!
 //! Every connection gets its own thread; connections are kept alive until the client
@@ -38,8 +42,49 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD as BASE64_STANDARD, URL_SAFE_NO_PAD};
 use serde_json::json;
 
-/// The scope the fake grants to every token.
-pub const SCOPE: &str = "tn.settings.business-units:r";
+/// The scopes the fake grants the main client unless told otherwise.
+pub const DEFAULT_SCOPES: [&str; 2] = ["tn.crm.customers:r", "tn.stt.businessunits:r"];
+
+/// Each module's cheap list and the scope it needs, as servicetitan-facts.md gives
+/// them (transcribed here on their own, not shared with st-setup's table, so that a
+/// mistake in one is caught by the other): `base list scope`.
+const PROBES: &str = "\
+/accounting/v2 payment-types tn.acc.paymenttypes:r
+/crm/v2 customers tn.crm.customers:r
+/jpm/v2 job-types tn.jpm.jobtypes:r
+/settings/v2 business-units tn.stt.businessunits:r
+/dispatch/v2 zones tn.dis.zones:r
+/pricebook/v2 categories tn.pb.categories:r
+/inventory/v2 warehouses tn.inv.warehouses:r
+/marketing/v2 campaigns tn.mrk.campaigns:r
+/memberships/v2 membership-types tn.mem.membershiptypes:r
+/payroll/v2 activity-codes tn.prl.activitycodes:r
+/reporting/v2 report-categories tn.rpr.reportcategories:r
+/sales/v2 estimates tn.sal.estimates:r
+/service-agreements/v2 service-agreements tn.sa.serviceagreements:r
+/timesheets/v2 activity-types tn.tms.activitytypes:r
+/forms/v2 forms tn.frm.forms:r
+/equipmentsystems/v2 installed-equipment tn.eqs.installedequipment:r
+/taskmanagement/v2 tasks tn.tsm.tasks:r
+/telecom/v3 calls tn.tlc.calls:r
+/jbce/v2 call-reasons tn.jbce.callreasons:r
+/customer-interactions/v2 technician-ratings tn.csi.technicianrating:r
+/marketingreputation/v2 reviews tn.mrep.reviews:r
+/schedulingpro/v2 schedulers tn.sp.schedulers:r";
+
+/// Every module's read scope for its cheap list: an app granted all read scopes.
+pub fn all_read_scopes() -> Vec<String> {
+    PROBES
+        .lines()
+        .filter_map(|line| line.split(' ').nth(2))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `Some(names)` from string slices, for builder calls.
+pub fn scopes(names: &[&str]) -> Option<Vec<String>> {
+    Some(names.iter().map(|s| s.to_string()).collect())
+}
 
 /// Path of the token endpoint on the fake.
 pub const TOKEN_PATH: &str = "/connect/token";
@@ -106,7 +151,8 @@ pub enum Fault {
 pub enum Route {
     /// Requests to `/connect/token` (any method).
     Token,
-    /// Requests to `/settings/v2/tenant/{tenant}/business-units` (any method, any tenant).
+    /// Requests to a module's cheap list, `{base}/tenant/{tenant}/{list}` (any
+    /// method, any tenant), business units included.
     Probe,
     /// Any request at all.
     Any,
@@ -147,6 +193,8 @@ impl RecordedRequest {
 #[derive(Clone, Debug)]
 pub struct FakeBuilder {
     creds: Credentials,
+    clients: Vec<Client>,
+    scope_in_response: bool,
     port: u16,
     latency: Duration,
     tenant_claim: Option<String>,
@@ -188,6 +236,30 @@ impl FakeBuilder {
         self
     }
 
+    /// The scopes of the main client's tokens (default [`DEFAULT_SCOPES`]); `None`
+    /// issues tokens that name no scope at all (neither in the response nor the JWT).
+    pub fn scopes(mut self, scopes: Option<Vec<String>>) -> FakeBuilder {
+        self.clients[0].scopes = scopes;
+        self
+    }
+
+    /// Also accept this Client ID / Secret, whose tokens carry `scopes`.
+    pub fn client(mut self, id: &str, secret: &str, scopes: Option<Vec<String>>) -> FakeBuilder {
+        self.clients.push(Client {
+            id: id.to_string(),
+            secret: secret.to_string(),
+            scopes,
+        });
+        self
+    }
+
+    /// Put the scopes in the token response's `scope` (default true); false names
+    /// them only in the JWT's `scope` claim.
+    pub fn scope_in_response(mut self, yes: bool) -> FakeBuilder {
+        self.scope_in_response = yes;
+        self
+    }
+
     /// Listen on this port of 127.0.0.1 (default 0: any free port).
     pub fn port(mut self, port: u16) -> FakeBuilder {
         self.port = port;
@@ -207,6 +279,8 @@ impl FakeBuilder {
         let addr = listener.local_addr()?;
         let inner = Arc::new(Inner {
             creds: self.creds,
+            clients: self.clients,
+            scope_in_response: self.scope_in_response,
             latency: self.latency,
             tenant_claim: self.tenant_claim,
             opaque_token: self.opaque_token,
@@ -252,6 +326,12 @@ impl FakeServiceTitan {
     pub fn builder(creds: Credentials) -> FakeBuilder {
         FakeBuilder {
             tenant_claim: Some(creds.tenant_id.clone()),
+            clients: vec![Client {
+                id: creds.client_id.clone(),
+                secret: creds.client_secret.clone(),
+                scopes: scopes(&DEFAULT_SCOPES),
+            }],
+            scope_in_response: true,
             creds,
             port: 0,
             latency: Duration::ZERO,
@@ -342,14 +422,25 @@ impl Drop for FakeServiceTitan {
 // Server internals
 // ---------------------------------------------------------------------------
 
+/// A Client ID / Secret pair the fake accepts, and its tokens' scopes.
+#[derive(Clone, Debug)]
+struct Client {
+    id: String,
+    secret: String,
+    scopes: Option<Vec<String>>,
+}
+
 struct TokenInfo {
     serial: u64,
+    scopes: Option<Vec<String>>,
     /// `None`: never expires (an `expires_in` too large to represent).
     expires_at: Option<Instant>,
 }
 
 struct Inner {
     creds: Credentials,
+    clients: Vec<Client>,
+    scope_in_response: bool,
     latency: Duration,
     tenant_claim: Option<String>,
     opaque_token: bool,
@@ -760,7 +851,7 @@ fn respond(stream: &mut TcpStream, inner: &Inner, request: Request) -> bool {
     let path = request.path_only().to_string();
     let route = if path == TOKEN_PATH {
         Some(Route::Token)
-    } else if probe_tenant(&path).is_some() {
+    } else if probe_target(&path).is_some() {
         Some(Route::Probe)
     } else {
         None
@@ -905,9 +996,13 @@ fn token_response(inner: &Inner, request: &Request) -> Response {
             None => (id.unwrap_or_default(), secret.unwrap_or_default()),
         },
     };
-    if client_id != inner.creds.client_id || client_secret != inner.creds.client_secret {
+    let Some(client) = inner
+        .clients
+        .iter()
+        .find(|c| c.id == client_id && c.secret == client_secret)
+    else {
         return oauth_error("invalid_client", Some("Invalid client credentials"));
-    }
+    };
 
     let serial = inner.token_counter.fetch_add(1, Ordering::SeqCst) + 1;
     let token = if inner.opaque_token {
@@ -922,7 +1017,9 @@ fn token_response(inner: &Inner, request: &Request) -> Response {
         if let Some(tenant) = &inner.tenant_claim {
             payload.insert("tenant".into(), json!(tenant));
         }
-        payload.insert("scope".into(), json!([SCOPE]));
+        if let Some(scopes) = &client.scopes {
+            payload.insert("scope".into(), json!(scopes));
+        }
         payload.insert("nbf".into(), json!(now));
         payload.insert("exp".into(), json!(now.saturating_add(inner.expires_in)));
         payload.insert("jti".into(), json!(format!("fake-{serial:08}")));
@@ -932,18 +1029,24 @@ fn token_response(inner: &Inner, request: &Request) -> Response {
         format!("{header}.{payload}.{signature}")
     };
     let expires_at = Instant::now().checked_add(Duration::from_secs(inner.expires_in));
-    lock(&inner.tokens).insert(token.clone(), TokenInfo { serial, expires_at });
-
-    let (status, mut headers, body) = json_response(
-        200,
-        "application/json; charset=utf-8",
-        json!({
-            "access_token": token,
-            "expires_in": inner.expires_in,
-            "token_type": "Bearer",
-            "scope": SCOPE,
-        }),
+    lock(&inner.tokens).insert(
+        token.clone(),
+        TokenInfo {
+            serial,
+            scopes: client.scopes.clone(),
+            expires_at,
+        },
     );
+
+    let mut body = json!({
+        "access_token": token,
+        "expires_in": inner.expires_in,
+        "token_type": "Bearer",
+    });
+    if let (Some(scopes), true) = (&client.scopes, inner.scope_in_response) {
+        body["scope"] = json!(scopes.join(" "));
+    }
+    let (status, mut headers, body) = json_response(200, "application/json; charset=utf-8", body);
     headers.push(("Cache-Control".to_string(), "no-store".to_string()));
     headers.push(("Pragma".to_string(), "no-cache".to_string()));
     (status, headers, body)
@@ -964,14 +1067,19 @@ fn basic_credentials(request: &Request) -> Option<(String, String)> {
     ))
 }
 
-/// The `{tenant}` of `/settings/v2/tenant/{tenant}/business-units`, if `path` is that.
-fn probe_tenant(path: &str) -> Option<&str> {
-    let rest = path.strip_prefix("/settings/v2/tenant/")?;
-    let tenant = rest.strip_suffix("/business-units")?;
-    if tenant.is_empty() || tenant.contains('/') {
+/// The `{tenant}` of a module's cheap list `{base}/tenant/{tenant}/{list}`, and
+/// the scope that list needs, if `path` is one.
+fn probe_target(path: &str) -> Option<(&str, &'static str)> {
+    let (base, rest) = path.split_once("/tenant/")?;
+    let (tenant, list) = rest.split_once('/')?;
+    if tenant.is_empty() {
         return None;
     }
-    Some(tenant)
+    PROBES.lines().find_map(|line| {
+        let mut parts = line.split(' ');
+        let (b, l, scope) = (parts.next()?, parts.next()?, parts.next()?);
+        (b == base && l == list).then_some((tenant, scope))
+    })
 }
 
 fn problem(status: u16, title: &str, trace: &str, detail: &str) -> Response {
@@ -1005,19 +1113,21 @@ fn probe_response(inner: &Inner, request: &Request) -> Response {
             .eq_ignore_ascii_case("bearer")
             .then(|| token.trim().to_string())
     });
-    let token_ok = token.is_some_and(|token| {
+    // `Some(scopes)` of a valid token.
+    let token_scopes = token.and_then(|token| {
         lock(&inner.tokens)
             .get(&token)
-            .is_some_and(|info| info.expires_at.is_none_or(|at| Instant::now() < at))
+            .filter(|info| info.expires_at.is_none_or(|at| Instant::now() < at))
+            .map(|info| info.scopes.clone())
     });
-    if !token_ok {
+    let Some(token_scopes) = token_scopes else {
         return problem(
             401,
             "Unauthorized",
             "00-fake-trace-01",
             "Missing, unknown or expired bearer token",
         );
-    }
+    };
     if request.header("st-app-key") != Some(inner.creds.app_key.as_str()) {
         return problem(
             401,
@@ -1026,7 +1136,7 @@ fn probe_response(inner: &Inner, request: &Request) -> Response {
             "Missing or invalid ST-App-Key header",
         );
     }
-    let tenant = probe_tenant(request.path_only()).unwrap_or("");
+    let (tenant, needed) = probe_target(request.path_only()).unwrap_or(("", ""));
     if tenant != inner.creds.tenant_id {
         let status = inner.unknown_tenant_status;
         return match status {
@@ -1039,6 +1149,14 @@ fn probe_response(inner: &Inner, request: &Request) -> Response {
             404 => problem(404, "Not Found", "00-fake-trace-04", "No such tenant"),
             _ => problem(status, reason(status), "00-fake-trace-05", "Unknown tenant"),
         };
+    }
+    if token_scopes.is_some_and(|granted| !granted.iter().any(|s| s == needed)) {
+        return problem(
+            403,
+            "Forbidden",
+            "00-fake-trace-06",
+            "The token does not have the scope this endpoint needs",
+        );
     }
     json_response(
         200,

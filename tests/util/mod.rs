@@ -5,6 +5,7 @@
 
 pub mod cmd;
 pub mod dbus;
+pub mod environments;
 pub mod fake_servicetitan;
 pub mod locked_keyring;
 pub mod proxy;
