@@ -11,14 +11,15 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::commands;
 use crate::credentials::Credentials;
-use crate::environment::{Endpoints, Environment};
+use crate::environment::{Endpoints, Environment, UrlOrigin, UrlOverride};
 use crate::error::{EXIT_CODES_HELP, Error, Result};
+use crate::scopes::Requirement;
 use crate::servicetitan::ServiceTitan;
 use crate::servicetitan::http::{HttpSettings, Transport};
 use crate::store::SecretStore;
 use crate::store::config::{Config, ConfigStore, Profile};
 use crate::ui::{ColorChoice, Ui};
-use crate::verify::{self, Verification};
+use crate::verify::{self, Plan, Verification};
 
 const ABOUT: &str = "Set up, verify and safely store ServiceTitan API credentials";
 
@@ -41,6 +42,9 @@ Environment:
                            credential values (the secret only ever from the environment or stdin)
   ST_SETUP_CONFIG_DIR      config directory (default: the platform's, e.g. ~/.config/st-setup)
   ST_AUTH_URL, ST_API_URL  override the token endpoint and API base (https, or http on loopback)
+  ST_PRODUCTION_AUTH_URL, ST_PRODUCTION_API_URL, ST_INTEGRATION_AUTH_URL, ST_INTEGRATION_API_URL
+                           the same for one environment (ST_AUTH_URL / ST_API_URL win)
+  ST_REQUIRE               scopes init and check require, comma-separated (see check --help)
   ST_TIMEOUT, ST_KEYRING_TIMEOUT, SSL_CERT_FILE, HTTPS_PROXY, NO_PROXY, NO_COLOR
 
 ";
@@ -251,6 +255,35 @@ fn parse_seconds(raw: &str) -> std::result::Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// The first override of one URL: given for the environment in use
+/// (`given_name`: ST_AUTH_URL or ST_API_URL), that environment's own
+/// variable, the profile's saved URL.
+fn first_override<'a>(
+    given: Option<&'a str>,
+    given_name: &'static str,
+    variable: &'a Option<(&'static str, String)>,
+    saved: Option<&'a str>,
+) -> Option<UrlOverride<'a>> {
+    match (given, variable, saved) {
+        (Some(raw), _, _) => Some(UrlOverride {
+            name: given_name,
+            raw,
+            origin: UrlOrigin::Given,
+        }),
+        (None, Some((name, raw)), _) => Some(UrlOverride {
+            name,
+            raw: raw.as_str(),
+            origin: UrlOrigin::EnvironmentVariable(name),
+        }),
+        (None, None, Some(raw)) => Some(UrlOverride {
+            name: "the profile's saved URL",
+            raw,
+            origin: UrlOrigin::Profile,
+        }),
+        (None, None, None) => None,
+    }
+}
+
 /// What every command gets: the output settings and the shared options.
 pub struct Context {
     pub ui: Ui,
@@ -291,12 +324,30 @@ impl Context {
         SecretStore::new(config.dir(), self.global.keyring_timeout)
     }
 
-    /// `ST_AUTH_URL` / `ST_API_URL` as given (validated when used).
-    pub fn endpoint_overrides(&self) -> (Option<String>, Option<String>) {
-        (self.global.auth_url.clone(), self.global.api_url.clone())
+    /// The per-environment override variable `var`, when set and not empty.
+    fn environment_variable(var: &'static str) -> Option<(&'static str, String)> {
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| (var, v))
     }
 
-    /// Refuse bad `ST_AUTH_URL` / `ST_API_URL` values before any request is made.
+    /// The overrides in effect for `environment` (what `init` saves with a
+    /// profile): `--auth-url` / `ST_AUTH_URL` first, then
+    /// `ST_<ENVIRONMENT>_AUTH_URL`; the same for the API base.
+    pub fn endpoint_overrides(&self, environment: Environment) -> (Option<String>, Option<String>) {
+        let pick = |given: &Option<String>, var: &'static str| {
+            given
+                .clone()
+                .or_else(|| Self::environment_variable(var).map(|(_, v)| v))
+        };
+        (
+            pick(&self.global.auth_url, environment.auth_url_var()),
+            pick(&self.global.api_url, environment.api_url_var()),
+        )
+    }
+
+    /// Refuse bad override URLs before any request is made.
     pub fn check_endpoint_overrides(&self) -> Result<()> {
         if let Some(url) = &self.global.auth_url {
             crate::environment::parse_endpoint("ST_AUTH_URL", url)?;
@@ -304,26 +355,74 @@ impl Context {
         if let Some(url) = &self.global.api_url {
             crate::environment::parse_endpoint("ST_API_URL", url)?;
         }
+        for environment in [Environment::Production, Environment::Integration] {
+            for var in [environment.auth_url_var(), environment.api_url_var()] {
+                if let Some((name, url)) = Self::environment_variable(var) {
+                    crate::environment::parse_endpoint(name, &url)?;
+                }
+            }
+        }
         Ok(())
     }
 
-    /// The URLs for `environment`: flags/env first, then the profile's saved overrides.
+    /// The URLs for `environment`, each from the first of: `--auth-url` /
+    /// `ST_AUTH_URL`, `ST_<ENVIRONMENT>_AUTH_URL`, the profile's saved
+    /// override, ServiceTitan's own (the same for the API base).
     pub fn endpoints(
         &self,
         environment: Environment,
         profile: Option<&Profile>,
     ) -> Result<Endpoints> {
-        let auth = self
-            .global
-            .auth_url
-            .as_deref()
-            .or(profile.and_then(|p| p.auth_url.as_deref()));
-        let api = self
-            .global
-            .api_url
-            .as_deref()
-            .or(profile.and_then(|p| p.api_url.as_deref()));
-        Endpoints::resolve(environment, auth, api)
+        let auth_var = Self::environment_variable(environment.auth_url_var());
+        let api_var = Self::environment_variable(environment.api_url_var());
+        Endpoints::resolve(
+            environment,
+            first_override(
+                self.global.auth_url.as_deref(),
+                "ST_AUTH_URL",
+                &auth_var,
+                profile.and_then(|p| p.auth_url.as_deref()),
+            ),
+            first_override(
+                self.global.api_url.as_deref(),
+                "ST_API_URL",
+                &api_var,
+                profile.and_then(|p| p.api_url.as_deref()),
+            ),
+        )
+    }
+
+    /// The other environment's URLs, for the one token request that tells
+    /// whether refused credentials belong there. Only ServiceTitan's own URL
+    /// or that environment's `ST_<ENVIRONMENT>_AUTH_URL` is ever asked: when
+    /// `selected`'s token URL is overridden and the other's is not, a sandbox
+    /// or a test is in use, and nothing may go to ServiceTitan (`Err` says why).
+    pub fn other_endpoints(
+        &self,
+        selected: &Endpoints,
+        environment: Environment,
+    ) -> std::result::Result<Endpoints, String> {
+        let other = environment.other();
+        let other_auth = Self::environment_variable(other.auth_url_var());
+        let other_api = Self::environment_variable(other.api_url_var());
+        if selected.token_origin != UrlOrigin::BuiltIn && other_auth.is_none() {
+            let why = match selected.token_origin {
+                UrlOrigin::Given => "ST_AUTH_URL / --auth-url is set".to_string(),
+                UrlOrigin::EnvironmentVariable(name) => format!("{name} is set"),
+                _ => "the profile has a saved token URL".to_string(),
+            };
+            return Err(format!(
+                "not asking the {other} environment whether these credentials belong there: {why} \
+                 and {} is not, so st-setup sends nothing to ServiceTitan's own {other} token endpoint",
+                other.auth_url_var()
+            ));
+        }
+        Endpoints::resolve(
+            other,
+            first_override(None, "", &other_auth, None),
+            first_override(None, "", &other_api, None),
+        )
+        .map_err(|e| e.to_string())
     }
 
     /// A single-threaded runtime: every network wait is I/O, one thread is enough.
@@ -366,10 +465,6 @@ impl Context {
         })
     }
 
-    pub fn servicetitan(&self, endpoints: Endpoints) -> Result<ServiceTitan> {
-        Ok(ServiceTitan::new(Arc::new(self.transport()?), endpoints))
-    }
-
     /// The config store and its contents; warns when permissions were tightened.
     pub fn load_config(&self) -> Result<(ConfigStore, Config)> {
         let store = self.config_store()?;
@@ -380,19 +475,57 @@ impl Context {
         Ok((store, config))
     }
 
-    /// Verify `credentials` against `environment` (URL problems become a failed step).
+    /// What to verify against: `environment` (production first for `auto`),
+    /// with the other environment's client for the one question a refusal
+    /// asks it. Clients share `transport`.
+    pub fn plan(
+        &self,
+        transport: &Arc<Transport>,
+        environment: Option<Environment>,
+        profile: Option<&Profile>,
+    ) -> Result<Plan> {
+        let auto = environment.is_none();
+        if auto && (self.global.auth_url.is_some() || self.global.api_url.is_some()) {
+            return Err(Error::Usage(
+                "--environment auto asks both environments, so ST_AUTH_URL / ST_API_URL (one \
+                 environment's URLs) cannot be used with it: set ST_PRODUCTION_AUTH_URL, \
+                 ST_INTEGRATION_AUTH_URL (and their _API_URL) instead, or name the environment."
+                    .into(),
+            ));
+        }
+        let environment = environment.unwrap_or(Environment::Production);
+        let endpoints = self.endpoints(environment, profile)?;
+        let other = self
+            .other_endpoints(&endpoints, environment)
+            .map(|e| ServiceTitan::new(Arc::clone(transport), e));
+        Ok(Plan {
+            environment,
+            client: ServiceTitan::new(Arc::clone(transport), endpoints),
+            other,
+            auto,
+            ui: self.ui,
+        })
+    }
+
+    /// Verify `credentials` against `environment` (`None`: find out, as
+    /// `--environment auto`). URL problems become a failed step.
     pub async fn verify(
         &self,
-        environment: Environment,
+        environment: Option<Environment>,
         profile: Option<&Profile>,
         credentials: &Credentials,
+        required: &[Requirement],
     ) -> Verification {
-        let client = self
-            .endpoints(environment, profile)
-            .and_then(|endpoints| self.servicetitan(endpoints));
-        match client {
-            Ok(client) => verify::verify(&client, environment, credentials).await,
-            Err(err) => verify::setup_failed(&err),
+        let plan = self
+            .transport()
+            .and_then(|t| self.plan(&Arc::new(t), environment, profile));
+        match plan {
+            Ok(plan) => verify::verify(plan, credentials, required).await,
+            Err(err) => verify::setup_failed(
+                environment.unwrap_or(Environment::Production),
+                &err,
+                required,
+            ),
         }
     }
 }

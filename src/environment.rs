@@ -1,5 +1,7 @@
 //! ServiceTitan's two environments and the URLs that belong to each, plus the
-//! `ST_AUTH_URL` / `ST_API_URL` overrides (https only, except loopback hosts).
+//! overrides (https only, except loopback hosts): `ST_AUTH_URL` / `ST_API_URL`
+//! for the environment in use, and `ST_PRODUCTION_AUTH_URL`,
+//! `ST_INTEGRATION_API_URL`, ... for each environment on its own.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -10,7 +12,6 @@ use url::{Host, Url};
 use crate::error::{Error, Result};
 
 pub const DEVELOPER_PORTAL_URL: &str = "https://developer.servicetitan.io/signin";
-pub const DEVELOPER_PORTAL_APPS_URL: &str = "https://developer.servicetitan.io/custom/my-apps";
 pub const DEVELOPER_PORTAL_ACCESS_URL: &str = "https://developer.servicetitan.io/request-access";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -20,6 +21,29 @@ pub enum Environment {
     Production,
     /// Pre-production test tenants: integration.servicetitan.com
     Integration,
+}
+
+/// `--environment`: one of the two, or `auto` (`init` finds out from the
+/// credentials; other commands then use the profile's environment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EnvironmentChoice {
+    /// Live tenants: go.servicetitan.com
+    Production,
+    /// Pre-production test tenants: integration.servicetitan.com
+    Integration,
+    /// init: find out from the credentials (asks production, then integration)
+    Auto,
+}
+
+impl EnvironmentChoice {
+    /// The environment named, `None` for `auto`.
+    pub fn known(self) -> Option<Environment> {
+        match self {
+            EnvironmentChoice::Production => Some(Environment::Production),
+            EnvironmentChoice::Integration => Some(Environment::Integration),
+            EnvironmentChoice::Auto => None,
+        }
+    }
 }
 
 impl Environment {
@@ -62,6 +86,22 @@ impl Environment {
         }
     }
 
+    /// The variable that overrides this environment's token endpoint alone.
+    pub fn auth_url_var(self) -> &'static str {
+        match self {
+            Environment::Production => "ST_PRODUCTION_AUTH_URL",
+            Environment::Integration => "ST_INTEGRATION_AUTH_URL",
+        }
+    }
+
+    /// The variable that overrides this environment's API base alone.
+    pub fn api_url_var(self) -> &'static str {
+        match self {
+            Environment::Production => "ST_PRODUCTION_API_URL",
+            Environment::Integration => "ST_INTEGRATION_API_URL",
+        }
+    }
+
     pub fn other(self) -> Environment {
         match self {
             Environment::Production => Environment::Integration,
@@ -76,31 +116,59 @@ impl fmt::Display for Environment {
     }
 }
 
+/// Where an endpoint URL came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UrlOrigin {
+    /// `--auth-url` / `ST_AUTH_URL` (or the API's): the environment in use.
+    Given,
+    /// `ST_PRODUCTION_AUTH_URL` and its kin: one environment's own override.
+    EnvironmentVariable(&'static str),
+    /// The override saved in the profile when it was set up.
+    Profile,
+    /// ServiceTitan's own URL.
+    BuiltIn,
+}
+
+/// An override URL as given, with the name it was given by (for messages).
+#[derive(Clone, Copy, Debug)]
+pub struct UrlOverride<'a> {
+    pub name: &'a str,
+    pub raw: &'a str,
+    pub origin: UrlOrigin,
+}
+
 /// The two URLs a verification talks to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoints {
     pub token_url: Url,
     pub api_base: Url,
+    pub token_origin: UrlOrigin,
+    pub api_origin: UrlOrigin,
 }
 
 impl Endpoints {
     /// The environment's URLs, each replaced by its override when one is set.
     pub fn resolve(
         environment: Environment,
-        auth_override: Option<&str>,
-        api_override: Option<&str>,
+        auth_override: Option<UrlOverride<'_>>,
+        api_override: Option<UrlOverride<'_>>,
     ) -> Result<Endpoints> {
-        let token_url = match auth_override {
-            Some(raw) => parse_endpoint("ST_AUTH_URL", raw)?,
-            None => Url::parse(environment.token_url()).expect("built-in URL"),
+        let pick = |given: Option<UrlOverride<'_>>, built_in: &str| -> Result<(Url, UrlOrigin)> {
+            match given {
+                Some(o) => Ok((parse_endpoint(o.name, o.raw)?, o.origin)),
+                None => Ok((
+                    Url::parse(built_in).expect("built-in URL"),
+                    UrlOrigin::BuiltIn,
+                )),
+            }
         };
-        let api_base = match api_override {
-            Some(raw) => parse_endpoint("ST_API_URL", raw)?,
-            None => Url::parse(environment.api_base()).expect("built-in URL"),
-        };
+        let (token_url, token_origin) = pick(auth_override, environment.token_url())?;
+        let (api_base, api_origin) = pick(api_override, environment.api_base())?;
         Ok(Endpoints {
             token_url,
             api_base,
+            token_origin,
+            api_origin,
         })
     }
 }
@@ -140,6 +208,7 @@ mod tests {
     #[test]
     fn each_environment_has_its_own_urls() {
         let prod = Endpoints::resolve(Environment::Production, None, None).unwrap();
+        assert_eq!(prod.token_origin, UrlOrigin::BuiltIn);
         assert_eq!(
             prod.token_url.as_str(),
             "https://auth.servicetitan.io/connect/token"

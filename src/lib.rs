@@ -5,10 +5,10 @@
 //! - [`cli`] parses arguments and builds the [`cli::Context`] commands share;
 //! - [`commands`] holds one module per subcommand;
 //! - [`wizard`] is the interactive dialogue of `init`;
-//! - [`verify`] runs the three checks (token, tenant claim, API probe) on
+//! - [`verify`] runs the checks (token, tenant claim, API probe, scopes) on
 //!   top of [`servicetitan`], the HTTP client;
 //! - [`store`] keeps the config file and the secret store (OS keyring);
-//! - [`credentials`], [`environment`] and [`profile`] are the domain values;
+//! - [`credentials`], [`environment`], [`scopes`] and [`profile`] are the domain values;
 //! - [`error`] maps every failure to its documented exit code; [`ui`] prints.
 
 pub mod browser;
@@ -19,6 +19,7 @@ pub mod environment;
 pub mod error;
 pub mod profile;
 pub mod resolve;
+pub mod scopes;
 pub mod servicetitan;
 pub mod signals;
 pub mod store;

@@ -12,7 +12,7 @@ use clap::parser::ValueSource;
 use crate::cli::Context;
 use crate::commands::init::CredentialArgs;
 use crate::credentials::{self, ClientSecret, Credentials, Field};
-use crate::environment::Environment;
+use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, Result};
 use crate::profile::{DEFAULT_PROFILE, check_name};
 use crate::store::config::{Config, Profile};
@@ -133,7 +133,8 @@ impl Resolved {
         else {
             return Err(not_configured(&profile.value, config));
         };
-        let environment = match args.environment {
+        // `auto` is init's: here it leaves the profile's environment in place.
+        let environment = match args.environment.and_then(EnvironmentChoice::known) {
             Some(e) => Sourced {
                 value: e,
                 source: ctx.source_of("environment", "ST_ENVIRONMENT"),

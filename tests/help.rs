@@ -172,8 +172,8 @@ fn bash_completes_commands_then_their_flags_and_values() {
         (&["st-setup", "ch"][..], "check"),
         (&["st-setup", "init", "--st"], "--storage"),
         (
-            &["st-setup", "check", "--environment", ""],
-            "production integration",
+            &["st-setup", "init", "--environment", ""],
+            "production integration auto",
         ),
         (&["st-setup", "export", "--format", "d"], "dotenv"),
         (&["st-setup", "completions", "p"], "powershell"),

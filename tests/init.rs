@@ -98,6 +98,8 @@ fn a_rejected_client_secret_is_exit_3_and_stores_nothing() {
 #[test]
 fn a_token_for_another_tenant_is_named() {
     require_keyring();
+    // The token names tenant 9999; the Tenant ID typed is 7777, which the
+    // API refuses: the refusal is explained by the tenant first.
     let fake = FakeServiceTitan::builder(Credentials::demo())
         .token_tenant_claim(Some("9999".into()))
         .start();
@@ -105,11 +107,35 @@ fn a_token_for_another_tenant_is_named() {
     let profile = unique_profile("mismatch");
 
     env.init_cmd(&profile)
+        .args_override("--tenant", "7777")
         .run()
         .code(4)
-        .stderr_has("belong to tenant 9999, not to tenant 8450");
+        .stderr_has("the token names tenant 9999, not 7777")
+        .stderr_has("belong to tenant 9999, not to tenant 7777");
     assert_nothing_stored(&env, &profile);
-    assert_eq!(fake.probe_requests(), 0, "no probe after a tenant mismatch");
+    assert_eq!(fake.probe_requests(), 1, "the API call decides");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_token_for_another_tenant_that_the_api_accepts_is_only_a_warning() {
+    require_keyring();
+    // Enterprise Hub: one Client ID for a group of tenants. The token names
+    // another tenant of the group, and the API accepts the one typed.
+    let fake = FakeServiceTitan::builder(Credentials::demo())
+        .token_tenant_claim(Some("9999".into()))
+        .start();
+    let env = TestEnv::with_fake(&fake);
+    let profile = unique_profile("hub");
+
+    env.init_cmd(&profile)
+        .run()
+        .code(0)
+        .stderr_has("the token names tenant 9999, not 8450")
+        .stderr_has("Enterprise Hub")
+        .stderr_has("the API accepted the Application Key for tenant 8450")
+        .stderr_has("Saved profile");
+    secret_tool_clear("st-setup", &profile);
 }
 
 #[cfg(target_os = "linux")]
@@ -150,9 +176,11 @@ fn a_wrong_app_key_is_exit_4_naming_the_app_key() {
 #[test]
 fn a_forbidden_probe_lists_the_three_causes() {
     require_keyring();
-    // The token names no tenant, so a wrong Tenant ID reaches the probe.
+    // The token names no tenant and no scopes, so a wrong Tenant ID reaches
+    // the probe and the refusal has several possible causes.
     let fake = FakeServiceTitan::builder(Credentials::demo())
         .opaque_token(true)
+        .scopes(None)
         .start();
     let env = TestEnv::with_fake(&fake);
     let profile = unique_profile("forbidden");

@@ -4,6 +4,7 @@
 
 mod util;
 
+mod diagnosis;
 mod help;
 mod init;
 // A locked gnome-keyring of its own (not the shared one of scripts/test).

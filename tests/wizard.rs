@@ -13,6 +13,7 @@ use crate::util::cmd::{
     TestEnv, another_process_has_open, assert_keyring_holds, mode, require_keyring,
     secret_tool_clear, secret_tool_lookup, unique_profile,
 };
+use crate::util::environments::{TwoEnvironments, integration_creds};
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan, Fault, Route};
 
 const TIMEOUT_MS: u64 = 20_000;
@@ -914,4 +915,100 @@ fn a_sigint_sent_by_a_process_reaches_execs_command_exactly_once() {
         assert!(sent.success());
     });
     assert_eq!(report, "sigints=1 kernel=0 user=1");
+}
+
+#[test]
+fn credentials_of_the_other_environment_put_the_switch_first_and_say_why() {
+    require_keyring();
+    let fakes = TwoEnvironments::start();
+    // Production values, but the person chose integration.
+    let env = fakes.env(Credentials::demo());
+    let profile = unique_profile("detected");
+    let app_key = env.creds.app_key.clone();
+    let mut printed = String::new();
+    let mut s = spawn_at_secret(&env, &profile, &app_key); // integration
+    step(&mut s, &mut printed, "Client Secret (hidden)");
+    s.send_line(&env.creds.client_secret).unwrap();
+    step(
+        &mut s,
+        &mut printed,
+        "these credentials belong to the production environment; the profile says integration",
+    );
+    step(&mut s, &mut printed, "What now?");
+    // The first choice, already highlighted: Enter takes it.
+    step(
+        &mut s,
+        &mut printed,
+        "> Switch to production and try again (its token endpoint accepted these credentials)",
+    );
+    keys(&mut s, "\r");
+    step(
+        &mut s,
+        &mut printed,
+        "token issued by the production token endpoint",
+    );
+    step(&mut s, &mut printed, "Saved profile");
+    printed.push_str(&rest_of_output(&mut s));
+    assert!(!printed.contains(&env.creds.client_secret), "{printed}");
+
+    let config = env.config_text().expect("config written");
+    assert!(config.contains("environment = \"production\""), "{config}");
+    assert_eq!(fakes.integration.token_requests(), 1);
+    assert_eq!(fakes.production.token_requests(), 2, "asked, then used");
+    secret_tool_clear("st-setup", &profile);
+}
+
+#[test]
+fn not_sure_of_the_environment_the_wizard_finds_it_out_and_shows_cleaned_values() {
+    require_keyring();
+    let fakes = TwoEnvironments::start();
+    let env = fakes.env(integration_creds());
+    let creds = env.creds.clone();
+    let profile = unique_profile("notsure");
+    let mut printed = String::new();
+
+    let mut s = spawn(&env, &["--profile", &profile]);
+    step(&mut s, &mut printed, "Environment");
+    step(&mut s, &mut printed, "find out from the credentials");
+    keys(&mut s, "\x1b[B");
+    keys(&mut s, "\x1b[B"); // down twice: not sure
+    keys(&mut s, "\r");
+    step(&mut s, &mut printed, "Application Key");
+    s.send_line(&format!("  \"{}\"  ", creds.app_key)).unwrap();
+    // The answer line shows the cleaned value, not the paste.
+    step(
+        &mut s,
+        &mut printed,
+        &format!("Application Key: {}\r\n", creds.app_key),
+    );
+    step(&mut s, &mut printed, "Stage 2 of 2: your tenant");
+    step(&mut s, &mut printed, "https://go.servicetitan.com");
+    step(&mut s, &mut printed, "https://integration.servicetitan.com");
+    step(&mut s, &mut printed, "Tenant ID");
+    s.send_line(&creds.tenant_id).unwrap();
+    step(&mut s, &mut printed, "Client ID");
+    s.send_line(&creds.client_id).unwrap();
+    step(&mut s, &mut printed, "Client Secret (hidden)");
+    s.send_line(&creds.client_secret).unwrap();
+    step(
+        &mut s,
+        &mut printed,
+        "these credentials belong to the integration environment",
+    );
+    step(&mut s, &mut printed, "Environment      integration"); // the summary
+    step(
+        &mut s,
+        &mut printed,
+        "Environment:   integration (found out from the credentials)",
+    );
+    printed.push_str(&rest_of_output(&mut s));
+    assert!(!printed.contains(&creds.client_secret), "{printed}");
+
+    let config = env.config_text().expect("config written");
+    assert!(config.contains("environment = \"integration\""), "{config}");
+    assert!(config.contains("verified = true"), "{config}");
+    assert_eq!(fakes.production.token_requests(), 1, "asked first, refused");
+    assert_eq!(fakes.integration.probe_requests(), 1);
+    assert_keyring_holds(&profile, &creds.client_secret);
+    secret_tool_clear("st-setup", &profile);
 }

@@ -1,5 +1,5 @@
 //! `st-setup check`: re-verify stored (or environment-only) credentials with
-//! the same three steps as `init`, one profile or all of them concurrently.
+//! the same steps as `init` (token, tenant, API call, scopes), one profile or all of them concurrently.
 
 use std::sync::Arc;
 
@@ -11,14 +11,14 @@ use tokio::task::JoinSet;
 use crate::cli::Context;
 use crate::commands::init::CredentialArgs;
 use crate::credentials::{ClientSecret, Credentials};
-use crate::environment::{Endpoints, Environment};
+use crate::environment::Environment;
 use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::{Resolved, Source, missing_secret};
-use crate::servicetitan::ServiceTitan;
+use crate::scopes::{self, RequireArgs, Requirement};
 use crate::store::config::{ConfigStore, Profile};
 use crate::store::{SecretStorage, SecretStore};
 use crate::ui::stdout_line;
-use crate::verify::{self, Step, Verification};
+use crate::verify::{self, Step, StepStatus, Verification};
 
 /// Profiles checked at the same time by `--all`.
 const CONCURRENCY: usize = 64;
@@ -26,6 +26,9 @@ const CONCURRENCY: usize = 64;
 const AFTER_HELP: &str = "\
 Examples:
   st-setup check                        # the default profile
+  st-setup check --scopes               # and every scope the token carries, by module
+  st-setup check --require crm --require tn.acc.invoices:r
+                                        # exit 4 unless the token has these scopes
   st-setup check --all --json           # every profile, as a JSON array
   ST_TENANT_ID=8450 ST_APP_KEY=... ST_CLIENT_ID=... ST_CLIENT_SECRET=... st-setup check
                                         # CI: nothing stored, everything from the environment
@@ -45,6 +48,13 @@ pub struct CheckArgs {
     /// Print one JSON document on stdout (an array with --all)
     #[arg(long)]
     pub json: bool,
+
+    /// List every scope the token carries, grouped by API module
+    #[arg(long)]
+    pub scopes: bool,
+
+    #[command(flatten)]
+    pub require: RequireArgs,
 }
 
 /// One profile's result, as printed and as JSON.
@@ -59,6 +69,17 @@ struct Report {
     client_credentials: Step,
     tenant_match: Step,
     api_access: Step,
+    /// The token's scopes, sorted; `null` when it names none.
+    scopes: Option<Vec<String>>,
+    /// The API path probed, without its query.
+    probe: Option<String>,
+    /// The `--require` items (given or saved) the token does not meet.
+    missing_scopes: Vec<String>,
+    /// Where refused credentials turned out to belong.
+    detected_environment: Option<Environment>,
+    /// Every line printed for the profile, with its screen label.
+    #[serde(skip)]
+    lines: Vec<(&'static str, Step)>,
     #[serde(skip)]
     status: ExitStatus,
 }
@@ -75,6 +96,15 @@ impl Report {
             client_credentials: verification.client_credentials.clone(),
             tenant_match: verification.tenant_match.clone(),
             api_access: verification.api_access.clone(),
+            scopes: verification.scopes.clone(),
+            probe: verification.probe.clone(),
+            missing_scopes: verification.missing_scopes.clone(),
+            detected_environment: verification.detected_environment,
+            lines: verification
+                .steps()
+                .into_iter()
+                .map(|(_, label, step)| (label, step.clone()))
+                .collect(),
             status: verification.status,
         }
     }
@@ -86,11 +116,14 @@ struct Target {
     environment: Environment,
     tenant: String,
     storage_label: &'static str,
-    job: std::result::Result<(Credentials, Endpoints), Error>,
+    /// `--require` and the profile's saved list.
+    required: Vec<Requirement>,
+    job: std::result::Result<Credentials, Error>,
 }
 
 pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
     ctx.check_endpoint_overrides()?;
+    let given_required = args.require.requirements()?;
     let (config_store, config) = ctx.load_config()?;
     let secrets = ctx.secret_store(&config_store);
     let resolved: Vec<Resolved> = if args.all {
@@ -131,36 +164,48 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
                 } else {
                     r.require_secret(&secrets)
                 };
-                let endpoints = ctx.endpoints(r.environment.value, r.stored.as_ref());
+                let saved = r.stored.as_ref().map_or(&[][..], |p| &p.require[..]);
+                let required = scopes::saved_requirements(&r.profile.value, saved)
+                    .map(|saved| scopes::merge(saved.into_iter().chain(given_required.clone())));
+                let (required, job) = match required {
+                    Ok(required) => (required, secret.map(|s| r.credentials(s))),
+                    Err(err) => (given_required.clone(), Err(err)),
+                };
                 Target {
                     name: r.profile.value.clone(),
                     environment: r.environment.value,
                     tenant: r.tenant_id.value.clone(),
                     storage_label: storage_label(r, args.all),
-                    job: secret.and_then(|s| Ok((r.credentials(s), endpoints?))),
+                    required,
+                    job,
                 }
             })
             .collect::<Vec<Target>>()
     });
     let transport = Arc::new(transport?);
     let runtime = ctx.runtime()?;
+    let mut plan_failures: Vec<(usize, Error)> = Vec::new();
     let verifications = runtime.block_on(async {
         let limit = Arc::new(Semaphore::new(CONCURRENCY));
         let mut tasks = JoinSet::new();
-        for (index, target) in targets.iter().enumerate() {
-            let Ok((credentials, endpoints)) = &target.job else {
+        for (index, (target, r)) in targets.iter().zip(&resolved).enumerate() {
+            let Ok(credentials) = &target.job else {
                 continue;
             };
-            let client = ServiceTitan::new(Arc::clone(&transport), endpoints.clone());
+            let plan = ctx.plan(&transport, Some(target.environment), r.stored.as_ref());
+            let plan = match plan {
+                Ok(plan) => plan,
+                Err(err) => {
+                    plan_failures.push((index, err));
+                    continue;
+                }
+            };
             let credentials = credentials.clone();
-            let environment = target.environment;
             let limit = Arc::clone(&limit);
+            let required = target.required.clone();
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                (
-                    index,
-                    verify::verify(&client, environment, &credentials).await,
-                )
+                (index, verify::verify(plan, &credentials, &required).await)
             });
         }
         let mut done: Vec<Option<Verification>> = targets.iter().map(|_| None).collect();
@@ -175,13 +220,22 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
     let reports: Vec<Report> = targets
         .iter()
         .zip(verifications)
-        .map(|(target, verification)| match (&target.job, verification) {
-            (_, Some(v)) => Report::new(target, &v),
-            (Err(err), None) => Report::new(target, &verify::setup_failed(err)),
-            (Ok(_), None) => Report::new(
-                target,
-                &verify::setup_failed(&Error::Other("the check did not finish".into())),
-            ),
+        .enumerate()
+        .map(|(index, (target, verification))| {
+            let failed = |err: &Error| {
+                Report::new(
+                    target,
+                    &verify::setup_failed(target.environment, err, &target.required),
+                )
+            };
+            match (&target.job, verification) {
+                (_, Some(v)) => Report::new(target, &v),
+                (Err(err), None) => failed(err),
+                (Ok(_), None) => match plan_failures.iter().find(|(i, _)| *i == index) {
+                    Some((_, err)) => failed(err),
+                    None => failed(&Error::Other("the check did not finish".into())),
+                },
+            }
         })
         .collect();
 
@@ -196,7 +250,7 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         stdout_line(&json.map_err(|e| Error::Other(e.to_string()))?)?;
     } else {
         for report in &reports {
-            print_report(ctx, report)?;
+            print_report(ctx, report, args.scopes)?;
         }
     }
     if args.all {
@@ -260,7 +314,7 @@ fn mark_verified(
         .filter(|(_, report)| report.ok && report.secret_storage != "env")
         .filter_map(|((r, target), _)| {
             let stored = r.stored.as_ref().filter(|p| !p.verified)?;
-            let (credentials, _) = target.job.as_ref().ok()?;
+            let credentials = target.job.as_ref().ok()?;
             // Passing against another server proves nothing about the stored one.
             let own =
                 |given: &Option<String>, saved: &Option<String>| given.is_none() || given == saved;
@@ -323,7 +377,7 @@ fn storage_label(resolved: &Resolved, all: bool) -> &'static str {
     }
 }
 
-fn print_report(ctx: &Context, report: &Report) -> Result<()> {
+fn print_report(ctx: &Context, report: &Report, list_scopes: bool) -> Result<()> {
     let secret_place = match report.secret_storage {
         "env" => "Client Secret from ST_CLIENT_SECRET",
         "file" => "Client Secret stored in plain text file",
@@ -335,16 +389,30 @@ fn print_report(ctx: &Context, report: &Report) -> Result<()> {
         report.environment,
         report.tenant
     ))?;
-    for (label, step) in [
-        ("Client ID / Secret", &report.client_credentials),
-        ("Tenant", &report.tenant_match),
-        ("API access", &report.api_access),
-    ] {
+    for (label, step) in &report.lines {
         stdout_line(
             &ctx.ui
                 .for_stdout()
                 .step_line(step.status, label, &step.message),
         )?;
+    }
+    if list_scopes {
+        match &report.scopes {
+            Some(list) if !list.is_empty() => {
+                stdout_line(&format!("  Every scope of the token ({}):", list.len()))?;
+                for (module, names) in scopes::grouped(list) {
+                    stdout_line(&format!("    {module}"))?;
+                    for name in names {
+                        stdout_line(&format!("      {name}"))?;
+                    }
+                }
+            }
+            Some(_) => stdout_line("  The token carries an empty scope list.")?,
+            None if report.client_credentials.status == StepStatus::Ok => {
+                stdout_line("  The token names no scopes (neither its response nor its claims).")?
+            }
+            None => stdout_line("  No token, so no scopes to list.")?,
+        }
     }
     Ok(())
 }

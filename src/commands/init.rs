@@ -8,10 +8,11 @@ use clap::Args;
 
 use crate::cli::Context;
 use crate::credentials::{ClientSecret, Credentials, Field};
-use crate::environment::Environment;
+use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, ExitStatus, Result};
 use crate::profile::{DEFAULT_PROFILE, check_name};
 use crate::resolve::{secret_from_env, validate_given};
+use crate::scopes::{self, RequireArgs, Requirement};
 use crate::store::SecretStorage;
 use crate::store::config::Profile;
 use crate::wizard::{self, Given, Stored, Wizard};
@@ -23,6 +24,10 @@ Examples:
   ST_CLIENT_SECRET=... st-setup init --non-interactive --profile ci \\
       --tenant 8450 --app-key ak1.... --client-id cid....
   printf '%s\\n' \"$SECRET\" | st-setup init --client-secret-stdin --tenant 8450 ...
+  st-setup init --environment auto               # not sure which environment: find out
+  st-setup init --profile sync --require crm --require tn.acc.invoices:r
+                                                 # the token must have these scopes (saved:
+                                                 # every later check requires them too)
 
 The Client Secret is never taken from a flag (it would show in process lists and
 shell history): use ST_CLIENT_SECRET, --client-secret-stdin, or the hidden prompt.";
@@ -32,6 +37,9 @@ shell history): use ST_CLIENT_SECRET, --client-secret-stdin, or the hidden promp
 pub struct InitArgs {
     #[command(flatten)]
     pub values: CredentialArgs,
+
+    #[command(flatten)]
+    pub require: RequireArgs,
 
     /// Read the Client Secret from the first line of standard input
     #[arg(long, help_heading = "Credentials")]
@@ -72,7 +80,7 @@ pub struct CredentialArgs {
     )]
     pub profile: Option<String>,
 
-    /// ServiceTitan environment the Client ID / Secret belong to
+    /// ServiceTitan environment the Client ID / Secret belong to (auto: init finds out)
     #[arg(
         long,
         env = "ST_ENVIRONMENT",
@@ -80,7 +88,7 @@ pub struct CredentialArgs {
         hide_env_values = true,
         help_heading = "Credentials"
     )]
-    pub environment: Option<Environment>,
+    pub environment: Option<EnvironmentChoice>,
 
     /// Tenant ID (digits, from API Application Access in the tenant)
     #[arg(
@@ -142,6 +150,17 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
     };
     let current_storage =
         |profile: &str| stored_in(profile).unwrap_or_else(|| storage_for(profile));
+    // --require replaces a profile's saved list; without it the saved one stays.
+    let given_required = args.require.requirements()?;
+    let required_for = |profile: &str| -> Result<Vec<Requirement>> {
+        if !args.require.require.is_empty() {
+            return Ok(given_required.clone());
+        }
+        match existing_config.profiles.get(profile) {
+            Some(p) => scopes::saved_requirements(profile, &p.require),
+            None => Ok(Vec::new()),
+        }
+    };
     let runtime = ctx.runtime()?;
 
     let collected = if interactive {
@@ -151,9 +170,11 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
             let secret = secrets.get_secret(current_storage(name), name)?;
             Ok(Stored { profile, secret })
         };
-        let verify_with = |environment: Environment, credentials: &Credentials| {
-            runtime.block_on(ctx.verify(environment, None, credentials))
-        };
+        let verify_with =
+            |profile: &str, environment: Option<Environment>, credentials: &Credentials| {
+                let required = required_for(profile)?;
+                Ok(runtime.block_on(ctx.verify(environment, None, credentials, &required)))
+            };
         let verify: Option<wizard::VerifyFn<'_>> = if args.no_verify {
             None
         } else {
@@ -170,11 +191,16 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
             ctx,
             &args,
             &runtime,
+            &required_for,
         )?
     };
 
     let storage = storage_for(&collected.profile);
-    let endpoints_override = ctx.endpoint_overrides();
+    let endpoints_override = ctx.endpoint_overrides(collected.environment);
+    let require = required_for(&collected.profile)?
+        .iter()
+        .map(|r| r.as_given().to_string())
+        .collect();
     let profile = Profile {
         environment: collected.environment,
         tenant_id: collected.credentials.tenant_id.clone(),
@@ -184,6 +210,7 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
         verified: collected.verified,
         auth_url: endpoints_override.0,
         api_url: endpoints_override.1,
+        require,
     };
     // Saving is one step for the user. Waiting for another run's lock comes
     // first and can be interrupted (nothing is written yet); from then on a
@@ -215,12 +242,18 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
         ),
     };
     ctx.ui.success(&format!(
-        "Saved profile {:?}{}.\n  Client Secret: {where_secret}\n  Other values:  {}",
+        "Saved profile {:?}{}.\n  Environment:   {}{}\n  Client Secret: {where_secret}\n  Other values:  {}",
         collected.profile,
         if collected.verified {
             ""
         } else {
             " (unverified)"
+        },
+        collected.environment,
+        if collected.environment_found {
+            " (found out from the credentials)"
+        } else {
+            ""
         },
         config.path().display()
     ));
@@ -306,16 +339,18 @@ fn collect_without_prompts(
     ctx: &Context,
     args: &InitArgs,
     runtime: &tokio::runtime::Runtime,
+    required_for: &dyn Fn(&str) -> Result<Vec<Requirement>>,
 ) -> Result<wizard::Collected> {
     let profile = given
         .profile
         .clone()
         .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
     let stored = config.profiles.get(&profile);
-    let environment = given
-        .environment
-        .or(stored.map(|p| p.environment))
-        .unwrap_or(Environment::Production);
+    // `None`: --environment auto, found out by the verification.
+    let environment: Option<Environment> = match given.environment {
+        Some(choice) => choice.known(),
+        None => Some(stored.map_or(Environment::Production, |p| p.environment)),
+    };
     let pick = |given: &Option<String>, stored: Option<&String>| given.clone().or(stored.cloned());
     let tenant_id = pick(&given.tenant_id, stored.map(|p| &p.tenant_id));
     let app_key = pick(&given.app_key, stored.map(|p| &p.app_key));
@@ -353,22 +388,32 @@ fn collect_without_prompts(
         client_secret: client_secret.expect("checked above"),
     };
     if args.no_verify {
+        let Some(environment) = environment else {
+            return Err(Error::Usage(
+                "--environment auto finds out the environment by asking ServiceTitan, so it \
+                 cannot be used with --no-verify: name the environment (production or integration)."
+                    .into(),
+            ));
+        };
         ctx.ui.warn("verification skipped (--no-verify): these values have not been checked with ServiceTitan.");
         return Ok(wizard::Collected {
             profile,
             environment,
+            environment_found: false,
             credentials,
             verified: false,
         });
     }
-    let verification = runtime.block_on(ctx.verify(environment, None, &credentials));
+    let required = required_for(&profile)?;
+    let verification = runtime.block_on(ctx.verify(environment, None, &credentials, &required));
     wizard::print_verification(ctx.ui, &verification);
     if !verification.passed() {
         return Err(verification_error(&verification));
     }
     Ok(wizard::Collected {
         profile,
-        environment,
+        environment: verification.environment,
+        environment_found: environment.is_none(),
         credentials,
         verified: true,
     })

@@ -17,7 +17,7 @@ use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::Resolved;
 use crate::servicetitan::{ServiceTitan, TokenOutcome};
 use crate::store::SecretStore;
-use crate::verify::rejection_message;
+use crate::verify::{rejection_message, server_said};
 
 /// A cached token is reused only while it has more than this many seconds left.
 const MIN_REMAINING_SECS: u64 = 60;
@@ -115,7 +115,11 @@ pub fn access_token(
             description,
         } => Err(Error::CredentialsRejected(format!(
             "{}\nRun `st-setup check` for details, or `st-setup init --profile {profile}` to enter new values.",
-            rejection_message(resolved.environment.value, status, error, description)
+            rejection_message(
+                resolved.environment.value,
+                status,
+                &server_said(error, description)
+            )
         ))),
     }
 }

@@ -13,6 +13,8 @@ pub struct Claims {
     pub tenant: Option<String>,
     pub client_id: Option<String>,
     pub expires_at: Option<i64>,
+    /// The `scope` claim: an array of names (or one space-separated string).
+    pub scopes: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -20,6 +22,7 @@ struct RawClaims {
     tenant: Option<serde_json::Value>,
     client_id: Option<serde_json::Value>,
     exp: Option<serde_json::Value>,
+    scope: Option<serde_json::Value>,
 }
 
 /// Decode the payload of a JWT; `None` when it is not one.
@@ -36,7 +39,19 @@ pub fn claims(token: &str) -> Option<Claims> {
         tenant: raw.tenant.and_then(scalar_to_string),
         client_id: raw.client_id.and_then(scalar_to_string),
         expires_at: raw.exp.and_then(|v| v.as_i64()),
+        scopes: raw.scope.and_then(scope_names),
     })
+}
+
+/// `["a","b"]` or `"a b"`; anything else (a number, an object) is no claim.
+pub fn scope_names(value: serde_json::Value) -> Option<Vec<String>> {
+    match value {
+        serde_json::Value::String(s) => Some(crate::scopes::normalize([s.as_str()])),
+        serde_json::Value::Array(items) => Some(crate::scopes::normalize(
+            items.iter().filter_map(serde_json::Value::as_str),
+        )),
+        _ => None,
+    }
 }
 
 /// `"8450"` and `8450` both mean tenant 8450.
@@ -79,6 +94,7 @@ mod tests {
                 tenant: Some("8450".into()),
                 client_id: Some("cid.x".into()),
                 expires_at: Some(1_700_000_000),
+                scopes: None,
             })
         );
         assert_eq!(tenant_matches(&token, "8450"), Some(Ok(())));
@@ -86,6 +102,27 @@ mod tests {
             tenant_matches(&jwt(r#"{"tenant":8450}"#), "8450"),
             Some(Ok(()))
         );
+    }
+
+    #[test]
+    fn reads_the_scope_claim_as_array_or_string() {
+        let scopes = |payload: &str| claims(&jwt(payload)).unwrap().scopes;
+        assert_eq!(
+            scopes(r#"{"scope":["tn.crm.customers:r","tn.acc.invoices:r"]}"#),
+            Some(vec![
+                "tn.acc.invoices:r".to_string(),
+                "tn.crm.customers:r".to_string()
+            ])
+        );
+        assert_eq!(
+            scopes(r#"{"scope":"tn.jpm.jobs:r tn.crm.customers:r"}"#),
+            Some(vec![
+                "tn.crm.customers:r".to_string(),
+                "tn.jpm.jobs:r".to_string()
+            ])
+        );
+        assert_eq!(scopes(r#"{"scope":42}"#), None);
+        assert_eq!(scopes(r#"{"tenant":"1"}"#), None);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use crate::credentials::ClientSecret;
 use crate::environment::Endpoints;
+use crate::scopes::Module;
 use http::{
     FailureKind, NetworkError, Request, Response, RetryPolicy, Transport, scrubbed_excerpt,
 };
@@ -29,13 +30,19 @@ use http::{
 pub struct AccessToken {
     value: SecretString,
     pub expires_in: Duration,
+    /// The scopes the server says the token carries (sorted): the token
+    /// response's `scope`, else the JWT's `scope` claim; `None` when neither
+    /// names any.
+    pub scopes: Option<Vec<String>>,
 }
 
 impl AccessToken {
     pub fn new(value: String, expires_in: Duration) -> Self {
+        let scopes = jwt::claims(&value).and_then(|c| c.scopes);
         AccessToken {
             value: SecretString::from(value),
             expires_in,
+            scopes,
         }
     }
 
@@ -48,8 +55,8 @@ impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "AccessToken([REDACTED], expires_in: {:?})",
-            self.expires_in
+            "AccessToken([REDACTED], expires_in: {:?}, scopes: {:?})",
+            self.expires_in, self.scopes
         )
     }
 }
@@ -113,7 +120,7 @@ impl ServiceTitan {
         &self.endpoints
     }
 
-    /// POST the client-credentials grant.
+    /// POST the client-credentials grant to this client's token endpoint.
     pub async fn request_token(
         &self,
         client_id: &str,
@@ -146,13 +153,8 @@ impl ServiceTitan {
         interpret_token_response(&response, secret)
     }
 
-    /// GET one business unit: proves App Key, tenant and token together.
-    pub async fn probe(
-        &self,
-        tenant_id: &str,
-        app_key: &str,
-        token: &AccessToken,
-    ) -> Result<ProbeOutcome, NetworkError> {
+    /// The URL of `module`'s probe for `tenant_id` (with its `page=1&pageSize=1` query).
+    pub fn probe_url(&self, module: &Module, tenant_id: &str) -> Result<url::Url, NetworkError> {
         let mut url = self.endpoints.api_base.clone();
         url.path_segments_mut()
             .map_err(|_| NetworkError {
@@ -161,8 +163,21 @@ impl ServiceTitan {
                 message: "ST_API_URL cannot be used as a base URL".into(),
             })?
             .pop_if_empty()
-            .extend(["settings", "v2", "tenant", tenant_id, "business-units"]);
+            .extend(module.base.split('/').filter(|s| !s.is_empty()))
+            .extend(["tenant", tenant_id, module.probe]);
         url.set_query(Some("page=1&pageSize=1"));
+        Ok(url)
+    }
+
+    /// GET one item of `module`'s cheap list: proves App Key, tenant and token together.
+    pub async fn probe(
+        &self,
+        module: &Module,
+        tenant_id: &str,
+        app_key: &str,
+        token: &AccessToken,
+    ) -> Result<ProbeOutcome, NetworkError> {
+        let url = self.probe_url(module, tenant_id)?;
         let mut headers = HeaderMap::new();
         let mut bearer =
             HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
@@ -204,6 +219,7 @@ const MAX_TOKEN_LIFETIME_SECS: u64 = 24 * 60 * 60;
 struct TokenBody {
     access_token: Option<String>,
     expires_in: Option<serde_json::Value>,
+    scope: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -244,10 +260,12 @@ fn interpret_token_response(
             .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
             .unwrap_or(900)
             .min(MAX_TOKEN_LIFETIME_SECS);
-        return Ok(TokenOutcome::Issued(AccessToken::new(
-            token,
-            Duration::from_secs(expires_in),
-        )));
+        let mut token = AccessToken::new(token, Duration::from_secs(expires_in));
+        // The response's `scope` names what was granted; the JWT claim is the fallback.
+        if let Some(scopes) = body.scope.and_then(jwt::scope_names) {
+            token.scopes = Some(scopes);
+        }
+        return Ok(TokenOutcome::Issued(token));
     }
     if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS {
         let parsed: OAuthError = serde_json::from_slice(&response.body).unwrap_or_default();
@@ -427,6 +445,31 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn scopes_come_from_the_response_else_from_the_jwt() {
+        use base64::Engine;
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"scope":["tn.crm.customers:r"]}"#);
+        let jwt = format!("h.{payload}.s");
+        let issued = |body: String| match interpret_token_response(&response(200, &body), &secret())
+            .unwrap()
+        {
+            TokenOutcome::Issued(t) => t.scopes,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            issued(format!(
+                r#"{{"access_token":"{jwt}","scope":"tn.acc.invoices:r tn.jpm.jobs:r"}}"#
+            )),
+            Some(vec!["tn.acc.invoices:r".into(), "tn.jpm.jobs:r".into()])
+        );
+        assert_eq!(
+            issued(format!(r#"{{"access_token":"{jwt}"}}"#)),
+            Some(vec!["tn.crm.customers:r".into()])
+        );
+        assert_eq!(issued(r#"{"access_token":"opaque"}"#.into()), None);
     }
 
     #[test]

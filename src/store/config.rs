@@ -49,6 +49,9 @@ pub struct Profile {
     /// API base override in effect when the profile was saved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_url: Option<String>,
+    /// `init --require`: scopes every check of this profile requires.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require: Vec<String>,
 }
 
 fn default_true() -> bool {
@@ -250,6 +253,7 @@ mod tests {
             verified: true,
             auth_url: None,
             api_url: Some("http://127.0.0.1:9".into()),
+            require: vec!["crm".into(), "tn.acc.invoices:r".into()],
         };
         store
             .update(|c| {

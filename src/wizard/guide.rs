@@ -26,19 +26,24 @@ pub fn developer_portal_steps() -> String {
     )
 }
 
-pub fn tenant_steps_before_tenant_id(environment: Environment) -> String {
+/// `None`: the user is not sure which environment; both sign-in pages follow.
+pub fn tenant_steps_before_tenant_id(environment: Option<Environment>) -> String {
     let login = match environment {
-        Environment::Production => "your production tenant",
-        Environment::Integration => {
-            "your integration tenant, with your Integration Environment login"
-        }
+        Some(Environment::Production) => format!(
+            "your production tenant at {}",
+            Environment::Production.tenant_login_url()
+        ),
+        Some(Environment::Integration) => format!(
+            "your integration tenant, with your Integration Environment login, at {}",
+            Environment::Integration.tenant_login_url()
+        ),
+        None => "your tenant (production or integration: the links are below)".to_string(),
     };
     format!(
-        "\x20 1. Sign in to {login} at {url}\n\
+        "\x20 1. Sign in to {login}\n\
          \x20    (you need the \"Manage API Application Access\" permission).\n\
          \x20 2. Open Settings (the gear icon, top right) > Integrations > API Application Access.\n\
-         \x20 3. Copy the Tenant ID shown on that page.",
-        url = environment.tenant_login_url()
+         \x20 3. Copy the Tenant ID shown on that page."
     )
 }
 

@@ -11,7 +11,7 @@ mod guide;
 mod prompt;
 
 use crate::credentials::{ClientSecret, Credentials, Field};
-use crate::environment::{DEVELOPER_PORTAL_URL, Environment};
+use crate::environment::{DEVELOPER_PORTAL_URL, Environment, EnvironmentChoice};
 use crate::error::{Error, Result};
 use crate::profile::{DEFAULT_PROFILE, check_name};
 use crate::store::config::Profile;
@@ -23,7 +23,7 @@ pub use prompt::Prompter;
 #[derive(Default)]
 pub struct Given {
     pub profile: Option<String>,
-    pub environment: Option<Environment>,
+    pub environment: Option<EnvironmentChoice>,
     pub tenant_id: Option<String>,
     pub app_key: Option<String>,
     pub client_id: Option<String>,
@@ -40,12 +40,15 @@ pub struct Stored {
 pub struct Collected {
     pub profile: String,
     pub environment: Environment,
+    /// The environment was found out by asking (`--environment auto`, "Not sure").
+    pub environment_found: bool,
     pub credentials: Credentials,
     pub verified: bool,
 }
 
-/// How the wizard asks ServiceTitan about a set of credentials.
-pub type VerifyFn<'a> = &'a dyn Fn(Environment, &Credentials) -> Verification;
+/// How the wizard asks ServiceTitan about a profile's credentials, in an
+/// environment or (`None`) finding out which one they belong to.
+pub type VerifyFn<'a> = &'a dyn Fn(&str, Option<Environment>, &Credentials) -> Result<Verification>;
 
 pub struct Wizard<'a> {
     ui: Ui,
@@ -88,9 +91,10 @@ impl<'a> Wizard<'a> {
             ));
         }
         let current = stored.profile.as_ref();
+        // `None`: not sure; the verification finds out.
         let mut environment = match self.given.environment {
-            Some(e) => e,
-            None => self.ask_environment(current.map(|p| p.environment))?,
+            Some(choice) => choice.known(),
+            None => self.ask_environment(current.map(|p| p.environment), verify.is_some())?,
         };
 
         // Stage 1
@@ -106,12 +110,24 @@ impl<'a> Wizard<'a> {
         };
 
         // Stage 2
-        ui.heading(&format!("Stage 2 of 2: your {environment} tenant"));
+        ui.heading(&match environment {
+            Some(environment) => format!("Stage 2 of 2: your {environment} tenant"),
+            None => "Stage 2 of 2: your tenant".to_string(),
+        });
         let tenant_id = match &self.given.tenant_id {
             Some(v) => v.clone(),
             None => {
                 ui.info(&guide::tenant_steps_before_tenant_id(environment));
-                self.offer_to_open(environment.tenant_login_url(), "your tenant's sign-in page")?;
+                match environment {
+                    Some(e) => {
+                        self.offer_to_open(e.tenant_login_url(), "your tenant's sign-in page")?
+                    }
+                    None => {
+                        for e in [Environment::Production, Environment::Integration] {
+                            ui.info(&format!("  {:<12} {}", e.name(), e.tenant_login_url()));
+                        }
+                    }
+                }
                 self.prompt
                     .field(Field::TenantId, current.map(|p| p.tenant_id.as_str()))?
             }
@@ -143,35 +159,46 @@ impl<'a> Wizard<'a> {
 
         // Verification, with repair.
         let Some(verify) = verify else {
+            // "Not sure" is only offered with a verification to find out.
+            let environment = environment.unwrap_or(Environment::Production);
             ui.warn("verification skipped (--no-verify): these values have not been checked with ServiceTitan.");
             self.summary(&profile, environment, &credentials);
             return Ok(Collected {
                 profile,
                 environment,
+                environment_found: false,
                 credentials,
                 verified: false,
             });
         };
+        let asked_environment = environment;
         loop {
             let verification = {
                 let _spinner = ui.spinner("Checking the credentials with ServiceTitan…");
-                verify(environment, &credentials)
+                verify(&profile, environment, &credentials)?
             };
             print_verification(ui, &verification);
+            // A token settles the environment; two refusals leave it open.
+            if verification.token.is_some() {
+                environment = Some(verification.environment);
+            }
+            let found = asked_environment.is_none() && environment.is_some();
             if verification.passed() {
-                self.summary(&profile, environment, &credentials);
+                self.summary(&profile, verification.environment, &credentials);
                 return Ok(Collected {
                     profile,
-                    environment,
+                    environment: verification.environment,
+                    environment_found: found,
                     credentials,
                     verified: true,
                 });
             }
             match self.ask_repair(&verification, environment)? {
                 Repair::ReEnter(field) => self.re_enter(field, &mut credentials)?,
-                Repair::SwitchEnvironment => environment = environment.other(),
+                Repair::SwitchEnvironment(to) => environment = Some(to),
                 Repair::Retry => {}
                 Repair::SaveAnyway => {
+                    let environment = environment.unwrap_or(verification.environment);
                     ui.warn(&format!(
                         "saving profile {profile:?} UNVERIFIED: ServiceTitan did not accept these values. \
                          Run `st-setup check --profile {profile}` once the problem is fixed."
@@ -180,6 +207,7 @@ impl<'a> Wizard<'a> {
                     return Ok(Collected {
                         profile,
                         environment,
+                        environment_found: false,
                         credentials,
                         verified: false,
                     });
@@ -204,12 +232,28 @@ impl<'a> Wizard<'a> {
         }
     }
 
-    fn ask_environment(&self, current: Option<Environment>) -> Result<Environment> {
-        let choices = [Environment::Production, Environment::Integration];
-        let items: Vec<String> = choices
+    /// The environment, or `None` for "Not sure" (offered when a
+    /// verification can find out).
+    fn ask_environment(
+        &self,
+        current: Option<Environment>,
+        can_find_out: bool,
+    ) -> Result<Option<Environment>> {
+        let mut choices = vec![
+            Some(Environment::Production),
+            Some(Environment::Integration),
+        ];
+        let mut items: Vec<String> = [Environment::Production, Environment::Integration]
             .iter()
             .map(|e| format!("{:<12} {}", e.name(), e.description()))
             .collect();
+        if can_find_out {
+            choices.push(None);
+            items.push(format!(
+                "{:<12} find out from the credentials (st-setup asks both environments)",
+                "not sure"
+            ));
+        }
         let default = current.map_or(0, |c| if c == Environment::Integration { 1 } else { 0 });
         let index = self.prompt.select("Environment", &items, default)?;
         Ok(choices[index])
@@ -232,24 +276,40 @@ impl<'a> Wizard<'a> {
         Ok(())
     }
 
-    fn ask_repair(&self, verification: &Verification, environment: Environment) -> Result<Repair> {
-        let mut options: Vec<(String, Repair)> = verification
-            .suspects
-            .iter()
-            .map(|f| {
-                (
-                    format!("Re-enter the {f} and try again"),
-                    Repair::ReEnter(*f),
-                )
-            })
-            .collect();
-        if verification.status == crate::error::ExitStatus::CredentialsRejected {
+    fn ask_repair(
+        &self,
+        verification: &Verification,
+        environment: Option<Environment>,
+    ) -> Result<Repair> {
+        let mut options: Vec<(String, Repair)> = Vec::new();
+        // Known for certain: the other environment issued a token. First.
+        if let (Some(detected), Some(_)) = (verification.detected_environment, environment)
+            && verification.token.is_none()
+        {
+            options.push((
+                format!(
+                    "Switch to {detected} and try again (its token endpoint accepted these \
+                     credentials)"
+                ),
+                Repair::SwitchEnvironment(detected),
+            ));
+        }
+        options.extend(verification.suspects.iter().map(|f| {
+            (
+                format!("Re-enter the {f} and try again"),
+                Repair::ReEnter(*f),
+            )
+        }));
+        if let Some(environment) = environment
+            && verification.status == crate::error::ExitStatus::CredentialsRejected
+            && verification.detected_environment.is_none()
+        {
             options.push((
                 format!(
                     "Switch to the {} environment and try again",
                     environment.other()
                 ),
-                Repair::SwitchEnvironment,
+                Repair::SwitchEnvironment(environment.other()),
             ));
         }
         options.push(("Try again with the same values".into(), Repair::Retry));
@@ -298,7 +358,7 @@ impl<'a> Wizard<'a> {
 
 enum Repair {
     ReEnter(Field),
-    SwitchEnvironment,
+    SwitchEnvironment(Environment),
     Retry,
     SaveAnyway,
     Quit,

@@ -56,15 +56,21 @@ impl Prompter {
             // field but the secret is shown and stored in plain text.
             match credentials::check(field, &raw) {
                 Err(problem) => self.ui.warn(&problem),
-                Ok(checked) => match checked.warning {
-                    None => return Ok(checked.value),
-                    Some(warning) => {
-                        self.ui.warn(&warning);
-                        if self.confirm("Use this value anyway?", false)? {
-                            return Ok(checked.value);
+                Ok(checked) => {
+                    // Show what is kept, not the paste (quotes, spaces, a newline).
+                    if checked.value != raw.as_str() {
+                        self.replace_answer(field.label(), &raw, &checked.value);
+                    }
+                    match checked.warning {
+                        None => return Ok(checked.value),
+                        Some(warning) => {
+                            self.ui.warn(&warning);
+                            if self.confirm("Use this value anyway?", false)? {
+                                return Ok(checked.value);
+                            }
                         }
                     }
-                },
+                }
             }
         }
     }
@@ -79,16 +85,30 @@ impl Prompter {
     ) -> Result<zeroize::Zeroizing<String>> {
         let raw = zeroize::Zeroizing::new(self.text(label, default)?);
         if credentials::looks_like(credentials::clean_pasted(&raw)) == Some(Field::ClientSecret) {
-            // The answer line ("✔ label · value") wraps on a narrow terminal:
-            // clear every row it takes, so no part of the secret stays.
-            let term = console::Term::stderr();
-            let width = usize::from(term.size().1).max(1);
-            let shown = console::measure_text_width(label) + console::measure_text_width(&raw) + 4;
-            let _ = term.clear_last_lines(shown.div_ceil(width).max(1));
-            self.ui
-                .info(&format!("{label}: (hidden: it looks like a Client Secret)"));
+            self.replace_answer(label, &raw, "(hidden: it looks like a Client Secret)");
         }
         Ok(raw)
+    }
+
+    /// Replace the answer line the prompt left ("✔ label · raw") with
+    /// "✔ label · shown". The line wraps on a narrow terminal: every row it
+    /// takes is cleared, so no part of the raw answer stays on screen.
+    fn replace_answer(&self, label: &str, raw: &str, shown: &str) {
+        let term = console::Term::stderr();
+        let width = usize::from(term.size().1).max(1);
+        let mut answered = String::new();
+        let _ = self
+            .theme
+            .format_input_prompt_selection(&mut answered, label, raw);
+        let rows = console::measure_text_width(&answered)
+            .div_ceil(width)
+            .max(1);
+        let _ = term.clear_last_lines(rows);
+        let mut line = String::new();
+        let _ = self
+            .theme
+            .format_input_prompt_selection(&mut line, label, shown);
+        self.ui.info(&line);
     }
 
     /// Ask for the Client Secret with hidden input. With a stored secret,
