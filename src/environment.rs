@@ -31,7 +31,7 @@ pub enum EnvironmentChoice {
     Production,
     /// Pre-production test tenants: integration.servicetitan.com
     Integration,
-    /// init: find out from the credentials (asks production, then integration)
+    /// init: find out from the credentials (asks production, then integration); other commands: the profile's
     Auto,
 }
 

@@ -191,7 +191,8 @@ impl Refusal {
 
 /// What the other environment's token endpoint said about the same values.
 enum OtherAnswer {
-    NotAsked,
+    /// Why not (also shown with `-v`).
+    NotAsked(String),
     Accepted,
     RefusedToo(Refusal),
     Failed(NetworkError),
@@ -235,7 +236,7 @@ pub async fn verify(
     let answer = match (&other, refusal.status) {
         (Err(why), 400 | 401) => {
             ui.verbose_line(why);
-            OtherAnswer::NotAsked
+            OtherAnswer::NotAsked(why.clone())
         }
         (Ok(other_client), 400 | 401) => {
             match other_client
@@ -263,7 +264,9 @@ pub async fn verify(
                 Err(err) => OtherAnswer::Failed(err),
             }
         }
-        _ => OtherAnswer::NotAsked,
+        (_, status) => OtherAnswer::NotAsked(format!(
+            "HTTP {status} from a token endpoint is not a verdict on the Client ID / Secret"
+        )),
     };
     refused(environment, auto, &refusal, answer, required)
 }
@@ -311,7 +314,7 @@ fn refused(
                 OtherAnswer::Failed(err) => {
                     format!(" (could not ask the {other} environment: {err})")
                 }
-                _ if auto => format!(" ({other} was not asked: see -v)"),
+                OtherAnswer::NotAsked(why) if auto => format!(" ({why})"),
                 _ => String::new(),
             };
             if auto {
