@@ -136,6 +136,7 @@ pub async fn verify(
             format!("the token belongs to tenant {tenant}"),
         ),
         Some(Err(claimed)) => {
+            let claimed = crate::printable::field(&claimed, 40);
             return Verification {
                 client_credentials,
                 tenant_match: Step::new(
