@@ -10,11 +10,13 @@
 //! - [`store`] keeps the config file and the secret store (OS keyring);
 //! - [`credentials`], [`environment`] and [`profile`] are the domain values;
 //! - [`error`] maps every failure to its documented exit code; [`ui`] prints,
-//!   through [`printable`], which makes outside text safe for a terminal.
+//!   through [`printable`], which makes outside text safe for a terminal;
+//! - [`core_dumps`] and [`signals`] guard the process itself.
 
 pub mod browser;
 pub mod cli;
 pub mod commands;
+pub mod core_dumps;
 pub mod credentials;
 pub mod environment;
 pub mod error;
