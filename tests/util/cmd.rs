@@ -311,6 +311,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// The process id (st-setup's own, also through a wrapper that execs it).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Send `signal` (a name such as `INT`) with kill(1).
     #[cfg(unix)]
     pub fn signal(&self, signal: &str) {
