@@ -7,8 +7,10 @@
 //! default action, raised again), so that a shell sees what happened (130
 //! for SIGINT, 143 for SIGTERM, 129 for SIGHUP) and a script that ran
 //! `st-setup init` stops as it would for any other program. Ctrl-C read as
-//! a key by a prompt in raw mode (where the terminal sends no signal) ends
-//! the same way, through [`end_by_the_interrupt`].
+//! a key by a prompt in raw mode (where the terminal sends no signal, and the
+//! prompt raises SIGINT for st-setup alone, or reports an interrupted read)
+//! also goes to the whole foreground process group, as the terminal's own
+//! Ctrl-C would.
 //!
 //! While a profile is being saved (keyring entry, then config file), these
 //! signals are only noted (and a second one quits at once, for a person who
@@ -89,10 +91,61 @@ mod imp {
         }
     }
 
-    extern "C" fn restore_and_exit(signal: libc::c_int) {
+    extern "C" fn restore_and_exit(
+        signal: libc::c_int,
+        info: *mut libc::siginfo_t,
+        _context: *mut libc::c_void,
+    ) {
+        // In raw mode the terminal sends no SIGINT for Ctrl-C: the prompt
+        // reads the key and raises SIGINT for st-setup alone.
+        // SAFETY: `info` comes from the kernel (SA_SIGINFO), or is null.
+        let read_as_a_key = signal == libc::SIGINT && unsafe { sent_by_this_process(info) };
         restore_terminal();
         say(INTERRUPTED);
+        if read_as_a_key {
+            to_the_foreground_group(signal);
+        }
         die_by(signal)
+    }
+
+    /// Whether this process sent the signal to itself. Async-signal-safe.
+    ///
+    /// # Safety
+    /// `info` is null or the siginfo the kernel passed to an SA_SIGINFO handler.
+    unsafe fn sent_by_this_process(info: *const libc::siginfo_t) -> bool {
+        if info.is_null() {
+            return false;
+        }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        // SAFETY: per this function's contract.
+        let sender = unsafe { (*info).si_pid() };
+        #[cfg(target_os = "macos")]
+        // SAFETY: per this function's contract.
+        let sender = unsafe { (*info).si_pid };
+        #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos")))]
+        let sender = 0;
+        // SAFETY: getpid is async-signal-safe.
+        sender != 0 && sender == unsafe { libc::getpid() }
+    }
+
+    /// Send `signal` to this process group, as the terminal does for a
+    /// Ctrl-C it turns into SIGINT: a script that ran st-setup (same group,
+    /// no job control) then stops too. Only when this group is the
+    /// terminal's foreground group. Async-signal-safe; `signal` must be
+    /// blocked in the calling thread. Its default action is set first, so
+    /// that whichever thread of st-setup gets this copy, it ends the process.
+    fn to_the_foreground_group(signal: libc::c_int) {
+        // SAFETY: tcgetpgrp, getpgrp, sigaction and kill are async-signal-safe.
+        unsafe {
+            let group = libc::tcgetpgrp(libc::STDIN_FILENO);
+            if group > 0 && group == libc::getpgrp() {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = libc::SIG_DFL;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(signal, &action, std::ptr::null_mut());
+                libc::kill(0, signal);
+            }
+        }
     }
 
     /// During a save: note the first signal and say the save goes on; a
@@ -112,14 +165,14 @@ mod imp {
     /// on every Unix, and SA_RESTART lets interrupted reads and writes go on.
     /// A signal that is ignored (nohup, a background job without job
     /// control) stays ignored: whoever started st-setup chose that.
-    fn install(handler: libc::sighandler_t) {
+    fn install(handler: libc::sighandler_t, flags: libc::c_int) {
         // SAFETY: the sigaction structs are zeroed and then filled in
         // completely (or by the kernel); the handlers passed in only make
         // async-signal-safe calls.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = handler;
-            action.sa_flags = libc::SA_RESTART;
+            action.sa_flags = libc::SA_RESTART | flags;
             libc::sigemptyset(&mut action.sa_mask);
             for signal in SIGNALS {
                 let mut current: libc::sigaction = std::mem::zeroed();
@@ -141,7 +194,11 @@ mod imp {
                 let _ = SAVED_TERMINAL.set(termios);
             }
         }
-        install(restore_and_exit as extern "C" fn(libc::c_int) as libc::sighandler_t);
+        install(
+            restore_and_exit as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
+                as libc::sighandler_t,
+            libc::SA_SIGINFO,
+        );
     }
 
     /// SIGINT, SIGTERM and SIGHUP are only noted until [`Held::release`]
@@ -150,7 +207,10 @@ mod imp {
 
     pub fn hold_interrupts() -> Held {
         PENDING.store(0, Ordering::SeqCst);
-        install(note_pending as extern "C" fn(libc::c_int) as libc::sighandler_t);
+        install(
+            note_pending as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            0,
+        );
         Held(())
     }
 
@@ -161,7 +221,7 @@ mod imp {
         /// true. A noted signal is not delivered now: the run dies by it at
         /// its end ([`end_by_the_interrupt`]), after `init` has said what was saved.
         pub fn release(self) -> bool {
-            install(libc::SIG_DFL);
+            install(libc::SIG_DFL, 0);
             let signal = PENDING.swap(0, Ordering::SeqCst);
             if signal != 0 {
                 INTERRUPTED_BY.store(signal, Ordering::SeqCst);
@@ -189,27 +249,18 @@ mod imp {
             return;
         }
         restore_terminal();
-        if FROM_A_KEY.load(Ordering::SeqCst) && in_the_foreground() {
-            // SAFETY: plain signal calls; SIGINT's default action is set first.
+        if FROM_A_KEY.load(Ordering::SeqCst) {
+            // SAFETY: plain signal calls, with the signal blocked until
+            // die_by has set its default action.
             unsafe {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = libc::SIG_DFL;
-                libc::sigemptyset(&mut action.sa_mask);
-                libc::sigaction(signal, &action, std::ptr::null_mut());
-                libc::kill(0, signal);
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, signal);
+                libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
             }
+            to_the_foreground_group(signal);
         }
         die_by(signal)
-    }
-
-    /// Whether this process group is the terminal's foreground group (the
-    /// one the terminal itself would send Ctrl-C to).
-    fn in_the_foreground() -> bool {
-        // SAFETY: plain queries of this process and its terminal.
-        unsafe {
-            let group = libc::tcgetpgrp(libc::STDIN_FILENO);
-            group > 0 && group == libc::getpgrp()
-        }
     }
 }
 
