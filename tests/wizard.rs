@@ -10,8 +10,8 @@ use std::process::Command;
 use rexpect::session::{PtySession, spawn_command};
 
 use crate::util::cmd::{
-    TestEnv, another_process_has_open, assert_keyring_holds, mode, require_keyring,
-    secret_tool_clear, secret_tool_lookup, unique_profile,
+    OpenWatch, TestEnv, assert_keyring_holds, mode, require_keyring, secret_tool_clear,
+    secret_tool_lookup, unique_profile,
 };
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan, Fault, Route};
 
@@ -305,6 +305,7 @@ fn ctrl_c_while_the_wizard_waits_for_another_save_quits_with_nothing_saved() {
     // Another run holds the config lock (`.config.lock`, flock): the wizard
     // waits for it before writing anything, and that wait can be cut short.
     let (lock, lock_path) = env.hold_config_lock();
+    let opens = OpenWatch::new(&lock_path);
 
     let app_key = env.creds.app_key.clone();
     let mut s = spawn_at_secret(&env, &profile, &app_key);
@@ -313,7 +314,7 @@ fn ctrl_c_while_the_wizard_waits_for_another_save_quits_with_nothing_saved() {
     s.exp_string("Summary").unwrap();
     // Wait until it is waiting for the lock (it has the lock file open).
     let mut waited = 0;
-    while !another_process_has_open(&lock_path) {
+    while !opens.opened() {
         assert!(waited < 500, "init never opened the config lock");
         std::thread::sleep(std::time::Duration::from_millis(20));
         waited += 1;
