@@ -4,7 +4,8 @@
 //! Shapes are observed, not documented by ServiceTitan, so a value with an
 //! unexpected shape gets a warning that names what it looks like, which the
 //! wizard lets the user confirm. Refused outright: a Tenant ID that is not
-//! digits fitting an i64, empty values, control characters, absurd lengths,
+//! digits fitting an i64, an App Key or Client ID with a character outside
+//! `[A-Za-z0-9._-]`, empty values, control characters, absurd lengths,
 //! and a value that looks like a Client Secret in any other field (those are
 //! shown and stored in plain text, so no confirmation can keep it there).
 
@@ -213,6 +214,19 @@ pub fn check(field: Field, raw: &str) -> Result<Checked, String> {
              found on {}.",
             field.with_article(),
             field.expected_shape(),
+            field.where_to_find()
+        ));
+    }
+    if matches!(field, Field::AppKey | Field::ClientId)
+        && let Some(bad) = value
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        // No real one has them, and these values end up in shells and .env files.
+        return Err(format!(
+            "{field} contains '{}', which no {field} has: only letters, digits, '.', '_' and \
+             '-'. Copy it again from {}.",
+            crate::printable::field(&bad.to_string(), 1),
             field.where_to_find()
         ));
     }
@@ -434,6 +448,29 @@ mod tests {
                 .unwrap()
                 .contains("does not look like an Application Key")
         );
+    }
+
+    #[test]
+    fn an_app_key_or_client_id_holds_only_letters_digits_dot_underscore_dash() {
+        for field in [Field::AppKey, Field::ClientId] {
+            for bad in [
+                "ak1.`touch${IFS}pwned`x",
+                "cid.a$b",
+                "cid.a'b",
+                "ak1.a\"b",
+                "ak1.é",
+            ] {
+                let problem = check(field, bad).unwrap_err();
+                assert!(
+                    problem.starts_with(&format!("{field} contains '")),
+                    "{problem}"
+                );
+                assert!(problem.contains("only letters, digits"), "{problem}");
+            }
+            assert!(check(field, "ak1.A-b_c.9").is_ok());
+        }
+        // The secret keeps its own, wider alphabet.
+        assert!(check(Field::ClientSecret, "cs1.a/b+c=").is_ok());
     }
 
     #[test]

@@ -157,6 +157,7 @@ impl From<dialoguer::Error> for Error {
     fn from(err: dialoguer::Error) -> Self {
         let dialoguer::Error::IO(io) = err;
         if io.kind() == std::io::ErrorKind::Interrupted {
+            crate::signals::note_ctrl_c_key();
             Error::Interrupted
         } else {
             Error::Other(format!("could not read from the terminal: {io}"))

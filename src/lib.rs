@@ -9,14 +9,18 @@
 //!   top of [`servicetitan`], the HTTP client;
 //! - [`store`] keeps the config file and the secret store (OS keyring);
 //! - [`credentials`], [`environment`], [`scopes`] and [`profile`] are the domain values;
-//! - [`error`] maps every failure to its documented exit code; [`ui`] prints.
+//! - [`error`] maps every failure to its documented exit code; [`ui`] prints,
+//!   through [`printable`], which makes outside text safe for a terminal;
+//! - [`core_dumps`] and [`signals`] guard the process itself.
 
 pub mod browser;
 pub mod cli;
 pub mod commands;
+pub mod core_dumps;
 pub mod credentials;
 pub mod environment;
 pub mod error;
+pub mod printable;
 pub mod profile;
 pub mod resolve;
 pub mod scopes;
@@ -96,12 +100,14 @@ fn wants_json(matches: &clap::ArgMatches) -> bool {
 /// config, a refused command line). The message is the one printed on
 /// stderr, which never holds a secret.
 pub fn json_error_document(status: ExitStatus, message: &str) -> String {
-    serde_json::json!({
-        "ok": false,
-        "exit_code": status.code(),
-        "error": message,
-    })
-    .to_string()
+    printable::json(
+        &serde_json::json!({
+            "ok": false,
+            "exit_code": status.code(),
+            "error": message,
+        })
+        .to_string(),
+    )
 }
 
 /// Print an error the way every command does, and return its exit status.

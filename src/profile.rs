@@ -26,7 +26,8 @@ pub fn check_name(name: &str) -> Result<(), String> {
         ));
     }
     // A pasted credential in the wrong place: a profile name is printed and
-    // stored in plain text, so a Client Secret must never become one.
+    // stored in plain text, so a Client Secret must never become one, nor
+    // part of one (`--profile=x<secret>`).
     if let Some(field @ (Field::AppKey | Field::ClientId | Field::ClientSecret)) = looks_like(name)
     {
         return Err(format!(
@@ -34,6 +35,13 @@ pub fn check_name(name: &str) -> Result<(), String> {
              'default' or 'acme-prod'",
             field.with_article()
         ));
+    }
+    if crate::credentials::hide_secret_shapes(name) != name {
+        return Err(
+            "that holds something shaped like a Client Secret (cs1.…), which is \
+             never used as a profile name; choose a short name such as 'default' or 'acme-prod'"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -59,9 +67,14 @@ mod tests {
             "cs1.abcdefghijklmnop",
             "CID.abcdefghijklmnop",
             "ak1.abcdefghijklmnop",
+            "xcs1.abcdefghijklmnop",
+            "acme-CS2.abcdefghijklmnop",
         ] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
+        let message = check_name("xcs1.abcdefghijklmnop").unwrap_err();
+        assert!(message.contains("shaped like a Client Secret"), "{message}");
+        assert!(!message.contains("abcdefghijklmnop"), "{message}");
         let message = check_name("cs1.abcdefghijklmnop").unwrap_err();
         assert!(message.contains("looks like a Client Secret"), "{message}");
         assert!(!message.contains("abcdefghijklmnop"), "{message}");

@@ -226,7 +226,11 @@ pub fn missing_secret(profile: &str, storage: SecretStorage) -> Error {
 }
 
 fn not_configured(profile: &str, config: &Config) -> Error {
-    let known: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
+    let known: Vec<String> = config
+        .profiles
+        .keys()
+        .map(|name| crate::printable::field(name, 64))
+        .collect();
     let known = if known.is_empty() {
         "No profiles are configured yet.".to_string()
     } else {

@@ -208,7 +208,8 @@ pub fn normalize<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         .flat_map(str::split_whitespace)
         .filter(|s| s.len() <= MAX_SCOPE_LEN)
         .take(MAX_SCOPES)
-        .map(str::to_owned)
+        // The server's text: shown as it is, but never a terminal escape.
+        .map(|s| crate::printable::field(s, MAX_SCOPE_LEN))
         .collect();
     scopes.sort();
     scopes.dedup();
@@ -499,6 +500,13 @@ mod tests {
             ]),
             vec!["tn.acc.invoices:r", "tn.crm.customers:r"]
         );
+    }
+
+    #[test]
+    fn a_hostile_scope_name_is_made_printable() {
+        let scopes = normalize(["tn.crm.x\u{1b}]52;c;aGk=\u{7}:r"]);
+        assert!(!scopes[0].contains('\u{1b}'), "{scopes:?}");
+        assert!(scopes[0].starts_with("tn.crm.x"), "{scopes:?}");
     }
 
     #[test]

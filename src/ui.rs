@@ -3,6 +3,10 @@
 //! `--verbose`. Messages go to stderr; stdout belongs to the data a command
 //! produces (a token, JSON, an export), written through [`write_stdout`] so
 //! that a reader that went away (`| head`) never makes st-setup panic.
+//!
+//! Every message goes through [`crate::printable::message`] on its way out:
+//! whatever server, config or environment text it quotes, no control, bidi or
+//! format character reaches the terminal.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -12,13 +16,13 @@ use console::style;
 use crate::error::{Error, Result};
 use crate::verify::{StepStatus, Verification};
 
-/// `eprintln!` without its panic when stderr is a closed pipe: a diagnostic
-/// nobody can read is dropped, and the command goes on.
-macro_rules! stderr_line {
-    ($($arg:tt)*) => {{
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
-    }};
+/// One line on stderr: `prefix` (st-setup's own, styling included), then
+/// `message` made printable. Without `eprintln!`'s panic when stderr is a
+/// closed pipe: a diagnostic nobody can read is dropped, and the command goes on.
+fn stderr_line(prefix: &str, message: &str) {
+    use std::io::Write;
+    let message = crate::printable::message(message);
+    let _ = writeln!(std::io::stderr().lock(), "{prefix}{message}");
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -93,37 +97,48 @@ impl Ui {
 
     pub fn verbose_line(&self, message: &str) {
         if self.verbose {
-            stderr_line!("{} {message}", style("[verbose]").dim());
+            stderr_line(&format!("{} ", style("[verbose]").dim()), message);
         }
     }
 
     /// Progress and explanations; silenced by `--quiet`.
     pub fn info(&self, message: &str) {
         if !self.quiet {
-            stderr_line!("{message}");
+            stderr_line("", message);
+        }
+    }
+
+    /// A line st-setup styled itself (a [`Ui::step_line`]), whose untrusted
+    /// parts were made printable where they were put in; silenced by `--quiet`.
+    pub fn styled_line(&self, line: &str) {
+        if !self.quiet {
+            stderr_line(line, "");
         }
     }
 
     pub fn heading(&self, message: &str) {
         if !self.quiet {
-            stderr_line!("\n{}", style(message).bold().underlined());
+            let heading = style(crate::printable::message(message))
+                .bold()
+                .underlined();
+            stderr_line(&format!("\n{heading}"), "");
         }
     }
 
     pub fn success(&self, message: &str) {
         if !self.quiet {
-            stderr_line!("{} {message}", self.symbol_ok());
+            stderr_line(&format!("{} ", self.symbol_ok()), message);
         }
     }
 
     /// Warnings are shown even with `--quiet`.
     pub fn warn(&self, message: &str) {
-        stderr_line!("{} {message}", style("warning:").yellow().bold());
+        stderr_line(&format!("{} ", style("warning:").yellow().bold()), message);
     }
 
     /// An error line, as `main` prints them.
     pub fn error(&self, message: &str) {
-        stderr_line!("{} {message}", style("error:").red().bold());
+        stderr_line(&format!("{} ", style("error:").red().bold()), message);
     }
 
     pub fn symbol_ok(&self) -> String {
@@ -161,7 +176,7 @@ impl Ui {
             (StepStatus::Unconfirmed, false) => "UNCONFIRMED".into(),
             (StepStatus::Skipped, false) => "skipped".into(),
         };
-        format!("  {mark} {label}: {message}")
+        format!("  {mark} {label}: {}", crate::printable::message(message))
     }
 
     /// One line per verification step.

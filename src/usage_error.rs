@@ -4,7 +4,8 @@
 //! secret given in the wrong place must not be echoed), a note when the bad
 //! value came from an environment variable rather than a flag (clap only names
 //! the flag), and, for a command line that asked for JSON, the same error as
-//! a JSON document on stdout.
+//! a JSON document on stdout. Control, bidi and format characters in a quoted
+//! value are shown as escapes.
 
 use std::ffi::OsString;
 
@@ -21,7 +22,12 @@ pub fn print(err: &clap::Error, command: &clap::Command, args: &[OsString]) -> b
     }
     let hidden = secret_looking(args);
     let note = env_source_note(err, command, args);
-    if hidden.is_empty() && note.is_none() && !wants_json(args) && !mentions_a_secret_shape(err) {
+    if hidden.is_empty()
+        && note.is_none()
+        && !wants_json(args)
+        && !mentions_a_secret_shape(err)
+        && !quotes_unprintable_text(err)
+    {
         let _ = err.print();
         return true;
     }
@@ -35,6 +41,8 @@ pub fn print(err: &clap::Error, command: &clap::Command, args: &[OsString]) -> b
     if let Some(note) = note {
         text = format!("{}\n{note}\n", text.trim_end());
     }
+    // A value from an argument or an `ST_*` variable, quoted by clap.
+    let text = crate::printable::message(&text);
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
     if wants_json(args) {
         let message = text.trim().trim_start_matches("error: ");
@@ -50,6 +58,13 @@ pub fn print(err: &clap::Error, command: &clap::Command, args: &[OsString]) -> b
 fn mentions_a_secret_shape(err: &clap::Error) -> bool {
     let text = err.render().to_string();
     crate::credentials::hide_secret_shapes(&text) != text
+}
+
+/// Whether clap's message quotes a control, bidi or format character (from
+/// an argument or a variable), which must not reach the terminal as it is.
+fn quotes_unprintable_text(err: &clap::Error) -> bool {
+    let text = err.render().to_string();
+    crate::printable::message(&text) != text
 }
 
 /// Whether the command line asks for JSON output (`--json`, `--format json`),

@@ -396,12 +396,13 @@ async fn with_token(
 
     let tenant = &credentials.tenant_id;
     let tenant_claim = jwt::tenant_matches(token.expose(), tenant);
+    // The claim is the server's text: printable and short before it is shown.
     let claimed_tenant = match &tenant_claim {
-        Some(Err(claimed)) => Some(claimed.clone()),
+        Some(Err(claimed)) => Some(crate::printable::field(claimed, 40)),
         _ => None,
     };
-    let tenant_match = match tenant_claim {
-        Some(Err(claimed)) => Step::new(
+    let tenant_match = match (tenant_claim, &claimed_tenant) {
+        (Some(Err(_)), Some(claimed)) => Step::new(
             StepStatus::Unconfirmed,
             format!(
                 "the token names tenant {claimed}, not {tenant}. That is expected only when an \
@@ -410,13 +411,11 @@ async fn with_token(
                  below decides)."
             ),
         ),
-        Some(Ok(())) => Step::new(
+        (Some(Ok(())), _) => Step::new(
             StepStatus::Ok,
             format!("the token belongs to tenant {tenant}"),
         ),
-        None => {
-            Step::skipped("skipped: the token does not name its tenant (the API call checks it)")
-        }
+        _ => Step::skipped("skipped: the token does not name its tenant (the API call checks it)"),
     };
 
     let scopes = token.scopes.clone();
@@ -552,14 +551,19 @@ impl Probe<'_> {
         let unconfirmed = format!("could not confirm API access (HTTP 403{problem}) to GET {path}");
         let scope = module.probe_scope;
         if let Some(claimed) = self.claimed_tenant {
+            // Suggest the claim as a Tenant ID only when it could be one.
+            let use_it = if !claimed.is_empty() && claimed.chars().all(|c| c.is_ascii_digit()) {
+                format!(" (use {claimed} if that is your tenant)")
+            } else {
+                String::new()
+            };
             return (
                 Step::new(
                     StepStatus::Failed,
                     format!(
                         "{refused}: the Client ID / Secret belong to tenant {claimed}, not to \
-                         tenant {tenant}. Either the Tenant ID is wrong (use {claimed} if that is \
-                         your tenant), or copy the Client ID / Secret from tenant {tenant}'s API \
-                         Application Access page."
+                         tenant {tenant}. Either the Tenant ID is wrong{use_it}, or copy the \
+                         Client ID / Secret from tenant {tenant}'s API Application Access page."
                     ),
                 ),
                 ExitStatus::ApiAccessRefused,

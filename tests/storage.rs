@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::util::cmd::{
-    Output, Running, TestEnv, assert_keyring_holds, mode, require_keyring, secret_tool_clear,
-    secret_tool_lookup, unique_profile,
+    OpenWatch, Output, Running, TestEnv, assert_keyring_holds, mode, require_keyring,
+    secret_tool_clear, secret_tool_lookup, unique_profile,
 };
 use crate::util::dbus::PrivateBus;
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan};
@@ -615,6 +615,7 @@ fn ctrl_c_while_init_waits_for_the_config_lock_ends_it_with_nothing_saved() {
     // Another run is saving: the config lock is taken before anything is
     // written, so this init waits for it with nothing written yet.
     let (lock, lock_path) = env.hold_config_lock();
+    let opens = OpenWatch::new(&lock_path);
 
     let profile = unique_profile("lock-wait");
     let running = env
@@ -624,9 +625,7 @@ fn ctrl_c_while_init_waits_for_the_config_lock_ends_it_with_nothing_saved() {
         .env("ST_KEYRING_TIMEOUT", "60")
         .spawn();
     // Having opened the lock file, it is waiting to take the lock.
-    let running = wait_for(running, "init opens the config lock", |r| {
-        r.has_open(&lock_path)
-    });
+    let running = wait_for(running, "init opens the config lock", |_| opens.opened());
     assert_eq!(
         secret_tool_lookup("st-setup", &profile),
         None,
@@ -721,7 +720,9 @@ fn a_second_signal_during_the_save_quits_at_once() {
     running.signal("INT");
     running.signal("TERM");
     let out = running.wait_within(Duration::from_secs(10));
-    out.code(130).stderr_has("interrupted again");
+    // Dead by the second signal, as a shell sees it (143).
+    assert_eq!(out.signal, Some(libc::SIGTERM), "{out}");
+    out.stderr_has("interrupted again");
     assert!(
         out.elapsed < Duration::from_secs(5),
         "waited for the keyring timeout instead of quitting:\n{out}"

@@ -6,6 +6,8 @@ mod util;
 
 mod diagnosis;
 mod help;
+// A malicious server, a planted config, shell code in values, core dumps.
+mod hostile;
 mod init;
 // A locked gnome-keyring of its own (not the shared one of scripts/test).
 #[cfg(target_os = "linux")]

@@ -10,8 +10,8 @@ use std::process::Command;
 use rexpect::session::{PtySession, spawn_command};
 
 use crate::util::cmd::{
-    TestEnv, another_process_has_open, assert_keyring_holds, mode, require_keyring,
-    secret_tool_clear, secret_tool_lookup, unique_profile,
+    OpenWatch, TestEnv, assert_keyring_holds, mode, require_keyring, secret_tool_clear,
+    secret_tool_lookup, unique_profile,
 };
 use crate::util::environments::{TwoEnvironments, integration_creds};
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan, Fault, Route};
@@ -306,6 +306,7 @@ fn ctrl_c_while_the_wizard_waits_for_another_save_quits_with_nothing_saved() {
     // Another run holds the config lock (`.config.lock`, flock): the wizard
     // waits for it before writing anything, and that wait can be cut short.
     let (lock, lock_path) = env.hold_config_lock();
+    let opens = OpenWatch::new(&lock_path);
 
     let app_key = env.creds.app_key.clone();
     let mut s = spawn_at_secret(&env, &profile, &app_key);
@@ -314,7 +315,7 @@ fn ctrl_c_while_the_wizard_waits_for_another_save_quits_with_nothing_saved() {
     s.exp_string("Summary").unwrap();
     // Wait until it is waiting for the lock (it has the lock file open).
     let mut waited = 0;
-    while !another_process_has_open(&lock_path) {
+    while !opens.opened() {
         assert!(waited < 500, "init never opened the config lock");
         std::thread::sleep(std::time::Duration::from_millis(20));
         waited += 1;
@@ -323,10 +324,7 @@ fn ctrl_c_while_the_wizard_waits_for_another_save_quits_with_nothing_saved() {
     let rest = rest_of_output(&mut s);
     assert!(rest.contains("interrupted: nothing was saved"), "{rest}");
     assert!(!rest.contains("Saved profile"), "{rest}");
-    match s.process().wait().unwrap() {
-        rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 130),
-        other => panic!("unexpected end: {other:?}"),
-    }
+    ended_by_sigint(&mut s);
     drop(lock);
     assert_eq!(env.config_text(), None);
     assert_eq!(secret_tool_lookup("st-setup", &profile), None);
@@ -405,8 +403,17 @@ fn quitting_after_a_failed_check_stores_nothing() {
     assert_eq!(secret_tool_lookup("st-setup", &profile), None);
 }
 
+/// The program died by SIGINT (a shell reports 130, and stops a script).
+#[track_caller]
+fn ended_by_sigint(s: &mut PtySession) {
+    match s.process().wait().unwrap() {
+        rexpect::process::WaitStatus::Signaled(_, rexpect::process::Signal::SIGINT, _) => {}
+        other => panic!("not ended by SIGINT: {other:?}"),
+    }
+}
+
 #[test]
-fn ctrl_c_in_the_wizard_exits_130_and_stores_nothing() {
+fn ctrl_c_in_the_wizard_dies_by_sigint_and_stores_nothing() {
     require_keyring();
     let env = TestEnv::new();
     let profile = unique_profile("ctrlc");
@@ -440,10 +447,7 @@ fn ctrl_c_in_the_wizard_exits_130_and_stores_nothing() {
         s.send_control('c').unwrap();
         let rest = rest_of_output(&mut s);
         assert!(rest.contains("interrupted: nothing was saved"), "{rest}");
-        match s.process().wait().unwrap() {
-            rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 130),
-            other => panic!("unexpected end: {other:?}"),
-        }
+        ended_by_sigint(&mut s);
         assert!(env.config_text().is_none());
         assert_eq!(secret_tool_lookup("st-setup", &profile), None);
     }
@@ -1011,4 +1015,82 @@ fn not_sure_of_the_environment_the_wizard_finds_it_out_and_shows_cleaned_values(
     assert_eq!(fakes.integration.probe_requests(), 1);
     assert_keyring_holds(&profile, &creds.client_secret);
     secret_tool_clear("st-setup", &profile);
+}
+
+/// The pid of the only child of `parent` (st-setup under a shell).
+fn only_child(parent: i32) -> i32 {
+    for _ in 0..500 {
+        let children =
+            std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).unwrap();
+        if let Some(child) = children.split_whitespace().next() {
+            return child.parse().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("{parent} started no child");
+}
+
+#[test]
+fn a_script_that_runs_init_sees_the_signal_that_ended_it_and_a_working_terminal() {
+    require_keyring();
+    let env = TestEnv::new();
+    // As a script would: init, then go on and say what it saw. Echo is
+    // switched on first (rexpect starts with it off), so that the secret
+    // prompt really changes the terminal.
+    let script = r#"stty echo; echo "before: $(stty -g) shell=$$."; "$0" "$@"; echo "after: $? $(stty -g).""#;
+    let in_script = |extra: &[&str]| {
+        let args = [&["init", "--no-browser", "--color", "never"], extra].concat();
+        in_terminal(env.cmd(&args).wrapped_in(&["bash", "-c", script]))
+    };
+    let at_secret = [
+        "--profile",
+        "scripted",
+        "--environment",
+        "production",
+        "--tenant",
+        "8450",
+        "--app-key",
+        "ak1.fakesandboxappkey00000001",
+        "--client-id",
+        "cid.fakesandboxclientid000001",
+    ];
+    // SIGTERM (a service manager, `kill`) and SIGHUP (the terminal went
+    // away) while the secret prompt has echo off.
+    for (signal, status) in [(libc::SIGTERM, 143), (libc::SIGHUP, 129)] {
+        let mut s = in_script(&at_secret);
+        let (_, before) = s.exp_regex(r"before: \S+ shell=\d+\.").unwrap();
+        let (terminal, shell) = before
+            .trim_start_matches("before: ")
+            .trim_end_matches('.')
+            .split_once(" shell=")
+            .unwrap();
+        let shell: i32 = shell.parse().unwrap();
+        s.exp_string("Client Secret (hidden)").unwrap();
+        let st_setup = only_child(shell);
+        // SAFETY: kill(2) of a pid this test started (through bash).
+        assert_eq!(unsafe { libc::kill(st_setup, signal) }, 0);
+        let rest = rest_of_output(&mut s);
+        assert!(rest.contains("interrupted: nothing was saved"), "{rest}");
+        // The shell saw the signal, and got its terminal back as it was.
+        assert!(
+            rest.contains(&format!("after: {status} {terminal}.")),
+            "signal {signal}: the terminal was {terminal}: {rest}"
+        );
+    }
+    // Ctrl-C at the secret prompt (the terminal signals the script too) and
+    // in a menu (raw mode: a key, which st-setup passes on as the terminal
+    // would): the script stops there.
+    for extra in [&at_secret[..], &["--profile", "scripted"][..]] {
+        let mut s = in_script(extra);
+        s.exp_regex("Client Secret \\(hidden\\)|Environment")
+            .unwrap();
+        s.send_control('c').unwrap();
+        let rest = rest_of_output(&mut s);
+        assert!(rest.contains("interrupted: nothing was saved"), "{rest}");
+        assert!(
+            !rest.contains("after:"),
+            "the script went on after ^C: {rest}"
+        );
+    }
+    assert!(env.config_text().is_none());
 }

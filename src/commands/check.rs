@@ -247,7 +247,8 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         } else {
             serde_json::to_string_pretty(&reports[0])
         };
-        stdout_line(&json.map_err(|e| Error::Other(e.to_string()))?)?;
+        let json = json.map_err(|e| Error::Other(e.to_string()))?;
+        stdout_line(&crate::printable::json(&json))?;
     } else {
         for report in &reports {
             print_report(ctx, report, args.scopes)?;
@@ -385,9 +386,9 @@ fn print_report(ctx: &Context, report: &Report, list_scopes: bool) -> Result<()>
     };
     stdout_line(&format!(
         "{} ({}, tenant {}; {secret_place})",
-        console::style(&report.profile).bold(),
+        console::style(crate::printable::field(&report.profile, 64)).bold(),
         report.environment,
-        report.tenant
+        crate::printable::field(&report.tenant, 64)
     ))?;
     for (label, step) in &report.lines {
         stdout_line(

@@ -121,8 +121,10 @@ fn refuse_a_secret_as_the_command(command: &[OsString]) -> Result<()> {
 #[cfg(unix)]
 fn run(ctx: &Context, mut command: Command, program: &OsString) -> Result<ExitStatus> {
     use std::os::unix::process::CommandExt;
+    crate::core_dumps::restore_for_exec();
     // exec only returns when the command could not be started.
     let err = command.exec();
+    crate::core_dumps::forbid();
     Ok(could_not_run(ctx, program, &err))
 }
 

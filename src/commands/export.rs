@@ -97,7 +97,7 @@ fn render(format: Format, pairs: &[(&str, zeroize::Zeroizing<String>)]) -> Resul
         }
         Format::Dotenv => {
             for (k, v) in pairs {
-                out.push_str(&format!("{k}={}\n", dotenv_quote(v)));
+                out.push_str(&format!("{k}={}\n", dotenv_quote(k, v)?));
             }
         }
         Format::Json => {
@@ -134,21 +134,32 @@ fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', "'\\''"))
 }
 
-fn dotenv_quote(value: &str) -> String {
+/// A value for a .env file that a POSIX shell (`set -a; . ./.env`) and the
+/// dotenv loaders (python-dotenv, Node's dotenv, docker compose) all read
+/// literally: bare when it is only letters, digits and `._:/-`, else in
+/// single quotes, inside which none of them expands `$`, a backtick or
+/// anything else. A value holding a single quote, a backslash (which some
+/// loaders unescape even there) or a control character has no such spelling
+/// and is refused, naming the variable and never showing the value.
+fn dotenv_quote(name: &str, value: &str) -> Result<String> {
+    if !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._:/-".contains(c))
+    {
+        return Ok(value.to_string());
+    }
     if value
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "._:/-".contains(c))
+        .any(|c| c == '\'' || c == '\\' || crate::printable::is_unsafe(c))
     {
-        value.to_string()
-    } else {
-        format!(
-            "\"{}\"",
-            value
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('$', "\\$")
-        )
+        return Err(Error::Usage(format!(
+            "{name} holds a character that a .env file cannot carry literally (a single quote, \
+             a backslash or a control character), so it was not exported. Use --format env or \
+             --format json, or fix the value."
+        )));
     }
+    Ok(format!("'{value}'"))
 }
 
 #[cfg(test)]
@@ -158,8 +169,13 @@ mod tests {
     #[test]
     fn values_are_quoted_for_each_format() {
         assert_eq!(shell_quote("a'b"), "'a'\\''b'");
-        assert_eq!(dotenv_quote("cid.abc"), "cid.abc");
-        assert_eq!(dotenv_quote("a b$\"c"), "\"a b\\$\\\"c\"");
+        assert_eq!(dotenv_quote("X", "cid.abc").unwrap(), "cid.abc");
+        assert_eq!(dotenv_quote("X", "a b$\"c`d`").unwrap(), "'a b$\"c`d`'");
+        assert_eq!(dotenv_quote("X", "").unwrap(), "''");
+        for bad in ["a'b", "a\\b", "a\nb", "a\u{1b}b"] {
+            let err = dotenv_quote("ST_APP_KEY", bad).unwrap_err().to_string();
+            assert!(err.starts_with("ST_APP_KEY holds a character"), "{err}");
+        }
         let pairs = vec![("ST_TENANT_ID", zeroize::Zeroizing::new("8450".to_string()))];
         assert_eq!(
             render(Format::Env, &pairs).unwrap(),

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::cli::Context;
 use crate::environment::Environment;
 use crate::error::{Error, ExitStatus, Result};
+use crate::printable;
 use crate::store::SecretStorage;
 use crate::ui::stdout_line;
 
@@ -42,7 +43,7 @@ pub fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
         .collect();
     if args.json {
         let json = serde_json::to_string_pretty(&rows).map_err(|e| Error::Other(e.to_string()))?;
-        stdout_line(&json)?;
+        stdout_line(&printable::json(&json))?;
         return Ok(ExitStatus::Ok);
     }
     if rows.is_empty() {
@@ -50,9 +51,11 @@ pub fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
             .info("No profiles yet. Run `st-setup init` to set one up.");
         return Ok(ExitStatus::Ok);
     }
+    // Names and tenants come from the config file: printable, and short.
+    let shown = |text: &str| printable::field(text, 64);
     let width = rows
         .iter()
-        .map(|r| r.profile.len())
+        .map(|r| shown(r.profile).chars().count())
         .max()
         .unwrap_or(0)
         .max(7);
@@ -68,9 +71,9 @@ pub fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
         };
         stdout_line(&format!(
             "{:<width$}  {:<11}  {:<20}  {:<26}  {}",
-            row.profile,
+            shown(row.profile),
             row.environment.name(),
-            row.tenant,
+            shown(row.tenant),
             storage,
             if row.verified { "yes" } else { "no" }
         ))?;

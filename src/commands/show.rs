@@ -10,6 +10,7 @@ use crate::cli::Context;
 use crate::commands::init::CredentialArgs;
 use crate::credentials::mask_identifier;
 use crate::error::{Error, ExitStatus, Result};
+use crate::printable;
 use crate::resolve::{Resolved, Source};
 use crate::ui::stdout_line;
 
@@ -126,7 +127,7 @@ pub fn exec(args: ShowArgs, ctx: &Context) -> Result<ExitStatus> {
     };
     if args.json {
         let json = serde_json::to_string_pretty(&shown).map_err(|e| Error::Other(e.to_string()))?;
-        stdout_line(&json)?;
+        stdout_line(&printable::json(&json))?;
         return Ok(ExitStatus::Ok);
     }
     let rows = [
@@ -139,9 +140,11 @@ pub fn exec(args: ShowArgs, ctx: &Context) -> Result<ExitStatus> {
         ("token_url", &shown.token_url),
         ("api_base_url", &shown.api_base_url),
     ];
+    // Values come from the config file and the environment: printable, and short.
+    let cell = |text: &str| printable::field(text, 200);
     let width = rows
         .iter()
-        .map(|(_, e)| e.value.len())
+        .map(|(_, e)| cell(&e.value).chars().count())
         .max()
         .unwrap_or(5)
         .min(60);
@@ -149,7 +152,8 @@ pub fn exec(args: ShowArgs, ctx: &Context) -> Result<ExitStatus> {
     for (name, entry) in rows {
         stdout_line(&format!(
             "{name:<14} {:<width$}  {}",
-            entry.value, entry.source_text
+            cell(&entry.value),
+            entry.source_text
         ))?;
     }
     if shown.verified == Some(false) {

@@ -72,6 +72,7 @@ pub fn access_token(
         match secrets.get_cached_token(resolved.storage, profile) {
             Ok(Some(cached))
                 if cached.key == cache_key
+                    && crate::servicetitan::is_well_formed_token(cached.token.expose_secret())
                     && cached.expires_at > now().saturating_add(MIN_REMAINING_SECS) =>
             {
                 ctx.ui.verbose_line(&format!(

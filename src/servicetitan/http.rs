@@ -16,6 +16,8 @@ use reqwest::{Method, StatusCode};
 use url::Url;
 
 use super::proxy::{Proxy, ProxyConfig, Route};
+use super::scrub::spellings;
+pub use super::scrub::{excerpt, scrubbed_excerpt, scrubbed_prefix_excerpt};
 use crate::error::{Error, Result};
 use crate::ui::Ui;
 
@@ -705,16 +707,23 @@ fn jitter_fraction() -> f64 {
     (bits % 10_000) as f64 / 10_000.0
 }
 
+/// `host:port`, or for a URL without a host (`data:`, `mailto:`), what kind
+/// of URL it is: never the rest of it, which a server's redirect may fill
+/// with anything.
 pub fn host_of(url: &Url) -> String {
+    let host = |h: &str| crate::printable::field(h, crate::printable::FIELD_CHARS);
     match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_string(),
-        _ => url.to_string(),
+        (Some(h), Some(p)) => format!("{}:{p}", host(h)),
+        (Some(h), None) => host(h),
+        _ => format!("a {}: URL without a host", host(url.scheme())),
     }
 }
 
 fn origin_of(url: &Url) -> String {
-    format!("{}://{}", url.scheme(), host_of(url))
+    match url.host_str() {
+        Some(_) => format!("{}://{}", url.scheme(), host_of(url)),
+        None => host_of(url),
+    }
 }
 
 fn same_origin(a: &Url, b: &Url) -> bool {
@@ -729,121 +738,6 @@ fn loggable_url(url: &Url) -> String {
     let _ = clean.set_username("");
     let _ = clean.set_password(None);
     clean.to_string()
-}
-
-/// The start of a body as printable text, for error messages: control
-/// characters replaced, cut to `max` characters.
-pub fn excerpt(body: &[u8], max: usize) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(max * 4)]);
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(max)
-        .collect();
-    if text.chars().count() > max {
-        out.push('…');
-    }
-    let trimmed = out.split_whitespace().collect::<Vec<_>>().join(" ");
-    if trimmed.is_empty() {
-        "(empty body)".to_string()
-    } else {
-        trimmed
-    }
-}
-
-/// A short, printable excerpt of a server's text with every value in
-/// `hidden` removed, in any spelling a server might echo it back in (as sent,
-/// form-encoded, JSON-escaped), and anything from an `access_token` on cut off.
-///
-/// The whole text is scrubbed before it is shortened, so a secret that would
-/// straddle the cut cannot leave its first half behind.
-pub fn scrubbed_excerpt(body: &[u8], hidden: &[&str], max: usize) -> String {
-    let text = hide_token(String::from_utf8_lossy(body).into_owned());
-    excerpt(replace_hidden(text, hidden).as_bytes(), max)
-}
-
-/// [`scrubbed_excerpt`] of `prefix`, the first bytes of a body that goes on
-/// (one too large to read). A hidden value that the end of `prefix` cuts
-/// through is not whole in it, so it cannot be found and replaced: the part
-/// of it that was read is dropped instead.
-pub fn scrubbed_prefix_excerpt(prefix: &[u8], hidden: &[&str], max: usize) -> String {
-    let text = String::from_utf8_lossy(without_a_cut_last_char(prefix)).into_owned();
-    // Whole values first: one that ends exactly at the cut is replaced, not
-    // taken for the start of another.
-    let mut text = replace_hidden(text, hidden);
-    let cut = hidden
-        .iter()
-        .flat_map(|value| spellings(value))
-        .flat_map(|spelling| {
-            // Every proper start of the spelling that the text ends with.
-            (1..spelling.len())
-                .filter(|&n| spelling.is_char_boundary(n) && text.ends_with(&spelling[..n]))
-                .max()
-        })
-        .max()
-        .unwrap_or(0);
-    text.truncate(text.len() - cut);
-    excerpt(hide_token(text).as_bytes(), max)
-}
-
-/// `bytes` without a UTF-8 sequence that its end cuts through (which lossy
-/// decoding would turn into U+FFFD, hiding what it was the start of).
-fn without_a_cut_last_char(bytes: &[u8]) -> &[u8] {
-    // The last byte that starts a character, at most 3 back (a 4-byte
-    // sequence cut after its third byte).
-    for back in 1..=bytes.len().min(3) {
-        let at = bytes.len() - back;
-        let byte = bytes[at];
-        if byte & 0b1100_0000 == 0b1000_0000 {
-            continue; // a continuation byte
-        }
-        let length = match byte {
-            0b1111_1000.. => 1, // never in UTF-8: left to lossy decoding
-            0b1111_0000.. => 4,
-            0b1110_0000.. => 3,
-            0b1100_0000.. => 2,
-            _ => 1,
-        };
-        return if length > back { &bytes[..at] } else { bytes };
-    }
-    bytes
-}
-
-/// Everything from an `access_token` on cut off.
-fn hide_token(mut text: String) -> String {
-    if let Some(at) = text.find("access_token") {
-        text.truncate(at);
-        text.push_str("access_token…[rest hidden: it may hold a token]");
-    }
-    text
-}
-
-/// Every spelling of every value in `hidden` replaced with `[REDACTED]`.
-fn replace_hidden(mut text: String, hidden: &[&str]) -> String {
-    for value in hidden {
-        for spelling in spellings(value) {
-            text = text.replace(&spelling, "[REDACTED]");
-        }
-    }
-    text
-}
-
-/// The ways a server might echo `value` back: as sent, form-encoded,
-/// JSON-escaped (with and without escaped slashes), each also in lower case.
-/// None for an empty value.
-fn spellings(value: &str) -> Vec<String> {
-    if value.is_empty() {
-        return Vec::new();
-    }
-    let form_encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-    let json_escaped = serde_json::to_string(value).unwrap_or_default();
-    let json_escaped = json_escaped.trim_matches('"');
-    let json_slashes = json_escaped.replace('/', "\\/");
-    [value, &form_encoded, json_escaped, &json_slashes]
-        .into_iter()
-        .filter(|spelling| !spelling.is_empty())
-        .flat_map(|spelling| [spelling.to_string(), spelling.to_lowercase()])
-        .collect()
 }
 
 #[cfg(test)]
@@ -974,89 +868,7 @@ mod tests {
         );
     }
 
-    #[test]
-    fn excerpts_are_short_and_printable() {
-        assert_eq!(
-            excerpt(b"<html>\n<body>Bad gateway</body>", 200),
-            "<html> <body>Bad gateway</body>"
-        );
-        assert_eq!(excerpt(b"", 10), "(empty body)");
-        assert_eq!(excerpt(&[b'a'; 50], 10), "aaaaaaaaaa…");
-        assert_eq!(excerpt(&[0xff, 0xfe, b'x'], 10), "��x");
-    }
-
     const SECRET: &str = "cs1.prefixtestsecret0123456789abcdefghijklmnopqrstuvwxyz";
-
-    /// No 6 consecutive characters of `secret` in `text`.
-    #[track_caller]
-    fn assert_no_piece_of(secret: &str, text: &str) {
-        for at in 0..=secret.len() - 6 {
-            let piece = &secret[at..at + 6];
-            assert!(!text.contains(piece), "{piece:?} of the secret in {text:?}");
-        }
-    }
-
-    #[test]
-    fn a_value_cut_off_by_the_end_of_a_prefix_is_dropped_not_half_shown() {
-        let body = format!("{}{SECRET} and more after it", "x".repeat(100));
-        for cut in 100..body.len() {
-            let shown = scrubbed_prefix_excerpt(&body.as_bytes()[..cut], &[SECRET], 120);
-            assert_no_piece_of(SECRET, &shown);
-            assert!(shown.starts_with("xxxxxxxxxx"), "{shown}");
-        }
-        // Whole in the prefix: replaced, and what follows still shown.
-        let shown =
-            scrubbed_prefix_excerpt(&body.as_bytes()[..100 + SECRET.len() + 4], &[SECRET], 120);
-        assert!(shown.ends_with("x[REDACTED] and"), "{shown}");
-    }
-
-    #[test]
-    fn a_cut_value_stays_hidden_when_redactions_before_it_bring_it_into_view() {
-        // Each [REDACTED] is shorter than the secret it replaces, so a cut
-        // one at the end moves within the 120 characters shown.
-        let body = format!("{SECRET} {SECRET} {SECRET} ").repeat(3);
-        for cut in 0..body.len() {
-            let shown = scrubbed_prefix_excerpt(&body.as_bytes()[..cut], &[SECRET], 120);
-            assert_no_piece_of(SECRET, &shown);
-        }
-    }
-
-    #[test]
-    fn a_cut_value_in_another_spelling_is_dropped_too() {
-        let secret = "cs1.with/slash+plus0123456789abcdefghijklmnopqrstuvwxyz";
-        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-        let form = format!("client_secret={encoded}");
-        let json = format!(r#"{{"client_secret":"{}"}}"#, secret.replace('/', "\\/"));
-        let lower = format!("ECHO {}", secret.to_lowercase());
-        for body in [form, json, lower] {
-            for cut in 0..body.len() {
-                let shown = scrubbed_prefix_excerpt(&body.as_bytes()[..cut], &[secret], 120);
-                assert_no_piece_of("0123456789abcdefghijklmnopqrstuvwxyz", &shown);
-                assert_no_piece_of("with/slash+plus", &shown);
-            }
-        }
-    }
-
-    #[test]
-    fn a_character_cut_by_the_end_of_a_prefix_is_left_out() {
-        let text = "a\u{e9}b\u{20ac}c\u{1f600}";
-        let bytes = text.as_bytes();
-        for cut in 0..=bytes.len() {
-            let kept = without_a_cut_last_char(&bytes[..cut]);
-            assert!(std::str::from_utf8(kept).is_ok(), "cut at {cut}: {kept:?}");
-            assert!(cut - kept.len() < 4, "cut at {cut}: {kept:?}");
-        }
-        // Bytes that are not UTF-8 at all are left to lossy decoding.
-        assert_eq!(without_a_cut_last_char(&[0xff, 0xfe]), &[0xff, 0xfe]);
-        // A non-ASCII secret cut in the middle of a character.
-        let secret = "cs1.\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}0123456789";
-        let body = format!("{}{secret}", "x".repeat(10));
-        for cut in 10..body.len() {
-            let shown = scrubbed_prefix_excerpt(&body.as_bytes()[..cut], &[secret], 120);
-            assert!(!shown.contains("cs1."), "cut at {cut}: {shown}");
-            assert!(!shown.contains('\u{fffd}'), "cut at {cut}: {shown}");
-        }
-    }
 
     #[test]
     fn enough_of_a_too_large_body_is_read_for_a_whole_secret_after_the_excerpt() {

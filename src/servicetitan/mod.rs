@@ -8,6 +8,7 @@
 pub mod http;
 pub mod jwt;
 pub mod proxy;
+pub mod scrub;
 
 use std::fmt;
 use std::sync::Arc;
@@ -212,6 +213,22 @@ impl ServiceTitan {
     }
 }
 
+/// The longest access token accepted (ServiceTitan's are about 1,000 characters).
+pub const MAX_TOKEN_CHARS: usize = 16 * 1024;
+
+/// Whether `token` holds only what an OAuth bearer token may (RFC 6750's
+/// b64token: letters, digits, `-._~+/`, then `=` padding) and is not absurdly
+/// long: so one that is printed (`st-setup token`), cached or exported
+/// (`exec`) can carry no escape sequence, line break or shell syntax.
+pub fn is_well_formed_token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && token.len() <= MAX_TOKEN_CHARS
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
 /// The longest token lifetime believed (and cached).
 const MAX_TOKEN_LIFETIME_SECS: u64 = 24 * 60 * 60;
 
@@ -254,6 +271,18 @@ fn interpret_token_response(
                 ),
             )
         })?;
+        if !is_well_formed_token(&token) {
+            return Err(bad_response(
+                &response.url,
+                &format!(
+                    "the token endpoint answered HTTP {} with an access token that holds characters \
+                     no access token has (only letters, digits and -._~+/= are allowed, at most {} \
+                     characters); it was not used, printed or cached",
+                    status.as_u16(),
+                    MAX_TOKEN_CHARS
+                ),
+            ));
+        }
         // ServiceTitan says 900 s; a server claiming centuries is believed for a day.
         let expires_in = body
             .expires_in

@@ -367,6 +367,6 @@ enum Repair {
 /// One line per step on stderr, for the wizard and for `init --non-interactive`.
 pub fn print_verification(ui: Ui, verification: &Verification) {
     for line in ui.verification_lines(verification) {
-        ui.info(&line);
+        ui.styled_line(&line);
     }
 }

@@ -25,7 +25,9 @@ impl Prompter {
 
     pub fn text(&self, prompt: &str, default: Option<&str>) -> Result<String> {
         let mut input = Input::<String>::with_theme(self.theme.as_ref()).with_prompt(prompt);
-        if let Some(d) = default {
+        // A stored value the terminal cannot show as it is (planted in the
+        // config file) is not offered: it would fail validation anyway.
+        if let Some(d) = default.filter(|d| !d.chars().any(crate::printable::is_unsafe)) {
             input = input.default(d.to_string());
         }
         Ok(input.interact_text()?)

@@ -311,6 +311,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// The process id (st-setup's own, also through a wrapper that execs it).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Send `signal` (a name such as `INT`) with kill(1).
     #[cfg(unix)]
     pub fn signal(&self, signal: &str) {
@@ -547,4 +552,57 @@ pub fn another_process_has_open(path: &std::path::Path) -> bool {
             && name.bytes().all(|b| b.is_ascii_digit())
             && name.parse().is_ok_and(|pid| process_has_open(pid, path))
     })
+}
+
+/// Notices when a process opens a file (inotify `IN_OPEN`). Unlike reading
+/// /proc/PID/fd, this works for st-setup, which makes itself not dumpable
+/// (so that another process of the same user, this test included unless it
+/// runs as root, cannot look at its descriptors).
+#[cfg(target_os = "linux")]
+pub struct OpenWatch(std::os::fd::OwnedFd);
+
+#[cfg(target_os = "linux")]
+impl OpenWatch {
+    /// Watch `path` from now on (opens before this are not seen).
+    pub fn new(path: &std::path::Path) -> OpenWatch {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: inotify calls with a descriptor we then own and a C string.
+        unsafe {
+            let fd = libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK);
+            assert!(
+                fd >= 0,
+                "inotify_init1: {}",
+                std::io::Error::last_os_error()
+            );
+            let fd = std::os::fd::OwnedFd::from_raw_fd(fd);
+            let watch = libc::inotify_add_watch(
+                std::os::fd::AsRawFd::as_raw_fd(&fd),
+                name.as_ptr(),
+                libc::IN_OPEN,
+            );
+            assert!(
+                watch >= 0,
+                "inotify_add_watch: {}",
+                std::io::Error::last_os_error()
+            );
+            OpenWatch(fd)
+        }
+    }
+
+    /// Whether the file was opened since the watch began (or the last call
+    /// that said so).
+    pub fn opened(&self) -> bool {
+        let mut buf = [0u8; 4096];
+        // SAFETY: read into a buffer we own, on our non-blocking descriptor.
+        let n = unsafe {
+            libc::read(
+                std::os::fd::AsRawFd::as_raw_fd(&self.0),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        n > 0
+    }
 }
