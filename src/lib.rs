@@ -14,9 +14,11 @@
 pub mod browser;
 pub mod cli;
 pub mod commands;
+pub mod consumers;
 pub mod credentials;
 pub mod environment;
 pub mod error;
+pub mod output_file;
 pub mod profile;
 pub mod resolve;
 pub mod servicetitan;

@@ -4,6 +4,8 @@
 
 mod util;
 
+// Credentials handed to servicepytan and the Singer tap, and `export --output`.
+mod consumers;
 mod help;
 mod init;
 // A locked gnome-keyring of its own (not the shared one of scripts/test).
