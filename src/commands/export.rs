@@ -31,9 +31,7 @@ pub enum Format {
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  eval \"$(st-setup export --format env)\"   # ST_ENVIRONMENT, ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID\n  st-setup export --format dotenv --include-secret > .env   # then keep .env private\n  st-setup export --json
-  st-setup export --format servicepytan --include-secret --output servicepytan_config.json
-  st-setup export --format singer --include-secret --output tap-config.json   # tap-service-titan"
+    after_help = "Examples:\n  eval \"$(st-setup export --format env)\"   # ST_ENVIRONMENT, ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID\n  st-setup export --format dotenv --include-secret > .env   # then keep .env private\n  st-setup export --json\n  st-setup export --format servicepytan --include-secret --output servicepytan_config.json\n  st-setup export --format singer --include-secret --output tap-config.json   # tap-service-titan"
 )]
 pub struct ExportArgs {
     #[command(flatten)]
@@ -156,8 +154,8 @@ fn export_for_consumer(
     };
     if secret.is_none() {
         ctx.ui.info(&format!(
-            "without the Client Secret, which {tool} needs to request its tokens: add \
-             --include-secret (best with --output FILE) when the file is for {tool} itself."
+            "note: the output has no Client Secret, and {tool} needs it to request tokens: \
+             add --include-secret (best with --output FILE) when this is {tool}'s config."
         ));
     }
     emit(ctx, args, consumers::json_object(&pairs).as_bytes())
