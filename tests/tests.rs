@@ -12,6 +12,8 @@ mod init;
 #[cfg(target_os = "linux")]
 mod locked_keyring;
 mod network;
+// Release names, the .deb's metadata, the Homebrew and Scoop manifests.
+mod packaging;
 mod scripting;
 // Storage failures and races against the real gnome-keyring of scripts/test.
 #[cfg(target_os = "linux")]
