@@ -107,7 +107,7 @@ pub enum Command {
     Show(commands::show::ShowArgs),
     /// Delete a profile and its Client Secret
     Remove(commands::remove::RemoveArgs),
-    /// Print the values for other tools: shell exports, .env or JSON
+    /// Print the values for other tools: shell, .env, JSON, servicepytan or Singer config
     Export(commands::export::ExportArgs),
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish
     Completions(commands::completions::CompletionsArgs),

@@ -16,10 +16,12 @@
 pub mod browser;
 pub mod cli;
 pub mod commands;
+pub mod consumers;
 pub mod core_dumps;
 pub mod credentials;
 pub mod environment;
 pub mod error;
+pub mod output_file;
 pub mod printable;
 pub mod profile;
 pub mod resolve;

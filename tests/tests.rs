@@ -4,6 +4,8 @@
 
 mod util;
 
+// Credentials handed to servicepytan and the Singer tap, and `export --output`.
+mod consumers;
 mod diagnosis;
 mod help;
 // A malicious server, a planted config, shell code in values, core dumps.
@@ -13,6 +15,8 @@ mod init;
 #[cfg(target_os = "linux")]
 mod locked_keyring;
 mod network;
+// Release names, the .deb's metadata, the Homebrew and Scoop manifests.
+mod packaging;
 mod scripting;
 // Storage failures and races against the real gnome-keyring of scripts/test.
 #[cfg(target_os = "linux")]

@@ -6,21 +6,26 @@
 use std::ffi::OsString;
 use std::process::Command;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use secrecy::ExposeSecret;
 
 use crate::cli::Context;
 use crate::commands::init::CredentialArgs;
 use crate::commands::token::access_token;
+use crate::consumers;
 use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::Resolved;
 
 const AFTER_HELP: &str = "\
 The command gets ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID, ST_ACCESS_TOKEN, ST_API_URL and
 ST_ENVIRONMENT (and ST_CLIENT_SECRET only with --with-secret; otherwise it is removed).
+With --env-style servicepytan it also gets SERVICETITAN_APP_KEY, SERVICETITAN_TENANT_ID,
+SERVICETITAN_CLIENT_ID, SERVICETITAN_CLIENT_SECRET and SERVICETITAN_API_ENVIRONMENT, the
+names servicepytan reads (it requests its own tokens, so this needs --with-secret).
 
 Examples:
   st-setup exec -- python sync.py
+  st-setup exec --env-style servicepytan --with-secret -- python report.py
   st-setup exec --profile acme -- sh -c 'curl -H \"Authorization: Bearer $ST_ACCESS_TOKEN\" \\
       -H \"ST-App-Key: $ST_APP_KEY\" \"$ST_API_URL/settings/v2/tenant/$ST_TENANT_ID/business-units\"'";
 
@@ -38,6 +43,10 @@ pub struct ExecArgs {
     #[arg(long)]
     pub fresh: bool,
 
+    /// Also set the variables another tool reads: servicepytan's SERVICETITAN_*
+    #[arg(long, value_enum, value_name = "STYLE", default_value_t = EnvStyle::St)]
+    pub env_style: EnvStyle,
+
     /// The command to run, and its arguments
     #[arg(
         required = true,
@@ -48,8 +57,24 @@ pub struct ExecArgs {
     pub command: Vec<OsString>,
 }
 
+/// Which names the command gets the values under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EnvStyle {
+    /// st-setup's own ST_* variables only
+    St,
+    /// ST_* and servicepytan's SERVICETITAN_* variables
+    Servicepytan,
+}
+
 pub fn exec(args: ExecArgs, ctx: &Context) -> Result<ExitStatus> {
     refuse_a_secret_as_the_command(&args.command)?;
+    if args.env_style == EnvStyle::Servicepytan && !args.with_secret {
+        return Err(Error::Usage(
+            "--env-style servicepytan needs --with-secret: servicepytan requests its own \
+             tokens with the Client ID and Client Secret (SERVICETITAN_CLIENT_SECRET)."
+                .into(),
+        ));
+    }
     ctx.check_endpoint_overrides()?;
     let (config_store, config) = ctx.load_config()?;
     let secrets = ctx.secret_store(&config_store);
@@ -70,11 +95,32 @@ pub fn exec(args: ExecArgs, ctx: &Context) -> Result<ExitStatus> {
             endpoints.api_base.as_str().trim_end_matches('/'),
         )
         .env("ST_ENVIRONMENT", resolved.environment.value.name());
-    if args.with_secret {
+    let secret = if args.with_secret {
         let secret = resolved.require_secret(&secrets)?;
         command.env("ST_CLIENT_SECRET", secret.expose());
+        Some(secret)
     } else {
         command.env_remove("ST_CLIENT_SECRET");
+        None
+    };
+    if args.env_style == EnvStyle::Servicepytan {
+        let token_url = endpoints.token_url.to_string();
+        let api_base = endpoints.api_base.as_str().trim_end_matches('/');
+        let values = consumers::Values {
+            environment: resolved.environment.value,
+            tenant_id: &resolved.tenant_id.value,
+            app_key: &resolved.app_key.value,
+            client_id: &resolved.client_id.value,
+            token_url: &token_url,
+            api_base,
+            client_secret: secret.as_ref().map(|s| s.expose()),
+        };
+        if let Some(warning) = consumers::servicepytan_url_warning(&values) {
+            ctx.ui.warn(&warning);
+        }
+        for (name, value) in consumers::servicepytan_pairs(&values) {
+            command.env(name, value.as_str());
+        }
     }
     run(ctx, command, program)
 }

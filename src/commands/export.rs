@@ -1,12 +1,18 @@
 //! `st-setup export`: the values other tools ask for (data-integration
-//! tools' ServiceTitan forms, `.env` files), as shell exports, dotenv or JSON.
-//! The Client Secret is included only on request, with a warning.
+//! tools' ServiceTitan forms, `.env` files), as shell exports, dotenv or JSON,
+//! or as the config files of servicepytan and the Singer tap (see
+//! [`crate::consumers`]). The Client Secret is included only on request, with
+//! a warning; `--output` writes a new 0600 file instead of stdout.
+
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
 use crate::cli::Context;
 use crate::commands::init::CredentialArgs;
+use crate::consumers;
 use crate::error::{Error, ExitStatus, Result};
+use crate::output_file;
 use crate::resolve::Resolved;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -17,11 +23,15 @@ pub enum Format {
     Dotenv,
     /// One JSON object
     Json,
+    /// servicepytan's JSON config file (SERVICETITAN_* keys)
+    Servicepytan,
+    /// The config JSON of the Singer tap tap-service-titan (Meltano)
+    Singer,
 }
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  eval \"$(st-setup export --format env)\"   # ST_ENVIRONMENT, ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID\n  st-setup export --format dotenv --include-secret > .env   # then keep .env private\n  st-setup export --json"
+    after_help = "Examples:\n  eval \"$(st-setup export --format env)\"   # ST_ENVIRONMENT, ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID\n  st-setup export --format dotenv --include-secret > .env   # then keep .env private\n  st-setup export --json\n  st-setup export --format servicepytan --include-secret --output servicepytan_config.json\n  st-setup export --format singer --include-secret --output tap-config.json   # tap-service-titan"
 )]
 pub struct ExportArgs {
     #[command(flatten)]
@@ -38,6 +48,14 @@ pub struct ExportArgs {
     /// Include the Client Secret (it will be in plain text wherever the output goes)
     #[arg(long)]
     pub include_secret: bool,
+
+    /// Write to FILE (created with mode 0600) instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Replace FILE if it exists (a symlink at FILE is replaced, never followed)
+    #[arg(long, requires = "output")]
+    pub force: bool,
 }
 
 pub fn exec(args: ExportArgs, ctx: &Context) -> Result<ExitStatus> {
@@ -52,6 +70,17 @@ pub fn exec(args: ExportArgs, ctx: &Context) -> Result<ExitStatus> {
         .trim_end_matches('/')
         .to_string();
     let format = if args.json { Format::Json } else { args.format };
+    if matches!(format, Format::Servicepytan | Format::Singer) {
+        return export_for_consumer(
+            ctx,
+            &args,
+            format,
+            &resolved,
+            &config_store,
+            &token_url,
+            &api_base,
+        );
+    }
     let mut pairs: Vec<(&str, String)> = vec![
         ("ST_ENVIRONMENT", environment.name().to_string()),
         ("ST_TENANT_ID", resolved.tenant_id.value.clone()),
@@ -83,7 +112,65 @@ pub fn exec(args: ExportArgs, ctx: &Context) -> Result<ExitStatus> {
         .map(|(k, v)| (k, zeroize::Zeroizing::new(v)))
         .collect();
     let text = zeroize::Zeroizing::new(render(format, &pairs)?);
-    crate::ui::write_stdout(text.as_bytes())?;
+    emit(ctx, &args, text.as_bytes())
+}
+
+/// `--format servicepytan|singer`: the config file of that tool.
+fn export_for_consumer(
+    ctx: &Context,
+    args: &ExportArgs,
+    format: Format,
+    resolved: &Resolved,
+    config_store: &crate::store::config::ConfigStore,
+    token_url: &str,
+    api_base: &str,
+) -> Result<ExitStatus> {
+    let secret = if args.include_secret {
+        let secret = resolved.require_secret(&ctx.secret_store(config_store))?;
+        ctx.ui.warn(
+            "the output includes the Client Secret in plain text: keep it out of logs, \
+             shell history and version control.",
+        );
+        Some(secret)
+    } else {
+        None
+    };
+    let values = consumers::Values {
+        environment: resolved.environment.value,
+        tenant_id: &resolved.tenant_id.value,
+        app_key: &resolved.app_key.value,
+        client_id: &resolved.client_id.value,
+        token_url,
+        api_base,
+        client_secret: secret.as_ref().map(|s| s.expose()),
+    };
+    let (pairs, tool) = if format == Format::Servicepytan {
+        if let Some(warning) = consumers::servicepytan_url_warning(&values) {
+            ctx.ui.warn(&warning);
+        }
+        (consumers::servicepytan_pairs(&values), "servicepytan")
+    } else {
+        (consumers::singer_pairs(&values), "tap-service-titan")
+    };
+    if secret.is_none() {
+        ctx.ui.info(&format!(
+            "note: the output has no Client Secret, and {tool} needs it to request tokens: \
+             add --include-secret (best with --output FILE) when this is {tool}'s config."
+        ));
+    }
+    emit(ctx, args, consumers::json_object(&pairs).as_bytes())
+}
+
+/// To `--output FILE` (a new 0600 file) or to standard output.
+fn emit(ctx: &Context, args: &ExportArgs, bytes: &[u8]) -> Result<ExitStatus> {
+    match &args.output {
+        Some(path) => {
+            output_file::write_private(path, bytes, args.force)?;
+            ctx.ui
+                .info(&format!("wrote {} (readable only by you)", path.display()));
+        }
+        None => crate::ui::write_stdout(bytes)?,
+    }
     Ok(ExitStatus::Ok)
 }
 
@@ -113,6 +200,8 @@ fn render(format: Format, pairs: &[(&str, zeroize::Zeroizing<String>)]) -> Resul
             out = serde_json::to_string_pretty(&map).map_err(|e| Error::Other(e.to_string()))?;
             out.push('\n');
         }
+        // export_for_consumer writes these, with each tool's own names.
+        Format::Servicepytan | Format::Singer => out.push_str(&consumers::json_object(pairs)),
     }
     Ok(out)
 }
