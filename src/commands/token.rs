@@ -5,7 +5,6 @@
 //! cached in the profile's secret store (an entry separate from the Client
 //! Secret) and reused until 60 s before it expires.
 
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
@@ -87,10 +86,13 @@ pub fn access_token(
                 .warn(&format!("could not read the token cache: {err}")),
         }
     }
-    let (secret, transport) = ctx.with_transport_ready(|| resolved.require_secret(secrets));
-    let credentials = resolved.credentials(secret?);
-    let client = ServiceTitan::new(Arc::new(transport?), endpoints);
+    // Only the token host: `token` and `exec` make no API call.
     let runtime = ctx.runtime()?;
+    let (secret, transport) = ctx.with_connections_ready(&runtime, &[&endpoints.token_url], || {
+        resolved.require_secret(secrets)
+    });
+    let credentials = resolved.credentials(secret?);
+    let client = ServiceTitan::new(transport?, endpoints);
     let outcome = runtime
         .block_on(client.request_token(&credentials.client_id, &credentials.client_secret))?;
     match outcome {
