@@ -7,6 +7,8 @@ mod util;
 // Credentials handed to servicepytan and the Singer tap, and `export --output`.
 mod consumers;
 mod diagnosis;
+// Connections opened while the keyring is read.
+mod early_connections;
 mod help;
 // A malicious server, a planted config, shell code in values, core dumps.
 mod hostile;
