@@ -536,12 +536,15 @@ impl Context {
             .and_then(|t| self.plan(&Arc::new(t), environment, profile));
         match plan {
             Ok(plan) => {
-                // The API connection opens while the token is asked for.
+                // The API connection opens while the token is asked for;
+                // not with `auto`, whose API host depends on the answer.
                 let endpoints = plan.client.endpoints();
-                plan.client
-                    .transport()
-                    .connect_early(&[&endpoints.token_url, &endpoints.api_base])
-                    .await;
+                let early: &[&url::Url] = if plan.auto {
+                    &[&endpoints.token_url]
+                } else {
+                    &[&endpoints.token_url, &endpoints.api_base]
+                };
+                plan.client.transport().connect_early(early).await;
                 verify::verify(plan, credentials, required).await
             }
             Err(err) => verify::setup_failed(

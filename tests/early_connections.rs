@@ -202,3 +202,32 @@ fn an_early_connection_closed_by_the_server_ends_in_the_usual_network_error() {
         "the connection to 127.0.0.1:{port} was closed before the answer was complete"
     ));
 }
+
+/// `init`'s verification opens the API connection while the token is asked
+/// for, so the probe does not wait for a connection after the token came.
+#[test]
+fn init_opens_the_api_connection_while_the_token_is_asked_for() {
+    let fake = FakeServiceTitan::builder(Credentials::demo())
+        .latency(Duration::from_millis(300))
+        .start();
+    let mut env = TestEnv::new();
+    env.set_env(
+        "ST_AUTH_URL",
+        &format!("http://localhost:{}{TOKEN_PATH}", fake.port()),
+    );
+    env.set_env("ST_API_URL", &format!("http://127.0.0.1:{}", fake.port()));
+    let profile = unique_profile("early-init");
+    env.init_cmd(&profile)
+        .arg("--storage")
+        .arg("file")
+        .run()
+        .code(0);
+    let log = fake.connections();
+    let token = carrying(&log, &format!("POST {TOKEN_PATH}"));
+    let probe = carrying(&log, "GET /settings/v2/tenant/");
+    assert_eq!((log.len(), token.len(), probe.len()), (2, 1, 1), "{log:#?}");
+    assert!(
+        probe[0].accepted_at < token[0].requests[0].1,
+        "the API connection was opened only after the token was asked for: {log:#?}"
+    );
+}
