@@ -13,6 +13,7 @@
 //!   through [`printable`], which makes outside text safe for a terminal;
 //! - [`core_dumps`] and [`signals`] guard the process itself.
 
+pub mod batch;
 pub mod browser;
 pub mod cli;
 pub mod commands;

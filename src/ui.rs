@@ -189,6 +189,46 @@ impl Ui {
     }
 }
 
+impl Ui {
+    /// A progress bar on stderr for `total` items; nothing when not a
+    /// terminal (or with `--quiet`), so logs and pipes stay clean.
+    pub fn progress(&self, total: u64, message: &str) -> Progress {
+        if !self.fancy || self.quiet || !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(total),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} ({elapsed})")
+        {
+            bar.set_style(style);
+        }
+        bar.set_message(message.to_string());
+        Progress(Some(bar))
+    }
+}
+
+/// A progress bar that clears itself when dropped.
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    pub fn inc(&self) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = self.0.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// Clears itself when dropped.
 pub struct Spinner(Option<indicatif::ProgressBar>);
 
