@@ -4,6 +4,9 @@
 
 mod util;
 
+// The config directory as hostile ground (planted links, FIFOs, other owners).
+#[cfg(target_os = "linux")]
+mod config_dir;
 mod help;
 mod init;
 // A locked gnome-keyring of its own (not the shared one of scripts/test).
