@@ -10,7 +10,7 @@
 
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::util::cmd::{
@@ -154,12 +154,13 @@ fn a_config_directory_or_file_others_can_write_is_refused() {
     secret_tool_clear("st-setup", &profile);
 }
 
-#[test]
-fn links_in_the_config_directory_are_not_followed() {
+/// A profile stored with `--storage file` against a fake, and a directory
+/// outside the config directory for link targets.
+fn file_profile(name: &str) -> (FakeServiceTitan, TestEnv, String, PathBuf) {
     require_keyring();
     let fake = FakeServiceTitan::start(Credentials::demo());
     let env = TestEnv::with_fake(&fake);
-    let profile = unique_profile("links");
+    let profile = unique_profile(name);
     env.init_cmd(&profile)
         .arg("--storage")
         .arg("file")
@@ -167,8 +168,12 @@ fn links_in_the_config_directory_are_not_followed() {
         .code(0);
     let outside = env.dir.path().join("outside");
     fs::create_dir(&outside).unwrap();
+    (fake, env, profile, outside)
+}
 
-    // config.toml -> a readable file elsewhere: not read, not chmodded.
+#[test]
+fn a_config_file_that_is_a_link_is_neither_read_nor_chmodded() {
+    let (fake, env, profile, outside) = file_profile("config-link");
     let target = outside.join("config.toml");
     fs::rename(env.config_path(), &target).unwrap();
     set_mode(&target, 0o644);
@@ -184,12 +189,11 @@ fn links_in_the_config_directory_are_not_followed() {
     }
     assert_eq!(mode(&target), 0o644, "the link's target was not chmodded");
     assert_eq!(fake.token_requests(), requests);
-    fs::remove_file(env.config_path()).unwrap();
-    fs::rename(&target, env.config_path()).unwrap();
-    set_mode(&env.config_path(), 0o600);
+}
 
-    // .config.lock -> a file elsewhere (missing, then existing): neither
-    // created nor chmodded.
+#[test]
+fn a_lock_file_that_is_a_link_is_neither_created_at_its_target_nor_chmodded() {
+    let (_fake, env, profile, outside) = file_profile("lock-link");
     let lock = env.config_dir().join(".config.lock");
     fs::remove_file(&lock).unwrap();
     let lock_target = outside.join("lock-target");
@@ -212,9 +216,11 @@ fn links_in_the_config_directory_are_not_followed() {
         0o644,
         "the link's target was not chmodded"
     );
-    fs::remove_file(&lock).unwrap();
+}
 
-    // secrets/<profile> -> another file: its contents are never sent.
+#[test]
+fn a_secret_file_that_is_a_link_is_never_read_or_sent() {
+    let (fake, env, profile, outside) = file_profile("secret-link");
     let secret_file = env.config_dir().join("secrets").join(&profile);
     let other_file = outside.join("other-secret");
     fs::write(
@@ -237,17 +243,16 @@ fn links_in_the_config_directory_are_not_followed() {
         .stderr_has("secret file")
         .stderr_has("is a symbolic link");
     assert_eq!(fake.token_requests(), requests, "nothing was posted");
-    fs::remove_file(&secret_file).unwrap();
-    fs::write(&secret_file, format!("{}\n", env.creds.client_secret)).unwrap();
-    set_mode(&secret_file, 0o600);
+}
 
-    // token-cache/<profile> -> a planted entry: never printed.
+#[test]
+fn a_token_cache_file_that_is_a_link_is_never_printed() {
+    let (fake, env, profile, outside) = file_profile("cache-link");
     let first = env.cmd(&["token", "--profile", &profile]).run();
     first.code(0);
     let cache_file = env.config_dir().join("token-cache").join(&profile);
     let entry = fs::read_to_string(&cache_file).unwrap();
-    let issued = first.stdout.trim_end();
-    let forged = entry.replace(issued, "forged.token.from-a-link");
+    let forged = entry.replace(first.stdout.trim_end(), "forged.token.from-a-link");
     let planted = outside.join("planted-cache");
     fs::write(&planted, &forged).unwrap();
     fs::remove_file(&cache_file).unwrap();
@@ -349,8 +354,24 @@ fn a_fifo_config_does_not_hang_and_an_oversized_one_is_refused() {
         .stderr_has("is a FIFO (named pipe), not a regular file")
         .stderr_has(&format!("rm -r {}", env.config_path().display()));
 
-    // A valid config of 2 MiB (a long comment): over the 1 MiB cap.
+    // A FIFO as the lock file: opening it for writing would wait for a reader.
     fs::remove_file(env.config_path()).unwrap();
+    let lock = env.config_dir().join(".config.lock");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&lock)
+        .status()
+        .expect("mkfifo(1)");
+    assert!(status.success());
+    env.init_cmd(&unique_profile("fifo-lock"))
+        .arg("--no-verify")
+        .spawn()
+        .wait_within(Duration::from_secs(10))
+        .code(6)
+        .stderr_has("lock file")
+        .stderr_has("is a FIFO (named pipe), not a regular file");
+    fs::remove_file(&lock).unwrap();
+
+    // A valid config of 2 MiB (a long comment): over the 1 MiB cap.
     fs::write(env.config_path(), format!("# {}\n", "x".repeat(2 << 20))).unwrap();
     set_mode(&env.config_path(), 0o600);
     env.cmd(&["list"])

@@ -30,7 +30,7 @@ pub fn open_dir(path: &Path, what: &str, follow_link: bool) -> Result<Option<Che
     let dir = match sys::open_dir(path, follow_link) {
         Ok(dir) => dir,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(open_error(path, what, e)),
+        Err(e) => return Err(open_error(path, what, Expect::Dir, follow_link, e)),
     };
     let warning = check(&dir, path, what, Expect::Dir, "")?;
     Ok(Some(CheckedDir { warning }))
@@ -79,7 +79,7 @@ pub fn read_file(
     let mut file = match sys::open_file(path, false) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(open_error(path, what, e)),
+        Err(e) => return Err(open_error(path, what, Expect::File, false, e)),
     };
     let warning = check(&file, path, what, Expect::File, loose_note)?;
     let too_large = |size: u64| {
@@ -113,7 +113,8 @@ pub fn read_file(
 /// checked like any other file; a lock file readable by others holds
 /// nothing, so it is tightened without a word.
 pub fn open_lock_file(path: &Path) -> Result<File> {
-    let file = sys::open_file(path, true).map_err(|e| open_error(path, "lock file", e))?;
+    let file = sys::open_file(path, true)
+        .map_err(|e| open_error(path, "lock file", Expect::File, false, e))?;
     check(&file, path, "lock file", Expect::File, "")?;
     Ok(file)
 }
@@ -141,32 +142,57 @@ fn check(
         Expect::File => meta.is_file(),
     };
     if !right_type {
-        return Err(Error::Store(format!(
-            "the {what} {} is {}, not {}, so st-setup did not use it. Fix: remove it \
-             (`rm -r {}`) and run `st-setup init` again.",
-            path.display(),
-            sys::describe_type(&meta),
-            match expect {
-                Expect::Dir => "a directory",
-                Expect::File => "a regular file",
-            },
-            shell_word(path)
-        )));
+        return Err(wrong_type(path, what, expect, &meta));
     }
     sys::check_owner_and_mode(handle, &meta, path, what, expect == Expect::Dir, loose_note)
 }
 
-fn open_error(path: &Path, what: &str, err: std::io::Error) -> Error {
-    if sys::is_link(path) {
-        return Error::Store(format!(
+fn wrong_type(path: &Path, what: &str, expect: Expect, meta: &std::fs::Metadata) -> Error {
+    Error::Store(format!(
+        "the {what} {} is {}, not {}, so st-setup did not use it. Fix: remove it \
+         (`rm -r {}`) and run `st-setup init` again.",
+        path.display(),
+        sys::describe_type(meta),
+        match expect {
+            Expect::Dir => "a directory",
+            Expect::File => "a regular file",
+        },
+        shell_word(path)
+    ))
+}
+
+/// Why `path` could not be opened, in plain words when it is a link (and
+/// links are not followed) or not the right type of file (a FIFO, which
+/// cannot be opened for writing without a reader, or a file in the way of a
+/// directory).
+fn open_error(
+    path: &Path,
+    what: &str,
+    expect: Expect,
+    follow_link: bool,
+    err: std::io::Error,
+) -> Error {
+    let meta = if follow_link {
+        std::fs::metadata(path)
+    } else {
+        std::fs::symlink_metadata(path)
+    };
+    match meta {
+        Ok(meta) if meta.file_type().is_symlink() => Error::Store(format!(
             "the {what} {} is a symbolic link. st-setup does not follow links in its config \
              directory (one could point it at another file), so it did not use it. Fix: remove \
              the link (`rm {}`) and run `st-setup init` again.",
             path.display(),
             shell_word(path)
-        ));
+        )),
+        Ok(meta)
+            if (expect == Expect::Dir && !meta.is_dir())
+                || (expect == Expect::File && !meta.is_file()) =>
+        {
+            wrong_type(path, what, expect, &meta)
+        }
+        _ => Error::io(&format!("open the {what}"), path, err),
     }
-    Error::io(&format!("open the {what}"), path, err)
 }
 
 /// `path` as one shell word, for the commands messages suggest.
@@ -210,10 +236,6 @@ mod sys {
             options.read(true);
         }
         options.open(path)
-    }
-
-    pub fn is_link(path: &Path) -> bool {
-        std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
     }
 
     pub fn describe_type(meta: &Metadata) -> &'static str {
@@ -354,10 +376,6 @@ mod sys {
             options.read(true);
         }
         options.open(path)
-    }
-
-    pub fn is_link(path: &Path) -> bool {
-        std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
     }
 
     pub fn describe_type(meta: &Metadata) -> &'static str {
