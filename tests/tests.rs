@@ -7,6 +7,9 @@ mod util;
 // Credentials handed to servicepytan and the Singer tap, and `export --output`.
 mod consumers;
 mod diagnosis;
+// The config directory as hostile ground (planted links, FIFOs, other owners).
+#[cfg(target_os = "linux")]
+mod config_dir;
 mod help;
 // A malicious server, a planted config, shell code in values, core dumps.
 mod hostile;

@@ -2,10 +2,12 @@
 //! the secret store (the OS keyring, or an explicitly chosen 0600 file) for the
 //! Client Secret and the cached access token.
 
+pub mod checked_files;
 pub mod config;
 pub mod keyring;
 pub mod private_files;
 pub mod secret_file;
+pub mod token_cache;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::credentials::ClientSecret;
 use crate::error::Result;
 use keyring::{Keyring, SERVICE, TOKEN_CACHE_SERVICE};
-use secret_file::SecretFiles;
+use secret_file::{Kind, SecretFiles};
+use token_cache::Binding;
 
 /// Where a profile's Client Secret lives.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -45,15 +48,6 @@ impl SecretStorage {
     }
 }
 
-/// A cached access token, what it was issued for, and when it expires (Unix seconds).
-pub struct CachedToken {
-    pub token: secrecy::SecretString,
-    /// `environment:client_id:token_url`: a token is only reused for the same
-    /// credentials from the same server.
-    pub key: String,
-    pub expires_at: u64,
-}
-
 /// The Client Secret and token cache, in whichever storage a profile uses.
 #[derive(Clone, Debug)]
 pub struct SecretStore {
@@ -66,8 +60,16 @@ impl SecretStore {
     pub fn new(config_dir: &Path, keyring_timeout: Duration) -> Self {
         SecretStore {
             keyring: Keyring::new(keyring_timeout),
-            secret_files: SecretFiles::new(&config_dir.join("secrets"), keyring_timeout),
-            token_files: SecretFiles::new(&config_dir.join("token-cache"), keyring_timeout),
+            secret_files: SecretFiles::new(
+                &config_dir.join("secrets"),
+                Kind::Secrets,
+                keyring_timeout,
+            ),
+            token_files: SecretFiles::new(
+                &config_dir.join("token-cache"),
+                Kind::TokenCache,
+                keyring_timeout,
+            ),
         }
     }
 
@@ -107,40 +109,38 @@ impl SecretStore {
         }
     }
 
-    pub fn get_cached_token(
+    /// The token cache entry of `profile` as stored, to be checked and
+    /// opened with [`token_cache::open`] (which needs the Client Secret).
+    pub fn cached_token_entry(
         &self,
         storage: SecretStorage,
         profile: &str,
-    ) -> Result<Option<CachedToken>> {
-        let raw = match storage {
+    ) -> Result<Option<zeroize::Zeroizing<String>>> {
+        let entry = match storage {
             SecretStorage::Keyring => self.keyring.get(TOKEN_CACHE_SERVICE, profile)?,
             SecretStorage::File => self.token_files.get(profile)?,
         };
-        let raw = raw.map(zeroize::Zeroizing::new);
-        Ok(raw.and_then(|raw| {
-            let mut parts = raw.splitn(3, ' ');
-            let (expires_at, key, token) = (parts.next()?, parts.next()?, parts.next()?);
-            Some(CachedToken {
-                expires_at: expires_at.parse().ok()?,
-                key: key.to_string(),
-                token: secrecy::SecretString::from(token.to_string()),
-            })
-        }))
+        Ok(entry.map(zeroize::Zeroizing::new))
     }
 
+    /// Cache `token` for `profile`, bound to `binding`. A token that cannot
+    /// be cached (too long, or with a space or line break) is not: `Ok(false)`.
     pub fn set_cached_token(
         &self,
         storage: SecretStorage,
         profile: &str,
-        key: &str,
+        binding: &Binding,
         token: &str,
         expires_at: u64,
-    ) -> Result<()> {
-        let value = zeroize::Zeroizing::new(format!("{expires_at} {key} {token}"));
+    ) -> Result<bool> {
+        let Some(entry) = token_cache::seal(binding, token, expires_at) else {
+            return Ok(false);
+        };
         match storage {
-            SecretStorage::Keyring => self.keyring.set(TOKEN_CACHE_SERVICE, profile, &value),
-            SecretStorage::File => self.token_files.set(profile, &value),
+            SecretStorage::Keyring => self.keyring.set(TOKEN_CACHE_SERVICE, profile, &entry)?,
+            SecretStorage::File => self.token_files.set(profile, &entry)?,
         }
+        Ok(true)
     }
 
     pub fn delete_cached_token(&self, storage: SecretStorage, profile: &str) -> Result<bool> {
