@@ -105,8 +105,10 @@ pub enum Command {
     List(commands::list::ListArgs),
     /// Show one profile's values and where each came from (the secret is never shown)
     Show(commands::show::ShowArgs),
-    /// Delete a profile and its Client Secret
+    /// Delete a profile (or every profile --match selects) and its Client Secret
     Remove(commands::remove::RemoveArgs),
+    /// Add many tenants at once from a CSV or JSON Lines file, verified concurrently
+    Import(commands::import::ImportArgs),
     /// Print the values for other tools: shell, .env, JSON, servicepytan or Singer config
     Export(commands::export::ExportArgs),
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish

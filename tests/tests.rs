@@ -17,6 +17,9 @@ mod init;
 // A locked gnome-keyring of its own (not the shared one of scripts/test).
 #[cfg(target_os = "linux")]
 mod locked_keyring;
+// One app, many tenants: import, --jobs, filters, --app-key-from.
+#[cfg(target_os = "linux")]
+mod many_tenants;
 mod network;
 // Release names, the .deb's metadata, the Homebrew and Scoop manifests.
 mod packaging;

@@ -166,21 +166,60 @@ pub fn save_profile(
     profile: &config::Profile,
     secret: &ClientSecret,
 ) -> Result<Option<String>> {
-    let storage = profile.secret_storage;
-    let previous = secrets.get_secret(storage, name)?;
-    secrets.set_secret(storage, name, secret)?;
-    let replaced = config.update_locked(lock, |c| {
-        Ok(c.profiles.insert(name.to_string(), profile.clone()))
+    let mut warnings = save_profiles(lock, config, secrets, &[(name, profile, secret)])?;
+    Ok(warnings.pop().flatten())
+}
+
+/// [`save_profile`] for many profiles at once (`import`): every secret
+/// first, then one config write for all of them (a config rewrite per
+/// profile would cost a thousand writes and fsyncs for a thousand rows); if
+/// a secret or the config write fails, every secret written is put back as
+/// it was. Returns one warning slot per profile.
+pub fn save_profiles(
+    lock: &config::ConfigLock,
+    config: &config::ConfigStore,
+    secrets: &SecretStore,
+    profiles: &[(&str, &config::Profile, &ClientSecret)],
+) -> Result<Vec<Option<String>>> {
+    // What each store held before, to put back on failure.
+    let mut written: Vec<(&str, SecretStorage, Option<ClientSecret>)> = Vec::new();
+    let mut stored = Ok(());
+    for (name, profile, secret) in profiles {
+        let storage = profile.secret_storage;
+        let step = secrets.get_secret(storage, name).and_then(|previous| {
+            secrets.set_secret(storage, name, secret)?;
+            Ok(previous)
+        });
+        match step {
+            Ok(previous) => written.push((name, storage, previous)),
+            Err(err) => {
+                stored = Err(err);
+                break;
+            }
+        }
+    }
+    let replaced = stored.and_then(|()| {
+        config.update_locked(lock, |c| {
+            Ok(profiles
+                .iter()
+                .map(|(name, profile, _)| c.profiles.insert(name.to_string(), (*profile).clone()))
+                .collect::<Vec<_>>())
+        })
     });
-    match replaced {
-        Ok(old) => {
+    let replaced = match replaced {
+        Ok(replaced) => replaced,
+        Err(err) => return Err(roll_back(secrets, written, err)),
+    };
+    Ok(profiles
+        .iter()
+        .zip(replaced)
+        .map(|((name, profile, _), old)| {
+            let storage = profile.secret_storage;
             // New credentials invalidate any cached token; a moved secret leaves no copy behind.
             let _ = secrets.delete_cached_token(storage, name);
-            let Some(old) = old.filter(|o| o.secret_storage != storage) else {
-                return Ok(None);
-            };
+            let old = old.filter(|o| o.secret_storage != storage)?;
             let _ = secrets.delete_cached_token(old.secret_storage, name);
-            Ok(secrets
+            secrets
                 .delete_secret(old.secret_storage, name)
                 .err()
                 .map(|err| {
@@ -188,28 +227,39 @@ pub fn save_profile(
                         "the old copy of the Client Secret ({}) could not be deleted: {err}",
                         old.secret_storage.describe()
                     )
-                }))
+                })
+        })
+        .collect())
+}
+
+/// Put every secret `written` back as it was before, after `err`; a secret
+/// that cannot be put back is named in the error.
+fn roll_back(
+    secrets: &SecretStore,
+    written: Vec<(&str, SecretStorage, Option<ClientSecret>)>,
+    err: crate::error::Error,
+) -> crate::error::Error {
+    let mut stuck = Vec::new();
+    for (name, storage, previous) in written {
+        let undone = match previous {
+            Some(p) => secrets.set_secret(storage, name, &p),
+            None => secrets.delete_secret(storage, name).map(|_| ()),
+        };
+        if let Err(undo) = undone {
+            stuck.push(format!(
+                "The new Client Secret of {name:?}, already written to the {}, could not be \
+                 taken back either: {undo}\nRun `st-setup init --profile {name}` again once the \
+                 problem is fixed.",
+                match storage {
+                    SecretStorage::Keyring => "OS keyring",
+                    SecretStorage::File => "secret file",
+                }
+            ));
         }
-        Err(err) => {
-            let rolled_back = match previous {
-                Some(p) => secrets.set_secret(storage, name, &p),
-                None => secrets.delete_secret(storage, name).map(|_| ()),
-            };
-            match rolled_back {
-                Ok(()) => Err(err),
-                Err(undo) => Err(crate::error::Error::with_status(
-                    err.exit_status(),
-                    format!(
-                        "{err}\nThe new Client Secret, already written to the {}, could not be \
-                         taken back either: {undo}\nRun `st-setup init --profile {name}` again \
-                         once the problem is fixed.",
-                        match storage {
-                            SecretStorage::Keyring => "OS keyring",
-                            SecretStorage::File => "secret file",
-                        }
-                    ),
-                )),
-            }
-        }
+    }
+    if stuck.is_empty() {
+        err
+    } else {
+        crate::error::Error::with_status(err.exit_status(), format!("{err}\n{}", stuck.join("\n")))
     }
 }

@@ -60,3 +60,13 @@ pub fn secret_warning() -> String {
      \x20    Your typing is hidden; nothing is saved until the values are checked."
         .to_string()
 }
+
+/// Before the Tenant ID of another tenant of an app already set up.
+pub fn another_tenant_steps(environment: Environment) -> String {
+    format!(
+        "\x20 The Application Key and the {environment} environment stay the same. In the next\n\
+         \x20 tenant (sign in at {url}), open Settings > Integrations > API Application Access,\n\
+         \x20 copy its Tenant ID, and connect the app there too.",
+        url = environment.tenant_login_url()
+    )
+}
