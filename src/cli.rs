@@ -45,6 +45,7 @@ Environment:
   ST_PRODUCTION_AUTH_URL, ST_PRODUCTION_API_URL, ST_INTEGRATION_AUTH_URL, ST_INTEGRATION_API_URL
                            the same for one environment (ST_AUTH_URL / ST_API_URL win)
   ST_REQUIRE               scopes init and check require, comma-separated (see check --help)
+  ST_JOBS                  profiles check --all and import verify at once (default 8)
   ST_TIMEOUT, ST_KEYRING_TIMEOUT, SSL_CERT_FILE, HTTPS_PROXY, NO_PROXY, NO_COLOR
 
 ";

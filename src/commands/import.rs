@@ -210,20 +210,24 @@ pub fn exec(args: ImportArgs, ctx: &Context) -> Result<ExitStatus> {
                 ExitStatus::Ok,
                 "verified (dry run: not stored)".into(),
             )),
-            verification => to_store.push((
-                row,
-                Profile {
-                    environment: row.environment,
-                    tenant_id: row.tenant_id.clone(),
-                    app_key: row.app_key.clone(),
-                    client_id: row.client_id.clone(),
-                    secret_storage: storage_of(&row.profile),
-                    verified: verification.is_some(),
-                    auth_url: None,
-                    api_url: None,
-                    require: Vec::new(),
-                },
-            )),
+            verification => {
+                // As `init`: the URL overrides in effect are saved with the profile.
+                let (auth_url, api_url) = ctx.endpoint_overrides(row.environment);
+                to_store.push((
+                    row,
+                    Profile {
+                        environment: row.environment,
+                        tenant_id: row.tenant_id.clone(),
+                        app_key: row.app_key.clone(),
+                        client_id: row.client_id.clone(),
+                        secret_storage: storage_of(&row.profile),
+                        verified: verification.is_some(),
+                        auth_url,
+                        api_url,
+                        require: Vec::new(),
+                    },
+                ))
+            }
         }
     }
     let interrupted = store_rows(ctx, &config_store, &secrets, &to_store, &mut outcomes)?;
