@@ -1,12 +1,45 @@
 //! Prompts for the wizard: a value is asked for until it passes the hard rules,
 //! and a value with an unexpected shape is only kept if the user says so.
+//!
+//! Every prompt fits the terminal, so that redrawing it leaves no stale line:
+//! a menu whose entries are too wide lists their details above it and offers
+//! the labels alone (shortened if even they do not fit), and a prompt whose
+//! line is too wide shows its "(explanation)" on a line of its own.
 
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{Confirm, Input, Password, Select};
 
 use crate::credentials::{self, ClientSecret, Field};
 use crate::error::Result;
+use crate::layout::{self, Stream};
 use crate::ui::Ui;
+
+/// A menu entry: what to pick, and what it means (after it on its line when
+/// that fits the terminal, listed above the menu otherwise).
+pub struct Choice {
+    pub label: String,
+    pub detail: Option<String>,
+}
+
+impl Choice {
+    pub fn new(label: impl Into<String>) -> Choice {
+        Choice {
+            label: label.into(),
+            detail: None,
+        }
+    }
+
+    pub fn with_detail(label: impl Into<String>, detail: impl Into<String>) -> Choice {
+        Choice {
+            label: label.into(),
+            detail: Some(detail.into()),
+        }
+    }
+}
+
+/// Columns a menu entry takes besides its text: the `> ` or `❯ ` before it,
+/// and the terminal's last column (writing into it wraps on some terminals).
+const MENU_ITEM_EXTRA: usize = 3;
 
 pub struct Prompter {
     ui: Ui,
@@ -24,28 +57,112 @@ impl Prompter {
     }
 
     pub fn text(&self, prompt: &str, default: Option<&str>) -> Result<String> {
-        let mut input = Input::<String>::with_theme(self.theme.as_ref()).with_prompt(prompt);
         // A stored value the terminal cannot show as it is (planted in the
         // config file) is not offered: it would fail validation anyway.
-        if let Some(d) = default.filter(|d| !d.chars().any(crate::printable::is_unsafe)) {
+        let default = default.filter(|d| !d.chars().any(crate::printable::is_unsafe));
+        let prompt = self.fit_prompt(prompt, |theme, f, prompt| {
+            theme.format_input_prompt(f, prompt, default)
+        });
+        let mut input = Input::<String>::with_theme(self.theme.as_ref()).with_prompt(prompt);
+        if let Some(d) = default {
             input = input.default(d.to_string());
         }
         Ok(input.interact_text()?)
     }
 
     pub fn confirm(&self, prompt: &str, default: bool) -> Result<bool> {
+        let prompt = self.fit_prompt(prompt, |theme, f, prompt| {
+            theme.format_confirm_prompt(f, prompt, Some(default))
+        });
         Ok(Confirm::with_theme(self.theme.as_ref())
             .with_prompt(prompt)
             .default(default)
             .interact()?)
     }
 
-    pub fn select(&self, prompt: &str, items: &[String], default: usize) -> Result<usize> {
-        Ok(Select::with_theme(self.theme.as_ref())
+    /// A menu of `choices`; returns the index of the one taken. The answer
+    /// line left behind names the choice's label.
+    pub fn select(&self, prompt: &str, choices: &[Choice], default: usize) -> Result<usize> {
+        let items = self.menu_items(choices);
+        let index = Select::with_theme(self.theme.as_ref())
             .with_prompt(prompt)
-            .items(items)
+            .items(&items)
             .default(default)
-            .interact()?)
+            .report(false)
+            .interact()?;
+        let mut answer = String::new();
+        let _ = self.theme.format_select_prompt_selection(
+            &mut answer,
+            prompt,
+            &self.fit_label(&choices[index].label),
+        );
+        self.ui.info(&answer);
+        Ok(index)
+    }
+
+    /// The menu's lines: `label  detail` when every one fits, else the
+    /// details are listed first and the menu holds the labels alone.
+    fn menu_items(&self, choices: &[Choice]) -> Vec<String> {
+        let detailed: Vec<&Choice> = choices.iter().filter(|c| c.detail.is_some()).collect();
+        let column = match detailed.len() {
+            0 | 1 => 0,
+            _ => detailed
+                .iter()
+                .map(|c| console::measure_text_width(&c.label) + 1)
+                .max()
+                .unwrap_or(0),
+        };
+        let full = |choice: &Choice| match &choice.detail {
+            Some(detail) => format!("{:<column$} {detail}", choice.label),
+            None => choice.label.clone(),
+        };
+        let room = self.menu_room();
+        let items: Vec<String> = choices.iter().map(full).collect();
+        if room.is_none_or(|room| items.iter().all(|i| console::measure_text_width(i) <= room)) {
+            return items;
+        }
+        for choice in &detailed {
+            self.ui.info(&format!("  {}", full(choice)));
+        }
+        choices.iter().map(|c| self.fit_label(&c.label)).collect()
+    }
+
+    /// `label`, shortened with `…` if even it does not fit in a menu.
+    fn fit_label(&self, label: &str) -> String {
+        match self.menu_room() {
+            Some(room) => console::truncate_str(label, room, "…").into_owned(),
+            None => label.to_string(),
+        }
+    }
+
+    /// Columns for the text of a menu entry (`None`: not a terminal).
+    fn menu_room(&self) -> Option<usize> {
+        layout::width(Stream::Stderr).map(|w| w.saturating_sub(MENU_ITEM_EXTRA).max(1))
+    }
+
+    /// `prompt`, or, when its line (as `format` draws it) would not fit the
+    /// terminal, the part before a closing `(explanation)`, with the
+    /// explanation printed on a line of its own first.
+    fn fit_prompt<'p>(
+        &self,
+        prompt: &'p str,
+        format: impl Fn(&dyn Theme, &mut String, &str) -> std::fmt::Result,
+    ) -> &'p str {
+        let Some(width) = layout::width(Stream::Stderr) else {
+            return prompt;
+        };
+        let mut line = String::new();
+        let _ = format(self.theme.as_ref(), &mut line, prompt);
+        if console::measure_text_width(&line) < width {
+            return prompt;
+        }
+        match prompt.strip_suffix(')').and_then(|p| p.split_once(" (")) {
+            Some((short, explanation)) => {
+                self.ui.info(&format!("({explanation})"));
+                short
+            }
+            None => prompt,
+        }
     }
 
     /// Ask for `field` until the value passes its checks (or the user keeps an
@@ -121,6 +238,9 @@ impl Prompter {
         } else {
             "Client Secret (hidden)"
         };
+        let prompt = self.fit_prompt(prompt, |theme, f, prompt| {
+            theme.format_password_prompt(f, prompt)
+        });
         loop {
             let raw = zeroize::Zeroizing::new(
                 Password::with_theme(self.theme.as_ref())
