@@ -7,8 +7,9 @@
 //! `-`, `✓`), or after the label of an indented `label:  value` row.
 //! A word is never split; a URL or a `command in backticks` is one word,
 //! which goes on a line of its own when it does not fit, even if that line is
-//! wider than the terminal. Output to a pipe or a file is left as it is, so
-//! scripts see stable text.
+//! wider than the terminal; so is a line of shell to copy (an indented line
+//! with a pipe ` | ` or a `$(`, as in the keyring's "ways on"). Output to a
+//! pipe or a file is left as it is, so scripts see stable text.
 
 use std::io::IsTerminal;
 
@@ -76,7 +77,7 @@ pub fn wrap(text: &str, width: usize) -> String {
 /// One line wrapped to `width`, its continuation lines indented by `hang`
 /// columns. Styling (ANSI sequences) takes no room.
 pub fn wrap_line(line: &str, width: usize, hang: usize) -> String {
-    if console::measure_text_width(line) <= width {
+    if console::measure_text_width(line) <= width || is_shell(line) {
         return line.to_string();
     }
     let text = line.trim_start_matches(' ');
@@ -97,6 +98,14 @@ pub fn wrap_line(line: &str, width: usize, hang: usize) -> String {
         .word_separator(textwrap::WordSeparator::Custom(words))
         .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
     textwrap::wrap(text, options).join("\n")
+}
+
+/// An indented line of shell for the user to copy as it is.
+fn is_shell(line: &str) -> bool {
+    let text = line.trim_start_matches(' ');
+    text.len() < line.len()
+        && list_marker(text).is_none()
+        && (text.contains(" | ") || text.contains("$("))
 }
 
 /// Where the continuation lines of `line` start: after its indent and a
@@ -220,6 +229,9 @@ mod tests {
         let text = format!("Run {command} once the problem is fixed.");
         let wrapped = wrap(&text, 30);
         assert!(wrapped.lines().any(|l| l == command), "{wrapped}");
+        // An indented line of shell is kept whole.
+        let shell = "     printf '%s' \"$PASSWORD\" | gnome-keyring-daemon --replace --unlock";
+        assert_eq!(wrap(shell, 40), shell);
         // A lone backtick does not glue the rest of the line together.
         let wrapped = wrap("a ` b c d e f g h i j k l m n o p q r s t u v w x y z", 20);
         assert!(widest(&wrapped) <= 20, "{wrapped}");

@@ -118,6 +118,12 @@ impl Ui {
         }
     }
 
+    /// Part of a prompt (its explanation, a menu's details, the answer
+    /// given): shown even with `--quiet`, as the prompt itself is.
+    pub fn prompt_line(&self, message: &str) {
+        stderr_line("", message);
+    }
+
     /// A line st-setup styled itself (a [`Ui::step_line`]), whose untrusted
     /// parts were made printable where they were put in; silenced by `--quiet`.
     pub fn styled_line(&self, line: &str) {

@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use rexpect::session::{PtySession, spawn_command};
+use rexpect::session::PtySession;
 
 use crate::util::cmd::{
     OpenWatch, TestEnv, assert_keyring_holds, mode, require_keyring, secret_tool_clear,
@@ -16,23 +16,20 @@ use crate::util::cmd::{
 use crate::util::environments::{TwoEnvironments, integration_creds};
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan, Fault, Route};
 
-const TIMEOUT_MS: u64 = 20_000;
-
 fn spawn(env: &TestEnv, extra: &[&str]) -> PtySession {
     in_terminal(env.cmd(&[&["init", "--no-browser", "--color", "never"], extra].concat()))
 }
 
-/// Run `cmd` in a pseudo-terminal.
+/// Run `cmd` in a wide pseudo-terminal (tests/terminal_width.rs tries narrow ones).
 fn in_terminal(cmd: crate::util::cmd::Cmd) -> PtySession {
-    let mut command: Command = cmd.command();
-    command.env("TERM", "xterm");
-    spawn_command(command, Some(TIMEOUT_MS)).expect("spawn in a pty")
+    crate::util::terminal::in_terminal_sized(cmd, Some(crate::util::terminal::WIDE))
 }
 
 /// Wait for `expect`, keeping everything printed on the way in `printed`.
+/// A space in `expect` also matches a line break st-setup wrapped there.
 fn step(s: &mut PtySession, printed: &mut String, expect: &str) {
     let (before, matched) = s
-        .exp_regex(&regex_escape(expect))
+        .exp_regex(&regex_escape(expect).replace(' ', r"\s+"))
         .unwrap_or_else(|e| panic!("waiting for {expect:?}: {e}\nprinted so far:\n{printed}"));
     printed.push_str(&before);
     printed.push_str(&matched);
@@ -499,9 +496,7 @@ fn remove_asks_before_deleting_in_a_terminal() {
     env.init_cmd(&profile).run().code(0);
 
     let in_terminal = |answer: &str| {
-        let mut command = env.cmd(&["remove", "--profile", &profile]).command();
-        command.env("TERM", "xterm");
-        let mut s = spawn_command(command, Some(TIMEOUT_MS)).expect("spawn in a pty");
+        let mut s = in_terminal(env.cmd(&["remove", "--profile", &profile]));
         s.exp_string(&format!(
             "Remove profile \"{profile}\" (tenant 8450, integration)"
         ))

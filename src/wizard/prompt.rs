@@ -96,7 +96,7 @@ impl Prompter {
             prompt,
             &self.fit_label(&choices[index].label),
         );
-        self.ui.info(&answer);
+        self.ui.prompt_line(&answer);
         Ok(index)
     }
 
@@ -122,7 +122,7 @@ impl Prompter {
             return items;
         }
         for choice in &detailed {
-            self.ui.info(&format!("  {}", full(choice)));
+            self.ui.prompt_line(&format!("  {}", full(choice)));
         }
         choices.iter().map(|c| self.fit_label(&c.label)).collect()
     }
@@ -141,28 +141,43 @@ impl Prompter {
     }
 
     /// `prompt`, or, when its line (as `format` draws it) would not fit the
-    /// terminal, the part before a closing `(explanation)`, with the
-    /// explanation printed on a line of its own first.
-    fn fit_prompt<'p>(
+    /// terminal: the part before a closing `(explanation)`, with the
+    /// explanation printed on a line of its own first; or else the last line
+    /// of the prompt wrapped, with the lines before it printed first.
+    fn fit_prompt(
         &self,
-        prompt: &'p str,
+        prompt: &str,
         format: impl Fn(&dyn Theme, &mut String, &str) -> std::fmt::Result,
-    ) -> &'p str {
+    ) -> String {
         let Some(width) = layout::width(Stream::Stderr) else {
-            return prompt;
+            return prompt.to_string();
         };
-        let mut line = String::new();
-        let _ = format(self.theme.as_ref(), &mut line, prompt);
-        if console::measure_text_width(&line) < width {
-            return prompt;
+        let drawn = |prompt: &str| {
+            let mut line = String::new();
+            let _ = format(self.theme.as_ref(), &mut line, prompt);
+            console::measure_text_width(&line)
+        };
+        // The cursor, and what is typed, need a column after the prompt.
+        if drawn(prompt) < width {
+            return prompt.to_string();
         }
-        match prompt.strip_suffix(')').and_then(|p| p.split_once(" (")) {
-            Some((short, explanation)) => {
-                self.ui.info(&format!("({explanation})"));
-                short
-            }
-            None => prompt,
+        if let Some((short, explanation)) =
+            prompt.strip_suffix(')').and_then(|p| p.split_once(" ("))
+            && drawn(short) < width
+        {
+            self.ui.prompt_line(&format!("({explanation})"));
+            return short.to_string();
         }
+        let room = width.saturating_sub(drawn(prompt) - console::measure_text_width(prompt) + 1);
+        let wrapped = layout::wrap_line(prompt, room.max(1), 0);
+        let (last, before) = match wrapped.rsplit_once('\n') {
+            Some((before, last)) => (last, Some(before)),
+            None => (wrapped.as_str(), None),
+        };
+        if let Some(before) = before {
+            self.ui.prompt_line(before);
+        }
+        last.to_string()
     }
 
     /// Ask for `field` until the value passes its checks (or the user keeps an
@@ -244,7 +259,7 @@ impl Prompter {
         loop {
             let raw = zeroize::Zeroizing::new(
                 Password::with_theme(self.theme.as_ref())
-                    .with_prompt(prompt)
+                    .with_prompt(prompt.as_str())
                     .allow_empty_password(true)
                     .interact()?,
             );
