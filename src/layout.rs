@@ -97,7 +97,28 @@ pub fn wrap_line(line: &str, width: usize, hang: usize) -> String {
         .word_splitter(textwrap::WordSplitter::NoHyphenation)
         .word_separator(textwrap::WordSeparator::Custom(words))
         .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
-    textwrap::wrap(text, options).join("\n")
+    let lines = textwrap::wrap(text, options);
+    let mut out = String::with_capacity(line.len() + lines.len() * (hang + 1));
+    for (at, wrapped) in lines.iter().enumerate() {
+        if at > 0 {
+            out.push('\n');
+        }
+        // A word too long for a line under the hang moves left, to the
+        // line's own indent or the margin, before it goes past the edge.
+        let word = wrapped.trim_start_matches(' ');
+        if at > 0 && console::measure_text_width(wrapped) > width && words(word).count() == 1 {
+            let room = width.saturating_sub(console::measure_text_width(word));
+            out.push_str(&" ".repeat(if indent.len() <= room {
+                indent.len()
+            } else {
+                0
+            }));
+            out.push_str(word);
+        } else {
+            out.push_str(wrapped);
+        }
+    }
+    out
 }
 
 /// An indented line of shell for the user to copy as it is.
@@ -229,6 +250,14 @@ mod tests {
         let text = format!("Run {command} once the problem is fixed.");
         let wrapped = wrap(&text, 30);
         assert!(wrapped.lines().any(|l| l == command), "{wrapped}");
+        // A word too long under the hang moves left to the line's indent.
+        let path = "/settings/v2/tenant/8450/business-units.";
+        let step = format!("  FAILED API access: the API refused on GET {path}");
+        let wrapped = wrap_line(&step, 48, 21);
+        assert_eq!(
+            wrapped,
+            format!("  FAILED API access: the API refused on GET\n  {path}")
+        );
         // An indented line of shell is kept whole.
         let shell = "     printf '%s' \"$PASSWORD\" | gnome-keyring-daemon --replace --unlock";
         assert_eq!(wrap(shell, 40), shell);
