@@ -119,9 +119,11 @@ impl Ui {
     }
 
     /// Part of a prompt (its explanation, a menu's details, the answer
-    /// given): shown even with `--quiet`, as the prompt itself is.
-    pub fn prompt_line(&self, message: &str) {
-        stderr_line("", message);
+    /// given), styled by the prompt's theme, whose untrusted parts were made
+    /// printable where they were put in: shown even with `--quiet`, as the
+    /// prompt itself is.
+    pub fn prompt_line(&self, line: &str) {
+        stderr_line(line, "");
     }
 
     /// A line st-setup styled itself (a [`Ui::step_line`]), whose untrusted

@@ -34,45 +34,52 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The whole wizard in a terminal `columns` wide: production credentials
+/// The whole wizard in a terminal `columns` wide (`--color` as `color`
+/// says, so in either prompt theme): production credentials
 /// entered as integration, with a wrong Application Key and the Client
 /// Secret pasted into the Client ID first. The first check offers to switch
 /// to production, the second to re-enter the key; then it is saved.
 /// Returns everything printed.
-fn whole_wizard(fakes: &TwoEnvironments, columns: u16) -> String {
+fn whole_wizard(fakes: &TwoEnvironments, columns: u16, color: &str) -> String {
     let env = fakes.env(Credentials::demo());
     let creds = env.creds.clone();
     let profile = unique_profile(&format!("fit{columns}"));
     let mut printed = String::new();
+    // A prompt as each theme draws it: `Label: ` plainly, `? Label › ` with
+    // colour (the label in bold).
+    let ask = |label: &str| match color {
+        "never" => format!("{label}: "),
+        _ => format!("{label}\x1b[0m "),
+    };
     let mut s = in_terminal_sized(
-        env.cmd(&["init", "--no-browser", "--color", "never"]),
+        env.cmd(&["init", "--no-browser", "--color", color]),
         Some(columns),
     );
     step(&mut s, &mut printed, "Profile name");
     s.send_line(&profile).unwrap();
-    step(&mut s, &mut printed, "Environment:");
+    step(&mut s, &mut printed, "Environment");
     step(&mut s, &mut printed, "not sure");
     keys(&mut s, "\x1b[B"); // integration
     keys(&mut s, "\r");
-    step(&mut s, &mut printed, "Application Key: ");
+    step(&mut s, &mut printed, &ask("Application Key"));
     s.send_line(WRONG_KEY).unwrap();
-    step(&mut s, &mut printed, "Tenant ID: ");
+    step(&mut s, &mut printed, &ask("Tenant ID"));
     s.send_line(&creds.tenant_id).unwrap();
-    step(&mut s, &mut printed, "Client ID: ");
+    step(&mut s, &mut printed, &ask("Client ID"));
     s.send_line(&creds.client_secret).unwrap();
     step(
         &mut s,
         &mut printed,
         "looks like a Client Secret, not a Client ID",
     );
-    step(&mut s, &mut printed, "Client ID: ");
+    step(&mut s, &mut printed, &ask("Client ID"));
     s.send_line(&creds.client_id).unwrap();
     step(&mut s, &mut printed, "Client Secret (hidden)");
     s.send_line(&creds.client_secret).unwrap();
     // Integration refuses, production's token endpoint accepts: switching
     // comes first.
     step(&mut s, &mut printed, "What now?");
-    step(&mut s, &mut printed, "> Switch to production and try again");
+    step(&mut s, &mut printed, "Switch to production and try again");
     step(&mut s, &mut printed, "Quit without saving");
     keys(&mut s, "\r");
     // Production: a token, but the API refuses the key: re-entering it comes first.
@@ -81,11 +88,12 @@ fn whole_wizard(fakes: &TwoEnvironments, columns: u16) -> String {
     step(
         &mut s,
         &mut printed,
-        "> Re-enter the Application Key and try again",
+        "Re-enter the Application Key and try again",
     );
     step(&mut s, &mut printed, "Quit without saving");
     keys(&mut s, "\r");
-    step(&mut s, &mut printed, "Application Key [");
+    // Asked again, the wrong key offered as the default.
+    step(&mut s, &mut printed, WRONG_KEY);
     s.send_line(&creds.app_key).unwrap();
     step(&mut s, &mut printed, "Saved profile");
     printed.push_str(&rest_of_output(&mut s));
@@ -98,33 +106,36 @@ fn whole_wizard(fakes: &TwoEnvironments, columns: u16) -> String {
 fn the_whole_wizard_fits_narrow_terminals_and_splits_no_word() {
     require_keyring();
     let fakes = TwoEnvironments::start();
-    let wide = whole_wizard(&fakes, WIDE);
+    // What a wide terminal shows, in each theme.
+    let wide = ["never", "always"].map(|color| (color, whole_wizard(&fakes, WIDE, color)));
     // What the person types is echoed after the prompt (the Client Secret
     // pasted into the Client ID prompt too, until it is taken off the
     // screen): their typing, not st-setup's lines.
     let demo = Credentials::demo();
     let typed = [demo.client_secret, demo.app_key];
     let typed: Vec<&str> = typed.iter().map(String::as_str).collect();
-    // Each stage text, from where it starts to the prompt after it.
+    // Each stage text, from its first words to its last.
     let stage_texts = [
-        ("st-setup walks you", "Profile name"),
-        ("Stage 1 of 2", "Application Key:"),
-        ("Stage 2 of 2", "Tenant ID:"),
-        ("4. Click", "Client ID:"),
-        ("6. Copy", "Client Secret (hidden)"),
+        ("st-setup walks you", "quit without saving."),
+        ("Stage 1 of 2:", "and copy the Application Key."),
+        ("Stage 2 of 2:", "shown on that page."),
+        ("4. Click", "(it starts with cid.)."),
+        ("6. Copy", "until the values are checked."),
     ];
-    for columns in WIDTHS {
-        let printed = whole_wizard(&fakes, columns);
+    let runs = WIDTHS.map(|columns| (columns, "never"));
+    for (columns, color) in runs.into_iter().chain([(60, "always")]) {
+        let printed = whole_wizard(&fakes, columns, color);
+        let (_, wide) = wide.iter().find(|(c, _)| *c == color).unwrap();
         assert_fits(
             &printed,
             usize::from(columns),
             &typed,
-            &format!("init at {columns}"),
+            &format!("init at {columns}, --color {color}"),
         );
         for (from, to) in stage_texts {
             assert_eq!(
                 words_between(&printed, from, to),
-                words_between(&wide, from, to),
+                words_between(wide, from, to),
                 "{columns} columns: the words of {from:?} differ from a wide terminal's"
             );
         }
@@ -138,19 +149,23 @@ fn the_whole_wizard_fits_narrow_terminals_and_splits_no_word() {
         assert!(
             flowed.contains(
                 "Switch to production and try again (its token endpoint accepted these \
-                 credentials) What now?:"
+                 credentials)"
             ),
             "{columns}: {text}"
         );
         // The step results hang under their message.
+        let mark = if color == "never" { "FAILED" } else { "✗" };
+        let hang = format!("  {mark} Client ID / Secret: ").chars().count();
         assert!(
             text.lines()
-                .any(|l| l.starts_with(&" ".repeat("  FAILED Client ID / Secret: ".len()))),
+                .any(|l| l.starts_with(&" ".repeat(hang)) && !l.starts_with(&" ".repeat(hang + 1))),
             "{columns}: {text}"
         );
     }
     // A wide terminal keeps lines up to 100 columns, and fits too.
-    assert_fits(&wide, 100, &typed, "init in a wide terminal");
+    for (color, wide) in &wide {
+        assert_fits(wide, 100, &typed, &format!("init, wide, --color {color}"));
+    }
 }
 
 /// `check --profile` of a profile saved with a wrong Application Key (so
@@ -166,33 +181,23 @@ fn a_check_report_fits_the_terminal_and_is_not_rewrapped_in_a_pipe() {
         .arg("--no-verify")
         .run()
         .code(0);
-    let check = || {
-        env.cmd(&[
-            "check",
-            "--profile",
-            &profile,
-            "--scopes",
-            "--color",
-            "never",
-        ])
-    };
-    let piped = check().run();
-    piped.code(4);
-    assert!(
-        piped.stdout.lines().any(|l| l.len() > 80),
-        "a long report line, kept whole in a pipe:\n{piped}"
-    );
-    for columns in WIDTHS {
-        let mut s = in_terminal_sized(check(), Some(columns));
-        let printed = rest_of_output(&mut s);
-        assert_fits(
-            &printed,
-            usize::from(columns),
-            &[],
-            &format!("check at {columns}"),
+    let check =
+        |color: &str| env.cmd(&["check", "--profile", &profile, "--scopes", "--color", color]);
+    for color in ["never", "always"] {
+        let piped = check(color).run();
+        piped.code(4);
+        assert!(
+            piped.stdout.lines().any(|l| l.len() > 80),
+            "a long report line, kept whole in a pipe:\n{piped}"
         );
         let piped_words = words(&format!("{}{}", piped.stdout, piped.stderr));
-        assert_eq!(words(&printed), piped_words, "{columns}: {printed}");
+        for columns in WIDTHS {
+            let mut s = in_terminal_sized(check(color), Some(columns));
+            let printed = rest_of_output(&mut s);
+            let what = format!("check at {columns}, --color {color}");
+            assert_fits(&printed, usize::from(columns), &[], &what);
+            assert_eq!(words(&printed), piped_words, "{what}: {printed}");
+        }
     }
     secret_tool_clear("st-setup", &profile);
 }

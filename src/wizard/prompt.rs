@@ -94,7 +94,7 @@ impl Prompter {
         let _ = self.theme.format_select_prompt_selection(
             &mut answer,
             prompt,
-            &self.fit_label(&choices[index].label),
+            &crate::printable::message(&self.fit_label(&choices[index].label)),
         );
         self.ui.prompt_line(&answer);
         Ok(index)
@@ -122,7 +122,8 @@ impl Prompter {
             return items;
         }
         for choice in &detailed {
-            self.ui.prompt_line(&format!("  {}", full(choice)));
+            self.ui
+                .prompt_line(&crate::printable::message(&format!("  {}", full(choice))));
         }
         choices.iter().map(|c| self.fit_label(&c.label)).collect()
     }
@@ -165,7 +166,8 @@ impl Prompter {
             prompt.strip_suffix(')').and_then(|p| p.split_once(" ("))
             && drawn(short) < width
         {
-            self.ui.prompt_line(&format!("({explanation})"));
+            self.ui
+                .prompt_line(&crate::printable::message(&format!("({explanation})")));
             return short.to_string();
         }
         let room = width.saturating_sub(drawn(prompt) - console::measure_text_width(prompt) + 1);
@@ -175,7 +177,7 @@ impl Prompter {
             None => (wrapped.as_str(), None),
         };
         if let Some(before) = before {
-            self.ui.prompt_line(before);
+            self.ui.prompt_line(&crate::printable::message(before));
         }
         last.to_string()
     }
@@ -242,7 +244,7 @@ impl Prompter {
         let _ = self
             .theme
             .format_input_prompt_selection(&mut line, label, shown);
-        self.ui.info(&line);
+        self.ui.prompt_line(&line);
     }
 
     /// Ask for the Client Secret with hidden input. With a stored secret,

@@ -78,6 +78,7 @@ pub fn regex_escape(text: &str) -> String {
 /// starts after a cursor move mid-line (a prompt's redrawn answer) may be
 /// narrower than its line; st-setup's own prose is written at line starts.
 pub fn screen_runs(printed: &str) -> Vec<String> {
+    let printed = utf8(printed);
     let mut runs = vec![String::new()];
     let mut chars = printed.chars().peekable();
     while let Some(c) = chars.next() {
@@ -110,6 +111,19 @@ pub fn screen_runs(printed: &str) -> Vec<String> {
     runs
 }
 
+/// rexpect hands over what the terminal showed one byte per character:
+/// the bytes again as UTF-8 (text that is already, as from a pipe, is kept).
+pub fn utf8(printed: &str) -> String {
+    let bytes: Option<Vec<u8>> = printed
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect();
+    match bytes {
+        Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        None => printed.to_string(),
+    }
+}
+
 /// Fails the test if a run of `printed` is wider than `columns`, unless it
 /// holds only a URL, only a command in backticks, or a line of shell to
 /// copy (one with a pipe ` | ` or a `$(`). Runs that hold something
@@ -117,7 +131,8 @@ pub fn screen_runs(printed: &str) -> Vec<String> {
 #[track_caller]
 pub fn assert_fits(printed: &str, columns: usize, typed: &[&str], what: &str) {
     for run in screen_runs(printed) {
-        let width = console::measure_text_width(&run);
+        // Trailing blanks (a spinner pads its line) show nothing.
+        let width = console::measure_text_width(run.trim_end());
         if width <= columns || typed.iter().any(|t| run.contains(t)) {
             continue;
         }
@@ -138,18 +153,20 @@ pub fn assert_fits(printed: &str, columns: usize, typed: &[&str], what: &str) {
     }
 }
 
-/// The words of `printed` from the first `from` to the next `to` after it.
+/// The words of `printed` from the first `from` to the end of the next
+/// `to` after it (each a phrase, found word by word, wherever it was wrapped).
 pub fn words_between(printed: &str, from: &str, to: &str) -> Vec<String> {
     let text = screen_runs(printed).join("\n");
-    let start = text
-        .find(from)
-        .unwrap_or_else(|| panic!("{from:?} not printed:\n{text}"));
-    let end = text[start..]
-        .find(to)
-        .map(|at| start + at)
-        .unwrap_or_else(|| panic!("{to:?} not printed after {from:?}:\n{text}"));
-    text[start..end]
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
+    let words: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+    let find = |phrase: &str, after: usize| {
+        let phrase: Vec<&str> = phrase.split_whitespace().collect();
+        (after..words.len().saturating_sub(phrase.len() - 1))
+            .find(|&at| phrase.iter().zip(&words[at..]).all(|(p, w)| p == w))
+            .map(|at| at + phrase.len())
+    };
+    let start = find(from, 0).unwrap_or_else(|| panic!("{from:?} not printed:\n{text}"))
+        - from.split_whitespace().count();
+    let end =
+        find(to, start).unwrap_or_else(|| panic!("{to:?} not printed after {from:?}:\n{text}"));
+    words[start..end].to_vec()
 }
