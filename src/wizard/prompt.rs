@@ -16,6 +16,7 @@ use crate::ui::Ui;
 
 /// A menu entry: what to pick, and what it means (after it on its line when
 /// that fits the terminal, listed above the menu otherwise).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Choice {
     pub label: String,
     pub detail: Option<String>,
@@ -37,9 +38,70 @@ impl Choice {
     }
 }
 
+/// A menu entry written as one line: `label   detail` (a column of two or
+/// more spaces) or `label (detail)`; otherwise all label.
+impl From<&str> for Choice {
+    fn from(item: &str) -> Choice {
+        let item = item.trim();
+        if let Some((label, detail)) = item.split_once("  ") {
+            return Choice::with_detail(label, detail.trim_start());
+        }
+        match item.strip_suffix(')').and_then(|i| i.split_once(" (")) {
+            Some((label, detail)) => Choice::with_detail(label, format!("({detail})")),
+            None => Choice::new(item),
+        }
+    }
+}
+
+impl From<String> for Choice {
+    fn from(item: String) -> Choice {
+        Choice::from(item.as_str())
+    }
+}
+
+impl From<&String> for Choice {
+    fn from(item: &String) -> Choice {
+        Choice::from(item.as_str())
+    }
+}
+
 /// Columns a menu entry takes besides its text: the `> ` or `❯ ` before it,
 /// and the terminal's last column (writing into it wraps on some terminals).
 const MENU_ITEM_EXTRA: usize = 3;
+
+/// A menu's lines for entries `room` columns wide (`None`: any width):
+/// `label  detail` when every one fits; otherwise the labels alone (cut
+/// with `…` if even they do not fit), and the details as lines to print
+/// above the menu. Returns (details, items).
+fn menu_layout(choices: &[Choice], room: Option<usize>) -> (Vec<String>, Vec<String>) {
+    let detailed: Vec<&Choice> = choices.iter().filter(|c| c.detail.is_some()).collect();
+    let column = match detailed.len() {
+        0 | 1 => 0,
+        _ => detailed
+            .iter()
+            .map(|c| console::measure_text_width(&c.label) + 1)
+            .max()
+            .unwrap_or(0),
+    };
+    let full = |choice: &Choice| match &choice.detail {
+        Some(detail) => format!("{:<column$} {detail}", choice.label),
+        None => choice.label.clone(),
+    };
+    let items: Vec<String> = choices.iter().map(full).collect();
+    if room.is_none_or(|room| items.iter().all(|i| console::measure_text_width(i) <= room)) {
+        return (Vec::new(), items);
+    }
+    let details = detailed.iter().map(|c| format!("  {}", full(c))).collect();
+    let labels = choices.iter().map(|c| fit_label(&c.label, room)).collect();
+    (details, labels)
+}
+
+fn fit_label(label: &str, room: Option<usize>) -> String {
+    match room {
+        Some(room) => console::truncate_str(label, room, "…").into_owned(),
+        None => label.to_string(),
+    }
+}
 
 pub struct Prompter {
     ui: Ui,
@@ -80,10 +142,15 @@ impl Prompter {
             .interact()?)
     }
 
-    /// A menu of `choices`; returns the index of the one taken. The answer
-    /// line left behind names the choice's label.
-    pub fn select(&self, prompt: &str, choices: &[Choice], default: usize) -> Result<usize> {
-        let items = self.menu_items(choices);
+    /// A menu of `choices` ([`Choice`]s, or lines such as `label   detail`);
+    /// returns the index of the one taken. The answer line left behind names
+    /// the choice's label.
+    pub fn select<C>(&self, prompt: &str, choices: &[C], default: usize) -> Result<usize>
+    where
+        C: Clone + Into<Choice>,
+    {
+        let choices: Vec<Choice> = choices.iter().cloned().map(Into::into).collect();
+        let items = self.menu_items(&choices);
         let index = Select::with_theme(self.theme.as_ref())
             .with_prompt(prompt)
             .items(&items)
@@ -100,40 +167,18 @@ impl Prompter {
         Ok(index)
     }
 
-    /// The menu's lines: `label  detail` when every one fits, else the
-    /// details are listed first and the menu holds the labels alone.
+    /// The menu's lines, with the details listed first when they do not fit.
     fn menu_items(&self, choices: &[Choice]) -> Vec<String> {
-        let detailed: Vec<&Choice> = choices.iter().filter(|c| c.detail.is_some()).collect();
-        let column = match detailed.len() {
-            0 | 1 => 0,
-            _ => detailed
-                .iter()
-                .map(|c| console::measure_text_width(&c.label) + 1)
-                .max()
-                .unwrap_or(0),
-        };
-        let full = |choice: &Choice| match &choice.detail {
-            Some(detail) => format!("{:<column$} {detail}", choice.label),
-            None => choice.label.clone(),
-        };
-        let room = self.menu_room();
-        let items: Vec<String> = choices.iter().map(full).collect();
-        if room.is_none_or(|room| items.iter().all(|i| console::measure_text_width(i) <= room)) {
-            return items;
+        let (details, items) = menu_layout(choices, self.menu_room());
+        for line in details {
+            self.ui.prompt_line(&crate::printable::message(&line));
         }
-        for choice in &detailed {
-            self.ui
-                .prompt_line(&crate::printable::message(&format!("  {}", full(choice))));
-        }
-        choices.iter().map(|c| self.fit_label(&c.label)).collect()
+        items
     }
 
     /// `label`, shortened with `…` if even it does not fit in a menu.
     fn fit_label(&self, label: &str) -> String {
-        match self.menu_room() {
-            Some(room) => console::truncate_str(label, room, "…").into_owned(),
-            None => label.to_string(),
-        }
+        fit_label(label, self.menu_room())
     }
 
     /// Columns for the text of a menu entry (`None`: not a terminal).
@@ -284,5 +329,49 @@ impl Prompter {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_menu_line_splits_into_label_and_detail() {
+        assert_eq!(
+            Choice::from("production   your live tenant"),
+            Choice::with_detail("production", "your live tenant")
+        );
+        assert_eq!(
+            Choice::from("Switch and try again (it worked there)"),
+            Choice::with_detail("Switch and try again", "(it worked there)")
+        );
+        assert_eq!(Choice::from("Quit"), Choice::new("Quit"));
+    }
+
+    #[test]
+    fn details_that_do_not_fit_go_above_the_menu() {
+        let choices = [
+            Choice::with_detail("production", "your live ServiceTitan tenant"),
+            Choice::with_detail("integration", "a test tenant, for building and testing"),
+            Choice::new("Quit"),
+        ];
+        let (details, items) = menu_layout(&choices, Some(80));
+        assert!(details.is_empty());
+        assert_eq!(items[0], "production   your live ServiceTitan tenant");
+        assert_eq!(items[2], "Quit");
+        let (details, items) = menu_layout(&choices, Some(40));
+        assert_eq!(items, ["production", "integration", "Quit"]);
+        assert_eq!(
+            details,
+            [
+                "  production   your live ServiceTitan tenant",
+                "  integration  a test tenant, for building and testing"
+            ]
+        );
+        // Even a label too wide is cut, so that no entry wraps.
+        let (_, items) = menu_layout(&[Choice::new("x".repeat(50))], Some(20));
+        assert_eq!(console::measure_text_width(&items[0]), 20);
+        assert!(items[0].ends_with('…'));
     }
 }
