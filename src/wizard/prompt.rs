@@ -69,6 +69,9 @@ impl From<&String> for Choice {
 /// and the terminal's last column (writing into it wraps on some terminals).
 const MENU_ITEM_EXTRA: usize = 3;
 
+/// The fewest columns a prompt's own words are wrapped in (see [`Prompter::fit_prompt`]).
+const MIN_PROMPT_ROOM: usize = 20;
+
 /// A menu's lines for entries `room` columns wide (`None`: any width):
 /// `label  detail` when every one fits; otherwise the labels alone (cut
 /// with `…` if even they do not fit), and the details as lines to print
@@ -216,7 +219,11 @@ impl Prompter {
             return short.to_string();
         }
         let room = width.saturating_sub(drawn(prompt) - console::measure_text_width(prompt) + 1);
-        let wrapped = layout::wrap_line(prompt, room.max(1), 0);
+        // What the theme adds (a long default) leaves no room worth wrapping in.
+        if room < MIN_PROMPT_ROOM {
+            return prompt.to_string();
+        }
+        let wrapped = layout::wrap_line(prompt, room, 0);
         let (last, before) = match wrapped.rsplit_once('\n') {
             Some((before, last)) => (last, Some(before)),
             None => (wrapped.as_str(), None),
