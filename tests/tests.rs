@@ -27,6 +27,9 @@ mod scripting;
 // Storage failures and races against the real gnome-keyring of scripts/test.
 #[cfg(target_os = "linux")]
 mod storage;
+// Everything printed fits a 60- or 80-column pseudo-terminal.
+#[cfg(target_os = "linux")]
+mod terminal_width;
 // The wizard runs in a pseudo-terminal (rexpect) against the real gnome-keyring.
 #[cfg(target_os = "linux")]
 mod wizard;

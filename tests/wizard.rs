@@ -7,8 +7,7 @@
 
 use std::process::Command;
 
-use rexpect::ReadUntil;
-use rexpect::session::{PtySession, spawn_command};
+use rexpect::session::PtySession;
 
 use crate::util::cmd::{
     OpenWatch, TestEnv, assert_keyring_holds, mode, require_keyring, secret_tool_clear,
@@ -16,50 +15,15 @@ use crate::util::cmd::{
 };
 use crate::util::environments::{TwoEnvironments, integration_creds};
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan, Fault, Route};
-
-const TIMEOUT_MS: u64 = 20_000;
+use crate::util::terminal::{ANOTHER_TENANT, keys, rest_of_output, step};
 
 fn spawn(env: &TestEnv, extra: &[&str]) -> PtySession {
     in_terminal(env.cmd(&[&["init", "--no-browser", "--color", "never"], extra].concat()))
 }
 
-/// Run `cmd` in a pseudo-terminal.
+/// Run `cmd` in a wide pseudo-terminal (tests/terminal_width.rs tries narrow ones).
 fn in_terminal(cmd: crate::util::cmd::Cmd) -> PtySession {
-    let mut command: Command = cmd.command();
-    command.env("TERM", "xterm");
-    spawn_command(command, Some(TIMEOUT_MS)).expect("spawn in a pty")
-}
-
-/// Wait for `expect`, keeping everything printed on the way in `printed`.
-fn step(s: &mut PtySession, printed: &mut String, expect: &str) {
-    let (before, matched) = s
-        .exp_regex(&regex_escape(expect))
-        .unwrap_or_else(|e| panic!("waiting for {expect:?}: {e}\nprinted so far:\n{printed}"));
-    printed.push_str(&before);
-    printed.push_str(&matched);
-}
-
-/// The question `init` asks after each saved profile.
-const ANOTHER_TENANT: &str = "Connect another tenant to the same app?";
-
-/// Everything the session printed from now until it ends (which it must,
-/// within the timeout), answering "no" when `init` offers another tenant.
-fn rest_of_output(session: &mut PtySession) -> String {
-    let mut printed = String::new();
-    loop {
-        let (before, matched) = session
-            .exp_any(vec![
-                ReadUntil::String(ANOTHER_TENANT.into()),
-                ReadUntil::EOF,
-            ])
-            .unwrap_or_else(|e| panic!("waiting for the program to end: {e}\n{printed}"));
-        printed.push_str(&before);
-        printed.push_str(&matched);
-        if matched != ANOTHER_TENANT {
-            return printed;
-        }
-        keys(session, "n");
-    }
+    crate::util::terminal::in_terminal_sized(cmd, Some(crate::util::terminal::WIDE))
 }
 
 #[test]
@@ -469,7 +433,6 @@ fn ctrl_c_in_the_wizard_dies_by_sigint_and_stores_nothing() {
     }
 }
 
-/// Type keys that a prompt reads one at a time (rexpect buffers until flushed).
 /// In the "What now?" menu after a failed check, move to the choice that
 /// contains `choice` and take it.
 fn choose_repair(s: &mut PtySession, choice: &str) {
@@ -490,22 +453,6 @@ fn choose_repair(s: &mut PtySession, choice: &str) {
     keys(s, "\r");
 }
 
-fn keys(s: &mut PtySession, text: &str) {
-    s.send(text).unwrap();
-    s.flush().unwrap();
-}
-
-fn regex_escape(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if "\\.+*?()|[]{}^$/".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[test]
 fn remove_asks_before_deleting_in_a_terminal() {
     require_keyring();
@@ -515,9 +462,7 @@ fn remove_asks_before_deleting_in_a_terminal() {
     env.init_cmd(&profile).run().code(0);
 
     let in_terminal = |answer: &str| {
-        let mut command = env.cmd(&["remove", "--profile", &profile]).command();
-        command.env("TERM", "xterm");
-        let mut s = spawn_command(command, Some(TIMEOUT_MS)).expect("spawn in a pty");
+        let mut s = in_terminal(env.cmd(&["remove", "--profile", &profile]));
         s.exp_string(&format!(
             "Remove profile \"{profile}\" (tenant 8450, integration)"
         ))
@@ -1156,7 +1101,11 @@ fn after_saving_the_wizard_connects_another_tenant_of_the_same_app() {
     printed.push_str(&rest_of_output(&mut s));
     // Nothing but those three was asked the second time.
     let from = printed.find("Another tenant of the same app").unwrap();
-    for other in ["Application Key [", "your live ServiceTitan tenant", "Stage 1 of 2"] {
+    for other in [
+        "Application Key [",
+        "your live ServiceTitan tenant",
+        "Stage 1 of 2",
+    ] {
         assert!(
             !printed[from..].contains(other),
             "{other} asked again:\n{printed}"

@@ -16,7 +16,7 @@ use crate::resolve::{Resolved, Source, missing_secret};
 use crate::scopes::{self, RequireArgs, Requirement};
 use crate::store::config::{ConfigStore, Profile};
 use crate::store::{SecretStorage, SecretStore};
-use crate::ui::stdout_line;
+use crate::ui::{stdout_line, stdout_text};
 use crate::verify::{self, Step, StepStatus, Verification};
 
 const AFTER_HELP: &str = "\
@@ -435,7 +435,7 @@ fn print_report(ctx: &Context, report: &Report, list_scopes: bool) -> Result<()>
         "file" => "Client Secret stored in plain text file",
         _ => "Client Secret in the OS keyring",
     };
-    stdout_line(&format!(
+    stdout_text(&format!(
         "{} ({}, tenant {}; {secret_place})",
         console::style(crate::printable::field(&report.profile, 64)).bold(),
         report.environment,
@@ -451,19 +451,19 @@ fn print_report(ctx: &Context, report: &Report, list_scopes: bool) -> Result<()>
     if list_scopes {
         match &report.scopes {
             Some(list) if !list.is_empty() => {
-                stdout_line(&format!("  Every scope of the token ({}):", list.len()))?;
+                stdout_text(&format!("  Every scope of the token ({}):", list.len()))?;
                 for (module, names) in scopes::grouped(list) {
-                    stdout_line(&format!("    {module}"))?;
+                    stdout_text(&format!("    {module}"))?;
                     for name in names {
-                        stdout_line(&format!("      {name}"))?;
+                        stdout_text(&format!("      {name}"))?;
                     }
                 }
             }
-            Some(_) => stdout_line("  The token carries an empty scope list.")?,
+            Some(_) => stdout_text("  The token carries an empty scope list.")?,
             None if report.client_credentials.status == StepStatus::Ok => {
-                stdout_line("  The token names no scopes (neither its response nor its claims).")?
+                stdout_text("  The token names no scopes (neither its response nor its claims).")?
             }
-            None => stdout_line("  No token, so no scopes to list.")?,
+            None => stdout_text("  No token, so no scopes to list.")?,
         }
     }
     Ok(())

@@ -17,7 +17,7 @@ use crate::profile::{DEFAULT_PROFILE, check_name};
 use crate::store::config::Profile;
 use crate::ui::Ui;
 use crate::verify::Verification;
-pub use prompt::Prompter;
+pub use prompt::{Choice, Prompter};
 
 /// Values given on the command line or in the environment: their prompts are skipped.
 #[derive(Default)]
@@ -294,15 +294,15 @@ impl<'a> Wizard<'a> {
             Some(Environment::Production),
             Some(Environment::Integration),
         ];
-        let mut items: Vec<String> = [Environment::Production, Environment::Integration]
+        let mut items: Vec<Choice> = [Environment::Production, Environment::Integration]
             .iter()
-            .map(|e| format!("{:<12} {}", e.name(), e.description()))
+            .map(|e| Choice::with_detail(e.name(), e.description()))
             .collect();
         if can_find_out {
             choices.push(None);
-            items.push(format!(
-                "{:<12} find out from the credentials (st-setup asks both environments)",
-                "not sure"
+            items.push(Choice::with_detail(
+                "not sure",
+                "find out from the credentials (st-setup asks both environments)",
             ));
         }
         let default = current.map_or(0, |c| if c == Environment::Integration { 1 } else { 0 });
@@ -332,22 +332,22 @@ impl<'a> Wizard<'a> {
         verification: &Verification,
         environment: Option<Environment>,
     ) -> Result<Repair> {
-        let mut options: Vec<(String, Repair)> = Vec::new();
+        let mut options: Vec<(Choice, Repair)> = Vec::new();
         // Known for certain: the other environment issued a token. First.
         if let (Some(detected), Some(_)) = (verification.detected_environment, environment)
             && verification.token.is_none()
         {
             options.push((
-                format!(
-                    "Switch to {detected} and try again (its token endpoint accepted these \
-                     credentials)"
+                Choice::with_detail(
+                    format!("Switch to {detected} and try again"),
+                    "(its token endpoint accepted these credentials)",
                 ),
                 Repair::SwitchEnvironment(detected),
             ));
         }
         options.extend(verification.suspects.iter().map(|f| {
             (
-                format!("Re-enter the {f} and try again"),
+                Choice::new(format!("Re-enter the {f} and try again")),
                 Repair::ReEnter(*f),
             )
         }));
@@ -356,19 +356,19 @@ impl<'a> Wizard<'a> {
             && verification.detected_environment.is_none()
         {
             options.push((
-                format!(
+                Choice::new(format!(
                     "Switch to the {} environment and try again",
                     environment.other()
-                ),
+                )),
                 Repair::SwitchEnvironment(environment.other()),
             ));
         }
-        options.push(("Try again with the same values".into(), Repair::Retry));
-        options.push(("Save anyway, unverified".into(), Repair::SaveAnyway));
-        options.push(("Quit without saving".into(), Repair::Quit));
-        let labels: Vec<String> = options.iter().map(|(l, _)| l.clone()).collect();
-        let index = self.prompt.select("What now?", &labels, 0)?;
-        Ok(options.swap_remove(index).1)
+        options.push((Choice::new("Try again with the same values"), Repair::Retry));
+        options.push((Choice::new("Save anyway, unverified"), Repair::SaveAnyway));
+        options.push((Choice::new("Quit without saving"), Repair::Quit));
+        let (choices, mut repairs): (Vec<Choice>, Vec<Repair>) = options.into_iter().unzip();
+        let index = self.prompt.select("What now?", &choices, 0)?;
+        Ok(repairs.swap_remove(index))
     }
 
     fn re_enter(&self, field: Field, credentials: &mut Credentials) -> Result<()> {
