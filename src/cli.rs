@@ -45,6 +45,7 @@ Environment:
   ST_PRODUCTION_AUTH_URL, ST_PRODUCTION_API_URL, ST_INTEGRATION_AUTH_URL, ST_INTEGRATION_API_URL
                            the same for one environment (ST_AUTH_URL / ST_API_URL win)
   ST_REQUIRE               scopes init and check require, comma-separated (see check --help)
+  ST_JOBS                  profiles check --all and import verify at once (default 8)
   ST_TIMEOUT, ST_KEYRING_TIMEOUT, SSL_CERT_FILE, HTTPS_PROXY, NO_PROXY, NO_COLOR
 
 ";
@@ -105,8 +106,10 @@ pub enum Command {
     List(commands::list::ListArgs),
     /// Show one profile's values and where each came from (the secret is never shown)
     Show(commands::show::ShowArgs),
-    /// Delete a profile and its Client Secret
+    /// Delete a profile (or every profile --match selects) and its Client Secret
     Remove(commands::remove::RemoveArgs),
+    /// Add many tenants at once from a CSV or JSON Lines file, verified concurrently
+    Import(commands::import::ImportArgs),
     /// Print the values for other tools: shell, .env, JSON, servicepytan or Singer config
     Export(commands::export::ExportArgs),
     /// Print a shell completion script: bash, zsh, fish, powershell or elvish

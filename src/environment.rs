@@ -59,7 +59,7 @@ impl Environment {
         match self {
             Environment::Production => "your live ServiceTitan tenant (go.servicetitan.com)",
             Environment::Integration => {
-                "a pre-production test tenant (integration.servicetitan.com), for building and testing"
+                "a test tenant (integration.servicetitan.com), for building and testing"
             }
         }
     }

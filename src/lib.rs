@@ -10,9 +10,11 @@
 //! - [`store`] keeps the config file and the secret store (OS keyring);
 //! - [`credentials`], [`environment`], [`scopes`] and [`profile`] are the domain values;
 //! - [`error`] maps every failure to its documented exit code; [`ui`] prints,
-//!   through [`printable`], which makes outside text safe for a terminal;
+//!   through [`printable`], which makes outside text safe for a terminal, and
+//!   [`layout`], which wraps prose to the terminal's width;
 //! - [`core_dumps`] and [`signals`] guard the process itself.
 
+pub mod batch;
 pub mod browser;
 pub mod cli;
 pub mod commands;
@@ -21,6 +23,7 @@ pub mod core_dumps;
 pub mod credentials;
 pub mod environment;
 pub mod error;
+pub mod layout;
 pub mod output_file;
 pub mod printable;
 pub mod profile;

@@ -6,7 +6,9 @@
 //!
 //! Every message goes through [`crate::printable::message`] on its way out:
 //! whatever server, config or environment text it quotes, no control, bidi or
-//! format character reaches the terminal.
+//! format character reaches the terminal. Then, on a terminal, through
+//! [`crate::layout`], which wraps it to the terminal's width: write each
+//! paragraph or step of a message as one line and it is laid out here.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -14,15 +16,18 @@ use std::time::Duration;
 use console::style;
 
 use crate::error::{Error, Result};
+use crate::layout::{self, Stream};
 use crate::verify::{StepStatus, Verification};
 
 /// One line on stderr: `prefix` (st-setup's own, styling included), then
-/// `message` made printable. Without `eprintln!`'s panic when stderr is a
-/// closed pipe: a diagnostic nobody can read is dropped, and the command goes on.
+/// `message` made printable, wrapped when stderr is a terminal. Without
+/// `eprintln!`'s panic when stderr is a closed pipe: a diagnostic nobody can
+/// read is dropped, and the command goes on.
 fn stderr_line(prefix: &str, message: &str) {
     use std::io::Write;
     let message = crate::printable::message(message);
-    let _ = writeln!(std::io::stderr().lock(), "{prefix}{message}");
+    let text = layout::for_stream(&format!("{prefix}{message}"), Stream::Stderr);
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -39,6 +44,8 @@ pub struct Ui {
     quiet: bool,
     fancy: bool,
     stdout_fancy: bool,
+    /// Where the lines this Ui lays out go (stderr, or stdout after [`Ui::for_stdout`]).
+    stream: Stream,
 }
 
 impl Ui {
@@ -61,6 +68,7 @@ impl Ui {
             quiet,
             fancy,
             stdout_fancy: stdout_color,
+            stream: Stream::Stderr,
         }
     }
 
@@ -68,6 +76,7 @@ impl Ui {
     pub fn for_stdout(&self) -> Ui {
         Ui {
             fancy: self.stdout_fancy,
+            stream: Stream::Stdout,
             ..*self
         }
     }
@@ -79,6 +88,7 @@ impl Ui {
             quiet: false,
             fancy: false,
             stdout_fancy: false,
+            stream: Stream::Stderr,
         }
     }
 
@@ -106,6 +116,14 @@ impl Ui {
         if !self.quiet {
             stderr_line("", message);
         }
+    }
+
+    /// Part of a prompt (its explanation, a menu's details, the answer
+    /// given), styled by the prompt's theme, whose untrusted parts were made
+    /// printable where they were put in: shown even with `--quiet`, as the
+    /// prompt itself is.
+    pub fn prompt_line(&self, line: &str) {
+        stderr_line(line, "");
     }
 
     /// A line st-setup styled itself (a [`Ui::step_line`]), whose untrusted
@@ -164,7 +182,8 @@ impl Ui {
 }
 
 impl Ui {
-    /// `  ✓ Tenant: message` (or `  ok Tenant: message` without a terminal).
+    /// `  ✓ Tenant: message` (or `  ok Tenant: message` without a terminal),
+    /// wrapped on a terminal with the message's continuation lines under its start.
     pub fn step_line(&self, status: StepStatus, label: &str, message: &str) -> String {
         let mark = match (status, self.fancy) {
             (StepStatus::Ok, true) => style("✓").green().to_string(),
@@ -176,7 +195,20 @@ impl Ui {
             (StepStatus::Unconfirmed, false) => "UNCONFIRMED".into(),
             (StepStatus::Skipped, false) => "skipped".into(),
         };
-        format!("  {mark} {label}: {}", crate::printable::message(message))
+        let head = format!("  {mark} {label}: ");
+        let line = format!("{head}{}", crate::printable::message(message));
+        let Some(width) = layout::width(self.stream) else {
+            return line;
+        };
+        let hang = console::measure_text_width(&head);
+        line.split('\n')
+            .enumerate()
+            .map(|(at, part)| match at {
+                0 => layout::wrap_line(part, width, hang),
+                _ => layout::wrap_line(part, width, layout::hang(part)),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// One line per verification step.
@@ -186,6 +218,46 @@ impl Ui {
             .into_iter()
             .map(|(_, label, step)| self.step_line(step.status, label, &step.message))
             .collect()
+    }
+}
+
+impl Ui {
+    /// A progress bar on stderr for `total` items; nothing when not a
+    /// terminal (or with `--quiet`), so logs and pipes stay clean.
+    pub fn progress(&self, total: u64, message: &str) -> Progress {
+        if !self.fancy || self.quiet || !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(total),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} ({elapsed})")
+        {
+            bar.set_style(style);
+        }
+        bar.set_message(message.to_string());
+        Progress(Some(bar))
+    }
+}
+
+/// A progress bar that clears itself when dropped.
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    pub fn inc(&self) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = self.0.take() {
+            bar.finish_and_clear();
+        }
     }
 }
 
@@ -213,7 +285,13 @@ pub fn write_stdout(bytes: &[u8]) -> Result<()> {
     }
 }
 
-/// One line of a command's result on stdout (see [`write_stdout`]).
+/// One line of a command's result on stdout (see [`write_stdout`]), as it is.
 pub fn stdout_line(line: &str) -> Result<()> {
     write_stdout(format!("{line}\n").as_bytes())
+}
+
+/// A line of prose on stdout (a report for people, not data): wrapped when
+/// stdout is a terminal, as it is otherwise.
+pub fn stdout_text(line: &str) -> Result<()> {
+    stdout_line(&layout::for_stream(line, Stream::Stdout))
 }

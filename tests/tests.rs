@@ -7,6 +7,9 @@ mod util;
 // Credentials handed to servicepytan and the Singer tap, and `export --output`.
 mod consumers;
 mod diagnosis;
+// The config directory as hostile ground (planted links, FIFOs, other owners).
+#[cfg(target_os = "linux")]
+mod config_dir;
 // Connections opened while the keyring is read.
 mod early_connections;
 mod help;
@@ -16,6 +19,9 @@ mod init;
 // A locked gnome-keyring of its own (not the shared one of scripts/test).
 #[cfg(target_os = "linux")]
 mod locked_keyring;
+// One app, many tenants: import, --jobs, filters, --app-key-from.
+#[cfg(target_os = "linux")]
+mod many_tenants;
 mod network;
 // Release names, the .deb's metadata, the Homebrew and Scoop manifests.
 mod packaging;
@@ -23,6 +29,9 @@ mod scripting;
 // Storage failures and races against the real gnome-keyring of scripts/test.
 #[cfg(target_os = "linux")]
 mod storage;
+// Everything printed fits a 60- or 80-column pseudo-terminal.
+#[cfg(target_os = "linux")]
+mod terminal_width;
 // The wizard runs in a pseudo-terminal (rexpect) against the real gnome-keyring.
 #[cfg(target_os = "linux")]
 mod wizard;

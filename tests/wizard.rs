@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use rexpect::session::{PtySession, spawn_command};
+use rexpect::session::PtySession;
 
 use crate::util::cmd::{
     OpenWatch, TestEnv, assert_keyring_holds, mode, require_keyring, secret_tool_clear,
@@ -15,35 +15,15 @@ use crate::util::cmd::{
 };
 use crate::util::environments::{TwoEnvironments, integration_creds};
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan, Fault, Route};
-
-const TIMEOUT_MS: u64 = 20_000;
+use crate::util::terminal::{ANOTHER_TENANT, keys, rest_of_output, step};
 
 fn spawn(env: &TestEnv, extra: &[&str]) -> PtySession {
     in_terminal(env.cmd(&[&["init", "--no-browser", "--color", "never"], extra].concat()))
 }
 
-/// Run `cmd` in a pseudo-terminal.
+/// Run `cmd` in a wide pseudo-terminal (tests/terminal_width.rs tries narrow ones).
 fn in_terminal(cmd: crate::util::cmd::Cmd) -> PtySession {
-    let mut command: Command = cmd.command();
-    command.env("TERM", "xterm");
-    spawn_command(command, Some(TIMEOUT_MS)).expect("spawn in a pty")
-}
-
-/// Wait for `expect`, keeping everything printed on the way in `printed`.
-fn step(s: &mut PtySession, printed: &mut String, expect: &str) {
-    let (before, matched) = s
-        .exp_regex(&regex_escape(expect))
-        .unwrap_or_else(|e| panic!("waiting for {expect:?}: {e}\nprinted so far:\n{printed}"));
-    printed.push_str(&before);
-    printed.push_str(&matched);
-}
-
-/// Everything the session printed from now until it ends (which it must,
-/// within the timeout).
-fn rest_of_output(session: &mut PtySession) -> String {
-    session
-        .exp_eof()
-        .unwrap_or_else(|e| panic!("waiting for the program to end: {e}"))
+    crate::util::terminal::in_terminal_sized(cmd, Some(crate::util::terminal::WIDE))
 }
 
 #[test]
@@ -453,7 +433,6 @@ fn ctrl_c_in_the_wizard_dies_by_sigint_and_stores_nothing() {
     }
 }
 
-/// Type keys that a prompt reads one at a time (rexpect buffers until flushed).
 /// In the "What now?" menu after a failed check, move to the choice that
 /// contains `choice` and take it.
 fn choose_repair(s: &mut PtySession, choice: &str) {
@@ -474,22 +453,6 @@ fn choose_repair(s: &mut PtySession, choice: &str) {
     keys(s, "\r");
 }
 
-fn keys(s: &mut PtySession, text: &str) {
-    s.send(text).unwrap();
-    s.flush().unwrap();
-}
-
-fn regex_escape(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if "\\.+*?()|[]{}^$/".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[test]
 fn remove_asks_before_deleting_in_a_terminal() {
     require_keyring();
@@ -499,9 +462,7 @@ fn remove_asks_before_deleting_in_a_terminal() {
     env.init_cmd(&profile).run().code(0);
 
     let in_terminal = |answer: &str| {
-        let mut command = env.cmd(&["remove", "--profile", &profile]).command();
-        command.env("TERM", "xterm");
-        let mut s = spawn_command(command, Some(TIMEOUT_MS)).expect("spawn in a pty");
+        let mut s = in_terminal(env.cmd(&["remove", "--profile", &profile]));
         s.exp_string(&format!(
             "Remove profile \"{profile}\" (tenant 8450, integration)"
         ))
@@ -1093,4 +1054,102 @@ fn a_script_that_runs_init_sees_the_signal_that_ended_it_and_a_working_terminal(
         );
     }
     assert!(env.config_text().is_none());
+}
+
+#[test]
+fn after_saving_the_wizard_connects_another_tenant_of_the_same_app() {
+    require_keyring();
+    let second = (
+        "cid.secondtenantclient000001".to_string(),
+        "cs1.secondtenantclientsecret0123456789abcdefghijklmnopq".to_string(),
+    );
+    let fake = FakeServiceTitan::builder(Credentials::demo())
+        .client(&second.0, &second.1, None)
+        .start();
+    let mut env = TestEnv::with_fake(&fake);
+    env.forbid(&second.1);
+    let first = unique_profile("first");
+    let mut printed = String::new();
+    let app_key = env.creds.app_key.clone();
+    let mut s = spawn_at_secret(&env, &first, &app_key);
+    step(&mut s, &mut printed, "Client Secret (hidden)");
+    s.send_line(&env.creds.client_secret).unwrap();
+    step(&mut s, &mut printed, "Saved profile");
+    step(&mut s, &mut printed, ANOTHER_TENANT);
+    keys(&mut s, "y");
+    step(
+        &mut s,
+        &mut printed,
+        "Another tenant of the same app (integration",
+    );
+    step(&mut s, &mut printed, "Tenant ID");
+    s.send_line("8450").unwrap();
+    // The profile name is suggested from the tenant.
+    step(&mut s, &mut printed, "Profile name [tenant-8450]");
+    let second_profile = unique_profile("second");
+    s.send_line(&second_profile).unwrap();
+    step(&mut s, &mut printed, "Client ID");
+    s.send_line(&second.0).unwrap();
+    step(&mut s, &mut printed, "Client Secret (hidden)");
+    s.send_line(&second.1).unwrap();
+    step(&mut s, &mut printed, "the API accepted the Application Key");
+    step(
+        &mut s,
+        &mut printed,
+        &format!("Saved profile \"{second_profile}\""),
+    );
+    printed.push_str(&rest_of_output(&mut s));
+    // Nothing but those three was asked the second time.
+    let from = printed.find("Another tenant of the same app").unwrap();
+    for other in [
+        "Application Key [",
+        "your live ServiceTitan tenant",
+        "Stage 1 of 2",
+    ] {
+        assert!(
+            !printed[from..].contains(other),
+            "{other} asked again:\n{printed}"
+        );
+    }
+    assert!(!printed.contains(&second.1), "{printed}");
+    assert_keyring_holds(&first, &env.creds.client_secret);
+    assert_keyring_holds(&second_profile, &second.1);
+    let config = env.config_text().unwrap();
+    assert_eq!(config.matches(&app_key).count(), 2, "{config}");
+    secret_tool_clear("st-setup", &first);
+    secret_tool_clear("st-setup", &second_profile);
+}
+
+#[test]
+fn import_asks_for_an_empty_secret_in_a_terminal() {
+    require_keyring();
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let env = TestEnv::with_fake(&fake);
+    let profile = unique_profile("imported");
+    let file = env.dir.path().join("tenants.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "profile,environment,tenant_id,app_key,client_id,client_secret\n\
+             {profile},integration,8450,{},{},\n",
+            env.creds.app_key, env.creds.client_id
+        ),
+    )
+    .unwrap();
+    let mut printed = String::new();
+    let mut s = in_terminal(env.cmd(&["import", &file.to_string_lossy(), "--color", "never"]));
+    step(
+        &mut s,
+        &mut printed,
+        &format!("Client Secret of profile \"{profile}\" (tenant 8450, line 2)"),
+    );
+    step(&mut s, &mut printed, "Client Secret (hidden)");
+    s.send_line(&env.creds.client_secret).unwrap();
+    step(&mut s, &mut printed, "verified and stored");
+    printed.push_str(&rest_of_output(&mut s));
+    assert!(!printed.contains(&env.creds.client_secret), "{printed}");
+    // The file held no secret: no advice to delete it.
+    assert!(!printed.contains("delete it now"), "{printed}");
+    assert_keyring_holds(&profile, &env.creds.client_secret);
+    secret_tool_clear("st-setup", &profile);
 }

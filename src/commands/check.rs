@@ -1,27 +1,21 @@
 //! `st-setup check`: re-verify stored (or environment-only) credentials with
 //! the same steps as `init` (token, tenant, API call, scopes), one profile or all of them concurrently.
 
-use std::sync::Arc;
-
 use clap::Args;
 use serde::Serialize;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
+use crate::batch::{self, Job, JobsArgs, ProfileFilter};
 use crate::cli::Context;
 use crate::commands::init::CredentialArgs;
 use crate::credentials::{ClientSecret, Credentials};
-use crate::environment::Environment;
+use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::{Resolved, Source, missing_secret};
 use crate::scopes::{self, RequireArgs, Requirement};
 use crate::store::config::{ConfigStore, Profile};
 use crate::store::{SecretStorage, SecretStore};
-use crate::ui::stdout_line;
+use crate::ui::{stdout_line, stdout_text};
 use crate::verify::{self, Step, StepStatus, Verification};
-
-/// Profiles checked at the same time by `--all`.
-const CONCURRENCY: usize = 64;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -30,6 +24,8 @@ Examples:
   st-setup check --require crm --require tn.acc.invoices:r
                                         # exit 4 unless the token has these scopes
   st-setup check --all --json           # every profile, as a JSON array
+  st-setup check --all --match 'acme-*' --environment production --jobs 20
+                                        # a subset, at most 20 at once
   ST_TENANT_ID=8450 ST_APP_KEY=... ST_CLIENT_ID=... ST_CLIENT_SECRET=... st-setup check
                                         # CI: nothing stored, everything from the environment
 
@@ -42,8 +38,15 @@ pub struct CheckArgs {
     pub values: CredentialArgs,
 
     /// Check every stored profile, concurrently, each with its own stored values
+    /// (with --environment, only that environment's)
     #[arg(long)]
     pub all: bool,
+
+    #[command(flatten)]
+    pub filter: ProfileFilter,
+
+    #[command(flatten)]
+    pub jobs: JobsArgs,
 
     /// Print one JSON document on stdout (an array with --all)
     #[arg(long)]
@@ -126,16 +129,35 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
     let given_required = args.require.requirements()?;
     let (config_store, config) = ctx.load_config()?;
     let secrets = ctx.secret_store(&config_store);
+    let pattern = args.filter.pattern()?;
+    if pattern.is_some() && !args.all {
+        return Err(Error::Usage(
+            "--match selects profiles for --all: use `st-setup check --all --match GLOB`.".into(),
+        ));
+    }
     let resolved: Vec<Resolved> = if args.all {
-        refuse_values_with_all(ctx)?;
+        let only_environment = refuse_values_with_all(ctx, &args)?;
         if config.profiles.is_empty() {
             return Err(Error::NotConfigured(
                 "no profiles are configured: run `st-setup init` first.".into(),
             ));
         }
-        config
+        let names: Vec<&String> = config
             .profiles
-            .keys()
+            .iter()
+            .filter(|(name, p)| {
+                batch::selected(name, p.environment, only_environment, pattern.as_ref())
+            })
+            .map(|(name, _)| name)
+            .collect();
+        if names.is_empty() {
+            return Err(Error::NotConfigured(format!(
+                "no stored profile is selected by {}. Run `st-setup list` to see them.",
+                describe_filter(&args)
+            )));
+        }
+        names
+            .into_iter()
             .map(|name| {
                 let values = CredentialArgs {
                     profile: Some(name.clone()),
@@ -194,37 +216,26 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
     });
     let transport = transport?;
     let mut plan_failures: Vec<(usize, Error)> = Vec::new();
-    let verifications = runtime.block_on(async {
-        let limit = Arc::new(Semaphore::new(CONCURRENCY));
-        let mut tasks = JoinSet::new();
-        for (index, (target, r)) in targets.iter().zip(&resolved).enumerate() {
-            let Ok(credentials) = &target.job else {
-                continue;
-            };
-            let plan = ctx.plan(&transport, Some(target.environment), r.stored.as_ref());
-            let plan = match plan {
-                Ok(plan) => plan,
+    let jobs: Vec<Option<Job>> = targets
+        .iter()
+        .zip(&resolved)
+        .enumerate()
+        .map(|(index, (target, r))| {
+            let credentials = target.job.as_ref().ok()?;
+            match ctx.plan(&transport, Some(target.environment), r.stored.as_ref()) {
+                Ok(plan) => Some(Job {
+                    plan,
+                    credentials: credentials.clone(),
+                    required: target.required.clone(),
+                }),
                 Err(err) => {
                     plan_failures.push((index, err));
-                    continue;
+                    None
                 }
-            };
-            let credentials = credentials.clone();
-            let limit = Arc::clone(&limit);
-            let required = target.required.clone();
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                (index, verify::verify(plan, &credentials, &required).await)
-            });
-        }
-        let mut done: Vec<Option<Verification>> = targets.iter().map(|_| None).collect();
-        while let Some(joined) = tasks.join_next().await {
-            if let Ok((index, verification)) = joined {
-                done[index] = Some(verification);
             }
-        }
-        done
-    });
+        })
+        .collect();
+    let verifications = batch::verify_all(&runtime, jobs, usize::from(args.jobs.jobs), ctx.ui);
 
     let reports: Vec<Report> = targets
         .iter()
@@ -271,21 +282,59 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
             if reports.len() == 1 { "" } else { "s" },
             reports.len() - ok
         ));
+        if ok < reports.len() {
+            let outcomes: Vec<(&str, ExitStatus)> = reports
+                .iter()
+                .map(|r| (r.profile.as_str(), r.status))
+                .collect();
+            for line in batch::outcome_summary(&outcomes) {
+                ctx.ui.info(&format!("  {line}"));
+            }
+        }
     }
-    Ok(reports
-        .iter()
-        .map(|r| r.status)
-        .max_by_key(|s| s.severity())
-        .unwrap_or(ExitStatus::Ok))
+    Ok(batch::worst(reports.iter().map(|r| r.status)))
+}
+
+/// `--match 'acme-*' and --environment production`, for "nothing selected".
+fn describe_filter(args: &CheckArgs) -> String {
+    let mut parts = Vec::new();
+    if let Some(glob) = &args.filter.glob {
+        parts.push(format!("--match {:?}", crate::printable::field(glob, 100)));
+    }
+    if let Some(env) = args.values.environment.and_then(EnvironmentChoice::known) {
+        parts.push(format!("--environment {env}"));
+    }
+    parts.join(" and ")
 }
 
 /// `--all` checks each profile with its own values: a value flag makes no
 /// sense with it and is refused, while the same value from the environment
-/// (CI sets ST_PROFILE, ST_TENANT_ID, ... for other steps) is ignored.
-fn refuse_values_with_all(ctx: &Context) -> Result<()> {
+/// (CI sets ST_PROFILE, ST_TENANT_ID, ... for other steps) is ignored. The
+/// one exception is `--environment`, which selects the profiles of one
+/// environment (returned); `ST_ENVIRONMENT` is ignored like the others.
+fn refuse_values_with_all(ctx: &Context, args: &CheckArgs) -> Result<Option<Environment>> {
+    let only_environment = match ctx.source_of("environment", "ST_ENVIRONMENT") {
+        Source::Flag => match args.values.environment.and_then(EnvironmentChoice::known) {
+            Some(environment) => Some(environment),
+            None => {
+                return Err(Error::Usage(
+                    "--environment auto cannot select profiles: with --all, give production or \
+                     integration to check only that environment's profiles."
+                        .into(),
+                ));
+            }
+        },
+        Source::Env(var) => {
+            ctx.ui.verbose_line(&format!(
+                "--all: ignoring {var}; each profile is checked with its own values \
+                 (--environment selects profiles)"
+            ));
+            None
+        }
+        _ => None,
+    };
     for (id, flag, var) in [
         ("profile", "--profile", "ST_PROFILE"),
-        ("environment", "--environment", "ST_ENVIRONMENT"),
         ("tenant_id", "--tenant", "ST_TENANT_ID"),
         ("app_key", "--app-key", "ST_APP_KEY"),
         ("client_id", "--client-id", "ST_CLIENT_ID"),
@@ -303,7 +352,7 @@ fn refuse_values_with_all(ctx: &Context) -> Result<()> {
             _ => {}
         }
     }
-    Ok(())
+    Ok(only_environment)
 }
 
 /// A profile saved unverified that now passes, with exactly its stored
@@ -393,7 +442,7 @@ fn print_report(ctx: &Context, report: &Report, list_scopes: bool) -> Result<()>
         "file" => "Client Secret stored in plain text file",
         _ => "Client Secret in the OS keyring",
     };
-    stdout_line(&format!(
+    stdout_text(&format!(
         "{} ({}, tenant {}; {secret_place})",
         console::style(crate::printable::field(&report.profile, 64)).bold(),
         report.environment,
@@ -409,19 +458,19 @@ fn print_report(ctx: &Context, report: &Report, list_scopes: bool) -> Result<()>
     if list_scopes {
         match &report.scopes {
             Some(list) if !list.is_empty() => {
-                stdout_line(&format!("  Every scope of the token ({}):", list.len()))?;
+                stdout_text(&format!("  Every scope of the token ({}):", list.len()))?;
                 for (module, names) in scopes::grouped(list) {
-                    stdout_line(&format!("    {module}"))?;
+                    stdout_text(&format!("    {module}"))?;
                     for name in names {
-                        stdout_line(&format!("      {name}"))?;
+                        stdout_text(&format!("      {name}"))?;
                     }
                 }
             }
-            Some(_) => stdout_line("  The token carries an empty scope list.")?,
+            Some(_) => stdout_text("  The token carries an empty scope list.")?,
             None if report.client_credentials.status == StepStatus::Ok => {
-                stdout_line("  The token names no scopes (neither its response nor its claims).")?
+                stdout_text("  The token names no scopes (neither its response nor its claims).")?
             }
-            None => stdout_line("  No token, so no scopes to list.")?,
+            None => stdout_text("  No token, so no scopes to list.")?,
         }
     }
     Ok(())

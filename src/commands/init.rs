@@ -25,6 +25,8 @@ Examples:
       --tenant 8450 --app-key ak1.... --client-id cid....
   printf '%s\\n' \"$SECRET\" | st-setup init --client-secret-stdin --tenant 8450 ...
   st-setup init --environment auto               # not sure which environment: find out
+  ST_CLIENT_SECRET=... st-setup init --app-key-from acme --profile beta --tenant 985798691 \\
+      --client-id cid....                        # another tenant of the same app
   st-setup init --profile sync --require crm --require tn.acc.invoices:r
                                                  # the token must have these scopes (saved:
                                                  # every later check requires them too)
@@ -66,6 +68,10 @@ pub struct InitArgs {
     /// Print the Developer Portal and tenant URLs instead of offering to open them
     #[arg(long)]
     pub no_browser: bool,
+
+    /// Another tenant of the same app: take the App Key and the environment from this stored profile
+    #[arg(long, value_name = "PROFILE", help_heading = "Credentials")]
+    pub app_key_from: Option<String>,
 }
 
 /// The non-secret values, shared with `check` and `token`, which accept them too.
@@ -127,11 +133,14 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
         && std::io::stderr().is_terminal()
         && !args.client_secret_stdin;
     ctx.check_endpoint_overrides()?;
-    let given = given_values(&args)?;
+    let mut given = given_values(&args)?;
     let config = ctx.config_store()?;
     let (existing_config, warning) = config.load()?;
     if let Some(w) = warning {
         ctx.ui.warn(&w);
+    }
+    if let Some(name) = &args.app_key_from {
+        take_app_key_from(ctx, name, &existing_config, &mut given)?;
     }
     let secrets = ctx.secret_store(&config);
     // Where a profile's secret goes (--storage, else where it is now), and
@@ -163,24 +172,24 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
     };
     let runtime = ctx.runtime()?;
 
-    let collected = if interactive {
-        let lookup = |name: &str| -> Result<Stored> {
-            let profile = existing_config.profiles.get(name).cloned();
-            // Reading the stored secret also proves the store works before the user types anything.
-            let secret = secrets.get_secret(current_storage(name), name)?;
-            Ok(Stored { profile, secret })
+    let lookup = |name: &str| -> Result<Stored> {
+        let profile = existing_config.profiles.get(name).cloned();
+        // Reading the stored secret also proves the store works before the user types anything.
+        let secret = secrets.get_secret(current_storage(name), name)?;
+        Ok(Stored { profile, secret })
+    };
+    let verify_with =
+        |profile: &str, environment: Option<Environment>, credentials: &Credentials| {
+            let required = required_for(profile)?;
+            Ok(runtime.block_on(ctx.verify(environment, None, credentials, &required)))
         };
-        let verify_with =
-            |profile: &str, environment: Option<Environment>, credentials: &Credentials| {
-                let required = required_for(profile)?;
-                Ok(runtime.block_on(ctx.verify(environment, None, credentials, &required)))
-            };
-        let verify: Option<wizard::VerifyFn<'_>> = if args.no_verify {
-            None
-        } else {
-            Some(&verify_with)
-        };
-        let wizard = Wizard::new(ctx.ui, !args.no_browser, &given);
+    let verify: Option<wizard::VerifyFn<'_>> = if args.no_verify {
+        None
+    } else {
+        Some(&verify_with)
+    };
+    let wizard = Wizard::new(ctx.ui, !args.no_browser, &given);
+    let mut collected = if interactive {
         wizard.run(lookup, verify)?
     } else {
         collect_without_prompts(
@@ -194,13 +203,53 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
             &required_for,
         )?
     };
+    loop {
+        let storage = storage_for(&collected.profile);
+        let require = required_for(&collected.profile)?
+            .iter()
+            .map(|r| r.as_given().to_string())
+            .collect();
+        let interrupted = save(ctx, &config, &secrets, &collected, storage, require)?;
+        if interrupted {
+            ctx.ui.warn(
+                "interrupted: stopped after the profile was saved (the save was not cut short).",
+            );
+            return Ok(ExitStatus::Interrupted);
+        }
+        // Integrators connect one app to many tenants: the next one needs
+        // only its own Tenant ID, Client ID and Secret.
+        if !interactive
+            || !wizard::Prompter::new(ctx.ui)
+                .confirm("Connect another tenant to the same app?", false)?
+        {
+            break;
+        }
+        collected = wizard.another_tenant(&collected, lookup, verify)?;
+    }
+    let flag = if collected.profile == DEFAULT_PROFILE {
+        String::new()
+    } else {
+        format!(" --profile {}", collected.profile)
+    };
+    ctx.ui.info(&format!(
+        "Next: `st-setup check{flag}` re-checks them; `st-setup token{flag}` prints an access token; \
+         `st-setup exec{flag} -- CMD` runs CMD with them set."
+    ));
+    Ok(ExitStatus::Ok)
+}
 
-    let storage = storage_for(&collected.profile);
+/// Store one collected profile (the secret in `storage`, the rest in the
+/// config) and say where everything went. Returns whether a signal arrived
+/// during the save (which was then finished, not cut short).
+fn save(
+    ctx: &Context,
+    config: &crate::store::config::ConfigStore,
+    secrets: &crate::store::SecretStore,
+    collected: &wizard::Collected,
+    storage: SecretStorage,
+    require: Vec<String>,
+) -> Result<bool> {
     let endpoints_override = ctx.endpoint_overrides(collected.environment);
-    let require = required_for(&collected.profile)?
-        .iter()
-        .map(|r| r.as_given().to_string())
-        .collect();
     let profile = Profile {
         environment: collected.environment,
         tenant_id: collected.credentials.tenant_id.clone(),
@@ -219,8 +268,8 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
     let held = crate::signals::hold_interrupts();
     let saved = crate::store::save_profile(
         &lock,
-        &config,
-        &secrets,
+        config,
+        secrets,
         &collected.profile,
         &profile,
         &collected.credentials.client_secret,
@@ -261,21 +310,36 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
         ctx.ui
             .warn("the Client Secret is stored in plain text file (you chose --storage file).");
     }
-    let flag = if collected.profile == DEFAULT_PROFILE {
-        String::new()
-    } else {
-        format!(" --profile {}", collected.profile)
-    };
-    if interrupted {
-        ctx.ui
-            .warn("interrupted: stopped after the profile was saved (the save was not cut short).");
-        return Ok(ExitStatus::Interrupted);
+    Ok(interrupted)
+}
+
+/// `--app-key-from PROFILE`: the App Key (and, unless given, the
+/// environment) of a stored profile, for another tenant of the same app.
+fn take_app_key_from(
+    ctx: &Context,
+    name: &str,
+    config: &crate::store::config::Config,
+    given: &mut Given,
+) -> Result<()> {
+    check_name(name).map_err(|e| Error::Usage(format!("--app-key-from: {e}.")))?;
+    if ctx.source_of("app_key", "ST_APP_KEY") == crate::resolve::Source::Flag {
+        return Err(Error::Usage(
+            "--app-key and --app-key-from both name the App Key: give one of them.".into(),
+        ));
     }
-    ctx.ui.info(&format!(
-        "Next: `st-setup check{flag}` re-checks them; `st-setup token{flag}` prints an access token; \
-         `st-setup exec{flag} -- CMD` runs CMD with them set."
-    ));
-    Ok(ExitStatus::Ok)
+    let from = config.profiles.get(name).ok_or_else(|| {
+        Error::NotConfigured(format!(
+            "--app-key-from {name}: no such profile. `st-setup list` shows the profiles."
+        ))
+    })?;
+    given.app_key = Some(from.app_key.clone());
+    if given.environment.is_none() {
+        given.environment = Some(match from.environment {
+            Environment::Production => EnvironmentChoice::Production,
+            Environment::Integration => EnvironmentChoice::Integration,
+        });
+    }
+    Ok(())
 }
 
 /// Read and validate every value given by flag, environment or stdin.

@@ -4,6 +4,7 @@
 use clap::Args;
 use serde::Serialize;
 
+use crate::batch::{ProfileFilter, selected};
 use crate::cli::Context;
 use crate::environment::Environment;
 use crate::error::{Error, ExitStatus, Result};
@@ -12,11 +13,20 @@ use crate::store::SecretStorage;
 use crate::ui::stdout_line;
 
 #[derive(Args, Debug)]
-#[command(after_help = "Examples:\n  st-setup list\n  st-setup list --json | jq -r '.[].profile'")]
+#[command(
+    after_help = "Examples:\n  st-setup list\n  st-setup list --environment integration --match 'acme-*'\n  st-setup list --json | jq -r '.[].profile'"
+)]
 pub struct ListArgs {
     /// Print a JSON array on stdout
     #[arg(long)]
     pub json: bool,
+
+    /// Only the profiles of this environment
+    #[arg(long, value_enum, help_heading = "Selecting profiles")]
+    pub environment: Option<Environment>,
+
+    #[command(flatten)]
+    pub filter: ProfileFilter,
 }
 
 #[derive(Serialize)]
@@ -29,10 +39,12 @@ struct Row<'a> {
 }
 
 pub fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
+    let pattern = args.filter.pattern()?;
     let (_, config) = ctx.load_config()?;
     let rows: Vec<Row> = config
         .profiles
         .iter()
+        .filter(|(name, p)| selected(name, p.environment, args.environment, pattern.as_ref()))
         .map(|(name, p)| Row {
             profile: name,
             environment: p.environment,
@@ -47,8 +59,15 @@ pub fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
         return Ok(ExitStatus::Ok);
     }
     if rows.is_empty() {
-        ctx.ui
-            .info("No profiles yet. Run `st-setup init` to set one up.");
+        if config.profiles.is_empty() {
+            ctx.ui
+                .info("No profiles yet. Run `st-setup init` to set one up.");
+        } else {
+            ctx.ui.info(&format!(
+                "None of the {} profiles is selected by --environment / --match.",
+                config.profiles.len()
+            ));
+        }
         return Ok(ExitStatus::Ok);
     }
     // Names and tenants come from the config file: printable, and short.

@@ -4,6 +4,7 @@ pub mod check;
 pub mod completions;
 pub mod exec;
 pub mod export;
+pub mod import;
 pub mod init;
 pub mod list;
 pub mod man;
@@ -24,6 +25,7 @@ pub fn dispatch(command: Command, ctx: &Context) -> Result<ExitStatus> {
         Command::Show(args) => show::exec(args, ctx),
         Command::Remove(args) => remove::exec(args, ctx),
         Command::Export(args) => export::exec(args, ctx),
+        Command::Import(args) => import::exec(args, ctx),
         Command::Completions(args) => completions::exec(args, ctx),
         Command::Man(args) => man::exec(args, ctx),
     }

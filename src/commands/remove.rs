@@ -1,10 +1,12 @@
-//! `st-setup remove`: delete a profile from the config file and its Client
-//! Secret and cached token from its secret store.
+//! `st-setup remove`: delete a profile (or every profile `--match` selects)
+//! from the config file, and its Client Secret and cached token from its
+//! secret store, all under one config lock.
 
 use std::io::IsTerminal;
 
 use clap::Args;
 
+use crate::batch::ProfileFilter;
 use crate::cli::Context;
 use crate::error::{Error, ExitStatus, Result};
 use crate::profile::{DEFAULT_PROFILE, check_name};
@@ -13,7 +15,7 @@ use crate::wizard::Prompter;
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  st-setup remove --profile old-tenant\n  st-setup remove --profile ci --yes   # no question, for scripts"
+    after_help = "Examples:\n  st-setup remove --profile old-tenant\n  st-setup remove --profile ci --yes   # no question, for scripts\n  st-setup remove --match 'trial-*' --yes   # every profile the pattern selects"
 )]
 pub struct RemoveArgs {
     /// Profile to remove [default: default]
@@ -21,9 +23,13 @@ pub struct RemoveArgs {
         long,
         env = "ST_PROFILE",
         hide_env_values = true,
-        help_heading = "Credentials"
+        help_heading = "Credentials",
+        conflicts_with = "glob"
     )]
     pub profile: Option<String>,
+
+    #[command(flatten)]
+    pub filter: ProfileFilter,
 
     /// Do not ask for confirmation (required when not in a terminal)
     #[arg(long, short = 'y')]
@@ -31,24 +37,55 @@ pub struct RemoveArgs {
 }
 
 pub fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
-    let name = args.profile.unwrap_or_else(|| DEFAULT_PROFILE.to_string());
-    check_name(&name).map_err(|e| Error::Usage(format!("--profile / ST_PROFILE: {e}.")))?;
     let (config_store, config) = ctx.load_config()?;
-    let Some(profile) = config.profiles.get(&name) else {
-        return Err(Error::NotConfigured(format!(
-            "profile {name:?} is not configured, so there is nothing to remove. `st-setup list` shows the profiles."
-        )));
+    let names: Vec<String> = match args.filter.pattern()? {
+        Some(pattern) => {
+            let names: Vec<String> = config
+                .profiles
+                .keys()
+                .filter(|name| pattern.matches(name))
+                .cloned()
+                .collect();
+            if names.is_empty() {
+                return Err(Error::NotConfigured(format!(
+                    "no profile matches --match {:?}, so there is nothing to remove. `st-setup list` shows the profiles.",
+                    crate::printable::field(pattern.as_str(), 100)
+                )));
+            }
+            names
+        }
+        None => {
+            let name = args
+                .profile
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
+            check_name(&name).map_err(|e| Error::Usage(format!("--profile / ST_PROFILE: {e}.")))?;
+            if !config.profiles.contains_key(&name) {
+                return Err(Error::NotConfigured(format!(
+                    "profile {name:?} is not configured, so there is nothing to remove. `st-setup list` shows the profiles."
+                )));
+            }
+            vec![name]
+        }
     };
     if !args.yes {
         if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
             return Err(Error::Usage(format!(
-                "refusing to remove profile {name:?} without confirmation: pass --yes when running without a terminal."
+                "refusing to remove {} without confirmation: pass --yes when running without a terminal.",
+                describe(&names)
             )));
         }
-        let question = format!(
-            "Remove profile {name:?} (tenant {}, {}) and its Client Secret?",
-            profile.tenant_id, profile.environment
-        );
+        let question = match names.as_slice() {
+            [name] => {
+                let profile = &config.profiles[name];
+                format!(
+                    "Remove profile {name:?} (tenant {}, {}) and its Client Secret?",
+                    crate::printable::field(&profile.tenant_id, 40),
+                    profile.environment
+                )
+            }
+            _ => format!("Remove {} and their Client Secrets?", describe(&names)),
+        };
         if !Prompter::new(ctx.ui).confirm(&question, false)? {
             ctx.ui.info("Nothing was removed.");
             return Ok(ExitStatus::Ok);
@@ -60,35 +97,56 @@ pub fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
     let lock = config_store.lock()?;
     // A store that cannot be used (a locked or missing keyring) fails here,
     // before anything is removed, rather than after the config entry.
-    secrets.get_secret(profile.secret_storage, &name)?;
-    // The config entry goes first: a profile is never left without its secret.
-    let removed = config_store.update_locked(&lock, |c| Ok(c.profiles.remove(&name)))?;
-    let Some(removed) = removed else {
+    for name in &names {
+        secrets.get_secret(config.profiles[name].secret_storage, name)?;
+    }
+    // The config entries go first: a profile is never left without its secret.
+    let removed = config_store.update_locked(&lock, |c| {
+        Ok(names
+            .iter()
+            .filter_map(|name| c.profiles.remove(name).map(|p| (name.clone(), p)))
+            .collect::<Vec<_>>())
+    })?;
+    if removed.is_empty() {
         return Err(Error::NotConfigured(format!(
-            "profile {name:?} was removed by another st-setup run meanwhile."
+            "{} {} removed by another st-setup run meanwhile.",
+            describe(&names),
+            if names.len() == 1 { "was" } else { "were" }
         )));
-    };
-    let storage = removed.secret_storage;
-    let removed_secret = secrets.delete_secret(storage, &name);
-    let _ = secrets.delete_cached_token(storage, &name);
-    drop(lock);
-    match removed_secret {
-        Ok(_) => {
-            ctx.ui.success(&format!(
+    }
+    let mut failures = Vec::new();
+    for (name, profile) in &removed {
+        let storage = profile.secret_storage;
+        match secrets.delete_secret(storage, name) {
+            Ok(_) => ctx.ui.success(&format!(
                 "Removed profile {name:?} and its Client Secret ({}).",
                 storage.describe()
-            ));
-            Ok(ExitStatus::Ok)
+            )),
+            Err(err) => failures.push(format!(
+                "profile {name:?} was removed from the config file, but its Client Secret could not be \
+                 deleted: {err}\n{}",
+                match storage {
+                    SecretStorage::Keyring => format!(
+                        "Delete it by hand once the keyring works: secret-tool clear service st-setup username {name}"
+                    ),
+                    SecretStorage::File => "Delete the file by hand.".to_string(),
+                }
+            )),
         }
-        Err(err) => Err(Error::Store(format!(
-            "profile {name:?} was removed from the config file, but its Client Secret could not be \
-             deleted: {err}\n{}",
-            match storage {
-                SecretStorage::Keyring => format!(
-                    "Delete it by hand once the keyring works: secret-tool clear service st-setup username {name}"
-                ),
-                SecretStorage::File => "Delete the file by hand.".to_string(),
-            }
-        ))),
+        let _ = secrets.delete_cached_token(storage, name);
+    }
+    drop(lock);
+    if failures.is_empty() {
+        Ok(ExitStatus::Ok)
+    } else {
+        Err(Error::Store(failures.join("\n")))
+    }
+}
+
+/// `profile "a"`, or `3 profiles (a, b, c)`.
+fn describe(names: &[String]) -> String {
+    match names {
+        [one] => format!("profile {one:?}"),
+        many => format!("{} profiles ({})", many.len(), many.join(", ")),
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! ServiceTitan throttles token requests and tokens live 900 s, so a token is
 //! cached in the profile's secret store (an entry separate from the Client
-//! Secret) and reused until 60 s before it expires.
+//! Secret) and reused until 60 s before it expires, only with the token URL,
+//! Client ID and Client Secret it was issued for (see `store::token_cache`).
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
@@ -16,6 +18,7 @@ use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::Resolved;
 use crate::servicetitan::{ServiceTitan, TokenOutcome};
 use crate::store::SecretStore;
+use crate::store::token_cache::{self, Binding};
 use crate::verify::{rejection_message, server_said};
 
 /// A cached token is reused only while it has more than this many seconds left.
@@ -51,8 +54,15 @@ pub fn exec(args: TokenArgs, ctx: &Context) -> Result<ExitStatus> {
     Ok(ExitStatus::Ok)
 }
 
-/// A token for `resolved`: the cached one while it is fresh, else a new one
-/// (which is then cached for stored profiles).
+/// A token for `resolved`: the cached one while it is fresh and was cached
+/// for these credentials, else a new one (which is then cached for stored
+/// profiles).
+///
+/// The Client Secret is always read (`ST_CLIENT_SECRET`, else the store): a
+/// cached token is bound to it and is never served without it. The secret
+/// and the cache entry are read at the same time; when there is no usable
+/// entry, HTTPS is set up and the token host connected (never the API host:
+/// `token` and `exec` make no API call) while the secret is still being read.
 pub fn access_token(
     ctx: &Context,
     resolved: &Resolved,
@@ -61,17 +71,49 @@ pub fn access_token(
 ) -> Result<SecretString> {
     let profile = &resolved.profile.value;
     let endpoints = ctx.endpoints(resolved.environment.value, resolved.stored.as_ref())?;
-    // A token is reused only for the same credentials from the same server.
-    let cache_key = format!(
-        "{}:{}:{}",
-        resolved.environment.value, resolved.client_id.value, endpoints.token_url
-    );
+    let token_url = endpoints.token_url.to_string();
     let cacheable = !resolved.is_ephemeral();
-    if cacheable && !fresh {
-        match secrets.get_cached_token(resolved.storage, profile) {
-            Ok(Some(cached))
-                if cached.key == cache_key
-                    && crate::servicetitan::is_well_formed_token(cached.token.expose_secret())
+    let runtime = ctx.runtime()?;
+    let (secret, cached, transport) = std::thread::scope(|scope| {
+        let (read_tx, read_rx) = tokio::sync::oneshot::channel::<()>();
+        let secret = scope.spawn(move || {
+            let secret = resolved.require_secret(secrets);
+            let _ = read_tx.send(());
+            secret
+        });
+        let raw_entry =
+            (cacheable && !fresh).then(|| secrets.cached_token_entry(resolved.storage, profile));
+        let may_hit = matches!(&raw_entry, Some(Ok(Some(_))));
+        // No entry at all: a request is certain, so set HTTPS up and open the
+        // connection to the token host meanwhile (a cached token connects to
+        // nothing).
+        let transport = (!may_hit).then(|| {
+            let transport = ctx.transport().map(Arc::new);
+            if let Ok(transport) = &transport {
+                runtime.block_on(async {
+                    transport.connect_early(&[&endpoints.token_url]).await;
+                    let _ = read_rx.await;
+                });
+            }
+            transport
+        });
+        let secret = secret.join().unwrap_or_else(|_| {
+            Err(Error::Other(
+                "could not read the Client Secret: the thread failed".into(),
+            ))
+        });
+        (secret, raw_entry, transport)
+    });
+    let secret = secret?;
+    let binding = Binding {
+        token_url: &token_url,
+        client_id: &resolved.client_id.value,
+        client_secret: &secret,
+    };
+    match cached {
+        Some(Ok(Some(entry))) => match token_cache::open(&binding, &entry) {
+            Some(cached)
+                if crate::servicetitan::is_well_formed_token(cached.token.expose_secret())
                     && cached.expires_at > now().saturating_add(MIN_REMAINING_SECS) =>
             {
                 ctx.ui.verbose_line(&format!(
@@ -80,35 +122,52 @@ pub fn access_token(
                 ));
                 return Ok(cached.token);
             }
-            Ok(_) => {}
-            Err(err) => ctx
+            Some(_) => ctx.ui.verbose_line("the cached token expires too soon"),
+            None => ctx
                 .ui
-                .warn(&format!("could not read the token cache: {err}")),
-        }
+                .verbose_line("the cached token was not made for these credentials"),
+        },
+        Some(Err(err)) => ctx
+            .ui
+            .warn(&format!("could not read the token cache: {err}")),
+        Some(Ok(None)) | None => {}
     }
-    // Only the token host: `token` and `exec` make no API call.
-    let runtime = ctx.runtime()?;
-    let (secret, transport) = ctx.with_connections_ready(&runtime, &[&endpoints.token_url], || {
-        resolved.require_secret(secrets)
-    });
-    let credentials = resolved.credentials(secret?);
-    let client = ServiceTitan::new(transport?, endpoints);
+    let transport = match transport {
+        Some(transport) => transport?,
+        None => Arc::new(ctx.transport()?),
+    };
+    let credentials = resolved.credentials(secret);
+    let client = ServiceTitan::new(transport, endpoints);
     let outcome = runtime
         .block_on(client.request_token(&credentials.client_id, &credentials.client_secret))?;
     match outcome {
         TokenOutcome::Issued(token) => {
-            let expires_at = now().saturating_add(token.expires_in.as_secs());
-            if cacheable
-                && let Err(err) = secrets.set_cached_token(
+            // Never past the token's own expiry, whatever expires_in said.
+            let expires_at = token_cache::capped_by_claim(
+                token.expose(),
+                now().saturating_add(token.expires_in.as_secs()),
+            );
+            if cacheable {
+                let binding = Binding {
+                    token_url: &token_url,
+                    client_id: &credentials.client_id,
+                    client_secret: &credentials.client_secret,
+                };
+                match secrets.set_cached_token(
                     resolved.storage,
                     profile,
-                    &cache_key,
+                    &binding,
                     token.expose(),
                     expires_at,
-                )
-            {
-                ctx.ui
-                    .warn(&format!("the token works but could not be cached: {err}"));
+                ) {
+                    Ok(true) => {}
+                    Ok(false) => ctx
+                        .ui
+                        .verbose_line("the token has a form that is not cached"),
+                    Err(err) => ctx
+                        .ui
+                        .warn(&format!("the token works but could not be cached: {err}")),
+                }
             }
             Ok(SecretString::from(token.expose().to_string()))
         }

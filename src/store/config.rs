@@ -8,7 +8,6 @@
 //! is reported with its line and never overwritten.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,12 +16,16 @@ use serde::{Deserialize, Serialize};
 use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::store::SecretStorage;
+use crate::store::checked_files;
 use crate::store::private_files::{
-    DirLock, create_private_dir, remove_abandoned_temp_files, tighten_permissions, write_atomically,
+    DirLock, create_private_dir, remove_abandoned_temp_files, write_atomically,
 };
 
 pub const CONFIG_FILE: &str = "config.toml";
 const LOCK_FILE: &str = ".config.lock";
+/// A config file larger than this is refused unread (a real one is a few KiB).
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+const DIR_WHAT: &str = "config directory";
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Config {
@@ -100,26 +103,35 @@ impl ConfigStore {
 
     /// Read the config; a missing file is an empty config.
     ///
-    /// Returns the config and, when the file was readable by other users, a
-    /// warning (the permissions are tightened to 0600 in that case).
+    /// The directory and the file are checked first (see `checked_files`):
+    /// owned by someone else or writable by others is exit 6; a symbolic
+    /// link, a FIFO, a device or a file over [`MAX_CONFIG_BYTES`] is refused
+    /// unread. Returns the config and, when the directory or the file was
+    /// readable by other users, a warning (they are tightened in that case).
     pub fn load(&self) -> Result<(Config, Option<String>)> {
         let path = self.path();
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok((Config::default(), None));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                return Err(Error::ConfigUnreadable {
-                    path,
-                    line: None,
-                    message: "the file is not UTF-8 text".into(),
-                });
-            }
-            Err(e) => return Err(Error::io("read", &path, e)),
+        let Some(dir) = checked_files::open_dir(&self.dir, DIR_WHAT, true)? else {
+            return Ok((Config::default(), None));
         };
-        let config = parse(&path, &text)?;
-        let warning = tighten_permissions(&path)?;
+        let Some(checked_files::Contents {
+            bytes,
+            warning: file_warning,
+        }) = checked_files::read_file(&path, "config file", MAX_CONFIG_BYTES, "")?
+        else {
+            return Ok((Config::default(), dir.warning));
+        };
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            return Err(Error::ConfigUnreadable {
+                path,
+                line: None,
+                message: "the file is not UTF-8 text".into(),
+            });
+        };
+        let config = parse(&path, text)?;
+        let warning = match (dir.warning, file_warning) {
+            (Some(d), Some(f)) => Some(format!("{d}\n{f}")),
+            (d, f) => d.or(f),
+        };
         Ok((config, warning))
     }
 
@@ -144,9 +156,14 @@ impl ConfigStore {
         Ok(result)
     }
 
-    /// Create the directory with mode 0700 (and tighten it if it is looser).
+    /// Create the directory with mode 0700, or check the one there (refused
+    /// when it is someone else's or others may write to it; tightened with a
+    /// warning when others may read it).
     pub fn ensure_dir(&self) -> Result<()> {
-        create_private_dir(&self.dir)
+        if let Some(warning) = create_private_dir(&self.dir, DIR_WHAT, true)? {
+            crate::ui::Ui::plain().warn(&warning);
+        }
+        Ok(())
     }
 
     /// Take the lock every writer of the config takes (creating the
@@ -209,6 +226,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     const WAIT: Duration = Duration::from_secs(1);
 

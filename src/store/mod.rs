@@ -2,10 +2,12 @@
 //! the secret store (the OS keyring, or an explicitly chosen 0600 file) for the
 //! Client Secret and the cached access token.
 
+pub mod checked_files;
 pub mod config;
 pub mod keyring;
 pub mod private_files;
 pub mod secret_file;
+pub mod token_cache;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::credentials::ClientSecret;
 use crate::error::Result;
 use keyring::{Keyring, SERVICE, TOKEN_CACHE_SERVICE};
-use secret_file::SecretFiles;
+use secret_file::{Kind, SecretFiles};
+use token_cache::Binding;
 
 /// Where a profile's Client Secret lives.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -45,15 +48,6 @@ impl SecretStorage {
     }
 }
 
-/// A cached access token, what it was issued for, and when it expires (Unix seconds).
-pub struct CachedToken {
-    pub token: secrecy::SecretString,
-    /// `environment:client_id:token_url`: a token is only reused for the same
-    /// credentials from the same server.
-    pub key: String,
-    pub expires_at: u64,
-}
-
 /// The Client Secret and token cache, in whichever storage a profile uses.
 #[derive(Clone, Debug)]
 pub struct SecretStore {
@@ -66,8 +60,16 @@ impl SecretStore {
     pub fn new(config_dir: &Path, keyring_timeout: Duration) -> Self {
         SecretStore {
             keyring: Keyring::new(keyring_timeout),
-            secret_files: SecretFiles::new(&config_dir.join("secrets"), keyring_timeout),
-            token_files: SecretFiles::new(&config_dir.join("token-cache"), keyring_timeout),
+            secret_files: SecretFiles::new(
+                &config_dir.join("secrets"),
+                Kind::Secrets,
+                keyring_timeout,
+            ),
+            token_files: SecretFiles::new(
+                &config_dir.join("token-cache"),
+                Kind::TokenCache,
+                keyring_timeout,
+            ),
         }
     }
 
@@ -107,40 +109,38 @@ impl SecretStore {
         }
     }
 
-    pub fn get_cached_token(
+    /// The token cache entry of `profile` as stored, to be checked and
+    /// opened with [`token_cache::open`] (which needs the Client Secret).
+    pub fn cached_token_entry(
         &self,
         storage: SecretStorage,
         profile: &str,
-    ) -> Result<Option<CachedToken>> {
-        let raw = match storage {
+    ) -> Result<Option<zeroize::Zeroizing<String>>> {
+        let entry = match storage {
             SecretStorage::Keyring => self.keyring.get(TOKEN_CACHE_SERVICE, profile)?,
             SecretStorage::File => self.token_files.get(profile)?,
         };
-        let raw = raw.map(zeroize::Zeroizing::new);
-        Ok(raw.and_then(|raw| {
-            let mut parts = raw.splitn(3, ' ');
-            let (expires_at, key, token) = (parts.next()?, parts.next()?, parts.next()?);
-            Some(CachedToken {
-                expires_at: expires_at.parse().ok()?,
-                key: key.to_string(),
-                token: secrecy::SecretString::from(token.to_string()),
-            })
-        }))
+        Ok(entry.map(zeroize::Zeroizing::new))
     }
 
+    /// Cache `token` for `profile`, bound to `binding`. A token that cannot
+    /// be cached (too long, or with a space or line break) is not: `Ok(false)`.
     pub fn set_cached_token(
         &self,
         storage: SecretStorage,
         profile: &str,
-        key: &str,
+        binding: &Binding,
         token: &str,
         expires_at: u64,
-    ) -> Result<()> {
-        let value = zeroize::Zeroizing::new(format!("{expires_at} {key} {token}"));
+    ) -> Result<bool> {
+        let Some(entry) = token_cache::seal(binding, token, expires_at) else {
+            return Ok(false);
+        };
         match storage {
-            SecretStorage::Keyring => self.keyring.set(TOKEN_CACHE_SERVICE, profile, &value),
-            SecretStorage::File => self.token_files.set(profile, &value),
+            SecretStorage::Keyring => self.keyring.set(TOKEN_CACHE_SERVICE, profile, &entry)?,
+            SecretStorage::File => self.token_files.set(profile, &entry)?,
         }
+        Ok(true)
     }
 
     pub fn delete_cached_token(&self, storage: SecretStorage, profile: &str) -> Result<bool> {
@@ -166,21 +166,60 @@ pub fn save_profile(
     profile: &config::Profile,
     secret: &ClientSecret,
 ) -> Result<Option<String>> {
-    let storage = profile.secret_storage;
-    let previous = secrets.get_secret(storage, name)?;
-    secrets.set_secret(storage, name, secret)?;
-    let replaced = config.update_locked(lock, |c| {
-        Ok(c.profiles.insert(name.to_string(), profile.clone()))
+    let mut warnings = save_profiles(lock, config, secrets, &[(name, profile, secret)])?;
+    Ok(warnings.pop().flatten())
+}
+
+/// [`save_profile`] for many profiles at once (`import`): every secret
+/// first, then one config write for all of them (a config rewrite per
+/// profile would cost a thousand writes and fsyncs for a thousand rows); if
+/// a secret or the config write fails, every secret written is put back as
+/// it was. Returns one warning slot per profile.
+pub fn save_profiles(
+    lock: &config::ConfigLock,
+    config: &config::ConfigStore,
+    secrets: &SecretStore,
+    profiles: &[(&str, &config::Profile, &ClientSecret)],
+) -> Result<Vec<Option<String>>> {
+    // What each store held before, to put back on failure.
+    let mut written: Vec<(&str, SecretStorage, Option<ClientSecret>)> = Vec::new();
+    let mut stored = Ok(());
+    for (name, profile, secret) in profiles {
+        let storage = profile.secret_storage;
+        let step = secrets.get_secret(storage, name).and_then(|previous| {
+            secrets.set_secret(storage, name, secret)?;
+            Ok(previous)
+        });
+        match step {
+            Ok(previous) => written.push((name, storage, previous)),
+            Err(err) => {
+                stored = Err(err);
+                break;
+            }
+        }
+    }
+    let replaced = stored.and_then(|()| {
+        config.update_locked(lock, |c| {
+            Ok(profiles
+                .iter()
+                .map(|(name, profile, _)| c.profiles.insert(name.to_string(), (*profile).clone()))
+                .collect::<Vec<_>>())
+        })
     });
-    match replaced {
-        Ok(old) => {
+    let replaced = match replaced {
+        Ok(replaced) => replaced,
+        Err(err) => return Err(roll_back(secrets, written, err)),
+    };
+    Ok(profiles
+        .iter()
+        .zip(replaced)
+        .map(|((name, profile, _), old)| {
+            let storage = profile.secret_storage;
             // New credentials invalidate any cached token; a moved secret leaves no copy behind.
             let _ = secrets.delete_cached_token(storage, name);
-            let Some(old) = old.filter(|o| o.secret_storage != storage) else {
-                return Ok(None);
-            };
+            let old = old.filter(|o| o.secret_storage != storage)?;
             let _ = secrets.delete_cached_token(old.secret_storage, name);
-            Ok(secrets
+            secrets
                 .delete_secret(old.secret_storage, name)
                 .err()
                 .map(|err| {
@@ -188,28 +227,39 @@ pub fn save_profile(
                         "the old copy of the Client Secret ({}) could not be deleted: {err}",
                         old.secret_storage.describe()
                     )
-                }))
+                })
+        })
+        .collect())
+}
+
+/// Put every secret `written` back as it was before, after `err`; a secret
+/// that cannot be put back is named in the error.
+fn roll_back(
+    secrets: &SecretStore,
+    written: Vec<(&str, SecretStorage, Option<ClientSecret>)>,
+    err: crate::error::Error,
+) -> crate::error::Error {
+    let mut stuck = Vec::new();
+    for (name, storage, previous) in written {
+        let undone = match previous {
+            Some(p) => secrets.set_secret(storage, name, &p),
+            None => secrets.delete_secret(storage, name).map(|_| ()),
+        };
+        if let Err(undo) = undone {
+            stuck.push(format!(
+                "The new Client Secret of {name:?}, already written to the {}, could not be \
+                 taken back either: {undo}\nRun `st-setup init --profile {name}` again once the \
+                 problem is fixed.",
+                match storage {
+                    SecretStorage::Keyring => "OS keyring",
+                    SecretStorage::File => "secret file",
+                }
+            ));
         }
-        Err(err) => {
-            let rolled_back = match previous {
-                Some(p) => secrets.set_secret(storage, name, &p),
-                None => secrets.delete_secret(storage, name).map(|_| ()),
-            };
-            match rolled_back {
-                Ok(()) => Err(err),
-                Err(undo) => Err(crate::error::Error::with_status(
-                    err.exit_status(),
-                    format!(
-                        "{err}\nThe new Client Secret, already written to the {}, could not be \
-                         taken back either: {undo}\nRun `st-setup init --profile {name}` again \
-                         once the problem is fixed.",
-                        match storage {
-                            SecretStorage::Keyring => "OS keyring",
-                            SecretStorage::File => "secret file",
-                        }
-                    ),
-                )),
-            }
-        }
+    }
+    if stuck.is_empty() {
+        err
+    } else {
+        crate::error::Error::with_status(err.exit_status(), format!("{err}\n{}", stuck.join("\n")))
     }
 }

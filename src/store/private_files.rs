@@ -1,8 +1,8 @@
 //! Files only the user may read: 0700 directories, 0600 files written
-//! atomically (temp file, fsync, rename), tightening of files that are looser,
-//! the clean-up of temp files a killed writer left behind, and the lock that
-//! writers in one directory take, with a bounded wait. Shared by the config
-//! file and the opt-in secret files.
+//! atomically (temp file, fsync, rename), the clean-up of temp files a
+//! killed writer left behind, and the lock that writers in one directory
+//! take, with a bounded wait. Shared by the config file and the opt-in
+//! secret files; every open of an existing file goes through `checked_files`.
 
 use std::fs::{self, File, TryLockError};
 use std::io::Write;
@@ -10,38 +10,25 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::store::checked_files;
 
 /// Temp files are `.st-setup-XXXXXX.tmp` beside the file they will replace.
 const TEMP_PREFIX: &str = ".st-setup-";
 const TEMP_SUFFIX: &str = ".tmp";
 
-/// Create `dir` (and its parents) with mode 0700, and tighten it to 0700 if
-/// it already exists and others may enter it.
-pub fn create_private_dir(dir: &Path) -> Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
-        .map_err(|e| Error::io("create the directory", dir, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let meta = fs::metadata(dir).map_err(|e| Error::io("inspect", dir, e))?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-                .map_err(|e| Error::io("restrict permissions of", dir, e))?;
-        }
-    }
-    Ok(())
+/// Create `dir` (and its parents) with mode 0700, or check the one there:
+/// refused when another account owns it or others may write to it, made
+/// 0700 (with a warning, returned) when others may read it. `follow_link`:
+/// whether `dir` itself may be a symbolic link (see [`checked_files::open_dir`]).
+pub fn create_private_dir(dir: &Path, what: &str, follow_link: bool) -> Result<Option<String>> {
+    Ok(checked_files::create_dir(dir, what, follow_link)?.warning)
 }
 
 /// Write `bytes` to `path` through a 0600 temp file in `dir`, fsync, rename:
-/// a reader sees the old file or the new one, never half of one.
+/// a reader sees the old file or the new one, never half of one. Nothing
+/// here follows a link: the temp file is created with O_EXCL under a random
+/// name, its mode is set through its descriptor, and the rename replaces
+/// whatever is at `path` (a planted link included) instead of writing through it.
 pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     let mut temp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
@@ -96,19 +83,8 @@ impl DirLock {
     /// Take the lock at `path` (created 0600), waiting at most `wait` for
     /// another process to let go of it; `what` names it in the error.
     pub fn acquire(path: &Path, what: &str, wait: Duration) -> Result<DirLock> {
-        let mut options = File::options();
-        options.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options
-            .open(path)
-            .map_err(|e| Error::io("open the lock file", path, e))?;
-        // A lock file from an older version may be 0644; it holds nothing,
-        // but nothing in the directory should be readable by others.
-        let _ = tighten_permissions(path);
+        // No link followed, a regular file of ours (tightened if loose).
+        let file = checked_files::open_lock_file(path)?;
         let deadline = Instant::now() + wait;
         loop {
             match file.try_lock() {
@@ -131,30 +107,6 @@ impl DirLock {
     }
 }
 
-/// 0600 for a file readable by others; returns a warning when it changed anything.
-pub fn tighten_permissions(path: &Path) -> Result<Option<String>> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(path)
-            .map_err(|e| Error::io("inspect", path, e))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            fs::set_permissions(path, fs::Permissions::from_mode(0o600))
-                .map_err(|e| Error::io("restrict permissions of", path, e))?;
-            return Ok(Some(format!(
-                "{} was readable by other users (mode {:o}); it is now 0600.",
-                path.display(),
-                mode & 0o777
-            )));
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(None)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,23 +127,26 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn loose_files_and_directories_are_tightened() {
+    fn loose_directories_are_tightened_and_open_ones_refused() {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("a/b");
-        create_private_dir(&dir).unwrap();
+        assert_eq!(
+            create_private_dir(&dir, "test directory", false).unwrap(),
+            None
+        );
         assert_eq!(mode(&dir), 0o700);
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-        create_private_dir(&dir).unwrap();
+        let warning = create_private_dir(&dir, "test directory", false)
+            .unwrap()
+            .expect("a warning");
+        assert!(warning.contains("mode 755"), "{warning}");
         assert_eq!(mode(&dir), 0o700);
 
-        let file = dir.join("f");
-        fs::write(&file, b"x").unwrap();
-        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
-        let warning = tighten_permissions(&file).unwrap().expect("a warning");
-        assert!(warning.contains("mode 644"), "{warning}");
-        assert_eq!(mode(&file), 0o600);
-        assert_eq!(tighten_permissions(&file).unwrap(), None);
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o770)).unwrap();
+        let err = create_private_dir(&dir, "test directory", false).unwrap_err();
+        assert!(err.to_string().contains("written by other users"), "{err}");
+        assert_eq!(mode(&dir), 0o770, "left as it was");
     }
 }

@@ -17,7 +17,7 @@ use crate::profile::{DEFAULT_PROFILE, check_name};
 use crate::store::config::Profile;
 use crate::ui::Ui;
 use crate::verify::Verification;
-pub use prompt::Prompter;
+pub use prompt::{Choice, Prompter};
 
 /// Values given on the command line or in the environment: their prompts are skipped.
 #[derive(Default)]
@@ -82,7 +82,7 @@ impl<'a> Wizard<'a> {
         ui.heading("Profile and environment");
         let profile = match &self.given.profile {
             Some(p) => p.clone(),
-            None => self.ask_profile_name()?,
+            None => self.ask_profile_name(DEFAULT_PROFILE)?,
         };
         let stored = lookup(&profile)?;
         if stored.profile.is_some() {
@@ -92,7 +92,7 @@ impl<'a> Wizard<'a> {
         }
         let current = stored.profile.as_ref();
         // `None`: not sure; the verification finds out.
-        let mut environment = match self.given.environment {
+        let environment = match self.given.environment {
             Some(choice) => choice.known(),
             None => self.ask_environment(current.map(|p| p.environment), verify.is_some())?,
         };
@@ -150,14 +150,67 @@ impl<'a> Wizard<'a> {
                 }
             }
         };
-        let mut credentials = Credentials {
+        let credentials = Credentials {
             tenant_id,
             app_key,
             client_id,
             client_secret,
         };
 
-        // Verification, with repair.
+        self.verify_with_repair(profile, environment, credentials, verify)
+    }
+
+    /// After a profile of an app is saved: another tenant of the same app.
+    /// Only the Tenant ID, a profile name (suggested from the tenant), the
+    /// Client ID and the Client Secret are asked; the App Key and the
+    /// environment are kept. Then verified, with repair, as in [`Wizard::run`].
+    pub fn another_tenant(
+        &self,
+        previous: &Collected,
+        lookup: impl Fn(&str) -> Result<Stored>,
+        verify: Option<VerifyFn<'_>>,
+    ) -> Result<Collected> {
+        let ui = self.ui;
+        let environment = previous.environment;
+        ui.heading(&format!(
+            "Another tenant of the same app ({environment}, Application Key {})",
+            crate::credentials::mask_identifier(&previous.credentials.app_key)
+        ));
+        ui.info(&guide::another_tenant_steps(environment));
+        let tenant_id = self.prompt.field(Field::TenantId, None)?;
+        let profile = self.ask_profile_name(&format!("tenant-{tenant_id}"))?;
+        let stored = lookup(&profile)?;
+        if stored.profile.is_some() {
+            ui.warn(&format!(
+                "profile {profile:?} exists: saving replaces its values."
+            ));
+        }
+        ui.info(&guide::tenant_steps_before_client_id());
+        let client_id = self.prompt.field(Field::ClientId, None)?;
+        ui.info(&guide::secret_warning());
+        let Some(client_secret) = self.prompt.secret(false)? else {
+            return Err(Error::Interrupted);
+        };
+        let credentials = Credentials {
+            tenant_id,
+            app_key: previous.credentials.app_key.clone(),
+            client_id,
+            client_secret,
+        };
+        self.verify_with_repair(profile, Some(environment), credentials, verify)
+    }
+
+    /// Verify, and on a failure let the user re-enter the suspect value,
+    /// switch environment, retry, save unverified or quit. `environment`
+    /// `None`: not sure, the verification finds out.
+    fn verify_with_repair(
+        &self,
+        profile: String,
+        mut environment: Option<Environment>,
+        mut credentials: Credentials,
+        verify: Option<VerifyFn<'_>>,
+    ) -> Result<Collected> {
+        let ui = self.ui;
         let Some(verify) = verify else {
             // "Not sure" is only offered with a verification to find out.
             let environment = environment.unwrap_or(Environment::Production);
@@ -217,11 +270,9 @@ impl<'a> Wizard<'a> {
         }
     }
 
-    fn ask_profile_name(&self) -> Result<String> {
+    fn ask_profile_name(&self, suggested: &str) -> Result<String> {
         loop {
-            let raw = self
-                .prompt
-                .visible_text("Profile name", Some(DEFAULT_PROFILE))?;
+            let raw = self.prompt.visible_text("Profile name", Some(suggested))?;
             // check_name refuses a pasted credential (a Client Secret above
             // all) without repeating it.
             let name = crate::credentials::clean_pasted(&raw);
@@ -243,15 +294,15 @@ impl<'a> Wizard<'a> {
             Some(Environment::Production),
             Some(Environment::Integration),
         ];
-        let mut items: Vec<String> = [Environment::Production, Environment::Integration]
+        let mut items: Vec<Choice> = [Environment::Production, Environment::Integration]
             .iter()
-            .map(|e| format!("{:<12} {}", e.name(), e.description()))
+            .map(|e| Choice::with_detail(e.name(), e.description()))
             .collect();
         if can_find_out {
             choices.push(None);
-            items.push(format!(
-                "{:<12} find out from the credentials (st-setup asks both environments)",
-                "not sure"
+            items.push(Choice::with_detail(
+                "not sure",
+                "find out from the credentials (st-setup asks both environments)",
             ));
         }
         let default = current.map_or(0, |c| if c == Environment::Integration { 1 } else { 0 });
@@ -281,22 +332,22 @@ impl<'a> Wizard<'a> {
         verification: &Verification,
         environment: Option<Environment>,
     ) -> Result<Repair> {
-        let mut options: Vec<(String, Repair)> = Vec::new();
+        let mut options: Vec<(Choice, Repair)> = Vec::new();
         // Known for certain: the other environment issued a token. First.
         if let (Some(detected), Some(_)) = (verification.detected_environment, environment)
             && verification.token.is_none()
         {
             options.push((
-                format!(
-                    "Switch to {detected} and try again (its token endpoint accepted these \
-                     credentials)"
+                Choice::with_detail(
+                    format!("Switch to {detected} and try again"),
+                    "(its token endpoint accepted these credentials)",
                 ),
                 Repair::SwitchEnvironment(detected),
             ));
         }
         options.extend(verification.suspects.iter().map(|f| {
             (
-                format!("Re-enter the {f} and try again"),
+                Choice::new(format!("Re-enter the {f} and try again")),
                 Repair::ReEnter(*f),
             )
         }));
@@ -305,19 +356,19 @@ impl<'a> Wizard<'a> {
             && verification.detected_environment.is_none()
         {
             options.push((
-                format!(
+                Choice::new(format!(
                     "Switch to the {} environment and try again",
                     environment.other()
-                ),
+                )),
                 Repair::SwitchEnvironment(environment.other()),
             ));
         }
-        options.push(("Try again with the same values".into(), Repair::Retry));
-        options.push(("Save anyway, unverified".into(), Repair::SaveAnyway));
-        options.push(("Quit without saving".into(), Repair::Quit));
-        let labels: Vec<String> = options.iter().map(|(l, _)| l.clone()).collect();
-        let index = self.prompt.select("What now?", &labels, 0)?;
-        Ok(options.swap_remove(index).1)
+        options.push((Choice::new("Try again with the same values"), Repair::Retry));
+        options.push((Choice::new("Save anyway, unverified"), Repair::SaveAnyway));
+        options.push((Choice::new("Quit without saving"), Repair::Quit));
+        let (choices, mut repairs): (Vec<Choice>, Vec<Repair>) = options.into_iter().unzip();
+        let index = self.prompt.select("What now?", &choices, 0)?;
+        Ok(repairs.swap_remove(index))
     }
 
     fn re_enter(&self, field: Field, credentials: &mut Credentials) -> Result<()> {

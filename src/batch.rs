@@ -1,0 +1,212 @@
+//! Many profiles at once (`check --all`, `import`): verified at most `--jobs`
+//! at a time, so at most that many token requests are in flight (ServiceTitan
+//! throttles its token endpoint), with a progress bar on a terminal, and the
+//! closing summary grouped by outcome. Also the profile-name filter
+//! (`--match GLOB`) that `check --all`, `list` and `remove` share.
+
+use std::sync::Arc;
+
+use clap::Args;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::credentials::Credentials;
+use crate::environment::Environment;
+use crate::error::{Error, ExitStatus, Result};
+use crate::scopes::Requirement;
+use crate::ui::Ui;
+use crate::verify::{self, Plan, Verification};
+
+/// `--jobs N` / `ST_JOBS`.
+#[derive(Args, Debug, Clone)]
+pub struct JobsArgs {
+    /// Verify at most N profiles at once (so at most N token requests are in flight)
+    #[arg(
+        long,
+        env = "ST_JOBS",
+        value_name = "N",
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u16).range(1..=1000),
+        hide_env_values = true
+    )]
+    pub jobs: u16,
+}
+
+/// `--environment` and `--match GLOB`: which stored profiles a command over
+/// many of them takes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ProfileFilter {
+    /// Only profiles whose name matches this shell pattern (* any run, ? one character, [a-z])
+    #[arg(
+        long = "match",
+        value_name = "GLOB",
+        help_heading = "Selecting profiles"
+    )]
+    pub glob: Option<String>,
+}
+
+impl ProfileFilter {
+    /// The pattern, checked (a malformed one is a usage error naming it).
+    pub fn pattern(&self) -> Result<Option<glob::Pattern>> {
+        self.glob
+            .as_deref()
+            .map(|raw| {
+                glob::Pattern::new(raw).map_err(|e| {
+                    Error::Usage(format!(
+                        "--match {:?} is not a valid pattern: {e}. Use * for any run of \
+                         characters, ? for one, [a-z] for a range.",
+                        crate::printable::field(raw, 100)
+                    ))
+                })
+            })
+            .transpose()
+    }
+}
+
+/// Does a profile pass `--environment` and `--match`?
+pub fn selected(
+    name: &str,
+    environment: Environment,
+    only_environment: Option<Environment>,
+    pattern: Option<&glob::Pattern>,
+) -> bool {
+    only_environment.is_none_or(|e| e == environment) && pattern.is_none_or(|p| p.matches(name))
+}
+
+/// One verification to run.
+pub struct Job {
+    pub plan: Plan,
+    pub credentials: Credentials,
+    pub required: Vec<Requirement>,
+}
+
+/// Run `jobs` (in their order; `None` is skipped), at most `limit` at once.
+/// The result has one entry per job, `None` where there was none.
+pub fn verify_all(
+    runtime: &tokio::runtime::Runtime,
+    jobs: Vec<Option<Job>>,
+    limit: usize,
+    ui: Ui,
+) -> Vec<Option<Verification>> {
+    let count = jobs.iter().filter(|j| j.is_some()).count();
+    let progress = (count > limit).then(|| ui.progress(count as u64, "checking"));
+    runtime.block_on(async {
+        let permits = Arc::new(Semaphore::new(limit.max(1)));
+        let mut tasks = JoinSet::new();
+        let mut done: Vec<Option<Verification>> = jobs.iter().map(|_| None).collect();
+        for (index, job) in jobs.into_iter().enumerate() {
+            let Some(job) = job else { continue };
+            let permits = Arc::clone(&permits);
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                let verification = verify::verify(job.plan, &job.credentials, &job.required).await;
+                (index, verification)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((index, verification)) = joined {
+                done[index] = Some(verification);
+            }
+            if let Some(bar) = &progress {
+                bar.inc();
+            }
+        }
+        done
+    })
+}
+
+/// The closing lines of a run over many profiles: one per outcome, with the
+/// profiles that had it ("3 refused by the token endpoint: a, b, c"); the
+/// worst outcome first, successes last.
+pub fn outcome_summary(results: &[(&str, ExitStatus)]) -> Vec<String> {
+    let mut statuses: Vec<ExitStatus> = results.iter().map(|(_, s)| *s).collect();
+    statuses.sort_by_key(|s| std::cmp::Reverse(s.severity()));
+    statuses.dedup();
+    statuses
+        .into_iter()
+        .map(|status| {
+            let names: Vec<&str> = results
+                .iter()
+                .filter(|(_, s)| *s == status)
+                .map(|(name, _)| *name)
+                .collect();
+            let what = match status {
+                ExitStatus::Ok => "ok",
+                ExitStatus::CredentialsRejected => "refused by the token endpoint (exit 3)",
+                ExitStatus::ApiAccessRefused => "refused by the API or missing a scope (exit 4)",
+                ExitStatus::Network => "not reached: network or server error (exit 5)",
+                ExitStatus::StoreUnavailable => "not read: credential store unavailable (exit 6)",
+                ExitStatus::NotConfigured => "not configured or without a secret (exit 7)",
+                ExitStatus::Usage => "not valid (exit 2)",
+                ExitStatus::Interrupted => "interrupted",
+                ExitStatus::Other | ExitStatus::Child(_) => "failed (exit 1)",
+            };
+            const SHOWN: usize = 20;
+            let mut list = names
+                .iter()
+                .take(SHOWN)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if names.len() > SHOWN {
+                list.push_str(&format!(", and {} more", names.len() - SHOWN));
+            }
+            if status == ExitStatus::Ok {
+                format!("{} {what}", names.len())
+            } else {
+                format!("{} {what}: {list}", names.len())
+            }
+        })
+        .collect()
+}
+
+/// The worst of many outcomes (`Ok` for none).
+pub fn worst(statuses: impl IntoIterator<Item = ExitStatus>) -> ExitStatus {
+    statuses
+        .into_iter()
+        .max_by_key(|s| s.severity())
+        .unwrap_or(ExitStatus::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_groups_by_outcome_worst_first() {
+        let lines = outcome_summary(&[
+            ("a", ExitStatus::CredentialsRejected),
+            ("b", ExitStatus::Ok),
+            ("c", ExitStatus::CredentialsRejected),
+            ("d", ExitStatus::Network),
+        ]);
+        assert_eq!(
+            lines,
+            vec![
+                "1 not reached: network or server error (exit 5): d",
+                "2 refused by the token endpoint (exit 3): a, c",
+                "1 ok",
+            ]
+        );
+    }
+
+    #[test]
+    fn filters_take_environment_and_pattern() {
+        let p = glob::Pattern::new("acme-*").unwrap();
+        assert!(selected("acme-1", Environment::Production, None, Some(&p)));
+        assert!(!selected("beta", Environment::Production, None, Some(&p)));
+        assert!(!selected(
+            "acme-1",
+            Environment::Production,
+            Some(Environment::Integration),
+            Some(&p)
+        ));
+        assert!(
+            ProfileFilter {
+                glob: Some("[".into())
+            }
+            .pattern()
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,789 @@
+//! `st-setup import FILE`: many tenants of one app at once, from CSV or JSON
+//! Lines. Every row is checked first: if any is malformed, every problem is
+//! listed with its line and nothing is stored. Then the rows are verified at
+//! most `--jobs` at a time, and the verified ones are stored together (one
+//! config write, each secret in its store); a refused row is reported and
+//! not stored.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::batch::{self, Job, JobsArgs};
+use crate::cli::Context;
+use crate::credentials::{self, ClientSecret, Credentials, Field};
+use crate::environment::Environment;
+use crate::error::{Error, ExitStatus, Result};
+use crate::printable;
+use crate::profile::check_name;
+use crate::store::SecretStorage;
+use crate::store::config::Profile;
+use crate::ui::stdout_line;
+use crate::verify::{self, Verification};
+
+const AFTER_HELP: &str = "\
+The file (CSV with this header, or JSON Lines with these keys):
+  profile,environment,tenant_id,app_key,client_id,client_secret
+  acme,production,8450,ak1....,cid....,cs1....
+  beta,,985798691,,cid....,
+
+An empty environment or app_key is taken from --environment / --app-key-from;
+an empty client_secret is asked for in a terminal (hidden).
+
+Examples:
+  st-setup import tenants.csv --app-key-from acme      # one app, many tenants
+  st-setup import tenants.jsonl --dry-run              # verify every row, store nothing
+  some-export | st-setup import - --format jsonl --json --jobs 20
+
+Exit code: the worst row's (see `st-setup --help`); 2, and nothing stored,
+when any row is malformed.";
+
+/// The largest file read (a row is under 300 bytes: 16 MiB is 50,000 rows).
+const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+const COLUMNS: [&str; 6] = [
+    "profile",
+    "environment",
+    "tenant_id",
+    "app_key",
+    "client_id",
+    "client_secret",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = AFTER_HELP)]
+pub struct ImportArgs {
+    /// CSV or JSON Lines file of tenants to add (- for standard input)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The file's format [default: from its extension (.csv; .jsonl, .ndjson); csv for -]
+    #[arg(long, value_enum)]
+    pub format: Option<ImportFormat>,
+
+    /// Take the App Key (and the environment) of rows that leave them empty from this stored profile
+    #[arg(long, value_name = "PROFILE")]
+    pub app_key_from: Option<String>,
+
+    /// The environment of rows that leave it empty
+    #[arg(long, value_enum)]
+    pub environment: Option<Environment>,
+
+    /// Replace profiles that already exist (else they are reported and left alone)
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Verify every row, store nothing
+    #[arg(long, conflicts_with = "no_verify")]
+    pub dry_run: bool,
+
+    /// Store every valid row without asking ServiceTitan (saved as unverified)
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// Where to keep the Client Secrets: the OS keyring, or 0600 plain-text files
+    #[arg(long, env = "ST_STORAGE", value_enum, hide_env_values = true)]
+    pub storage: Option<SecretStorage>,
+
+    /// Print a JSON array on stdout, one {line, profile, tenant, ok, exit_code, message} per row
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub jobs: JobsArgs,
+}
+
+/// One row as written in the file.
+#[derive(Default)]
+struct RawRow {
+    line: u64,
+    cells: HashMap<&'static str, Zeroizing<String>>,
+}
+
+impl RawRow {
+    fn cell(&self, column: &str) -> &str {
+        self.cells.get(column).map_or("", |v| v.trim())
+    }
+}
+
+/// A row that passed every check.
+struct Row {
+    line: u64,
+    profile: String,
+    environment: Environment,
+    tenant_id: String,
+    app_key: String,
+    client_id: String,
+    /// `None`: empty in the file, to be asked for.
+    client_secret: Option<ClientSecret>,
+}
+
+/// What happened to one row, as printed and as JSON.
+#[derive(Serialize)]
+struct Outcome {
+    line: u64,
+    profile: String,
+    tenant: String,
+    environment: Environment,
+    ok: bool,
+    exit_code: u8,
+    message: String,
+    #[serde(skip)]
+    status: ExitStatus,
+}
+
+pub fn exec(args: ImportArgs, ctx: &Context) -> Result<ExitStatus> {
+    ctx.check_endpoint_overrides()?;
+    let from_stdin = args.file.as_os_str() == "-";
+    let format = args.format.unwrap_or_else(|| format_of(&args.file));
+    let text = read_bounded(&args.file, from_stdin)?;
+    let raw_rows = match format {
+        ImportFormat::Csv => parse_csv(&text)?,
+        ImportFormat::Jsonl => parse_jsonl(&text)?,
+    };
+    drop(text);
+    if raw_rows.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} holds no rows: nothing to import.",
+            shown_path(&args.file)
+        )));
+    }
+    let held_secrets = raw_rows.iter().any(|r| !r.cell("client_secret").is_empty());
+
+    let (config_store, config) = ctx.load_config()?;
+    let defaults = Defaults::new(&args, &config)?;
+    let mut rows = validate(&raw_rows, &defaults)?;
+    drop(raw_rows);
+    ask_missing_secrets(ctx, &mut rows, from_stdin)?;
+
+    // Existing profiles are left alone unless --overwrite.
+    let (rows, mut outcomes): (Vec<Row>, Vec<Outcome>) = {
+        let mut kept = Vec::new();
+        let mut skipped = Vec::new();
+        for row in rows {
+            if !args.overwrite && config.profiles.contains_key(&row.profile) {
+                skipped.push(outcome(
+                    &row,
+                    ExitStatus::Usage,
+                    "not stored: the profile exists (--overwrite replaces it)".into(),
+                ));
+            } else {
+                kept.push(row);
+            }
+        }
+        (kept, skipped)
+    };
+
+    let verifications = if args.no_verify {
+        rows.iter().map(|_| None).collect()
+    } else {
+        verify_rows(ctx, &rows, usize::from(args.jobs.jobs))?
+    };
+    let secrets = ctx.secret_store(&config_store);
+    let storage_of = |name: &str| {
+        args.storage
+            .or_else(|| config.profiles.get(name).map(|p| p.secret_storage))
+            .unwrap_or_default()
+    };
+    let mut to_store: Vec<(&Row, Profile)> = Vec::new();
+    for (row, verification) in rows.iter().zip(&verifications) {
+        match verification {
+            Some(v) if !v.passed() => {
+                let problem = v
+                    .first_problem()
+                    .map_or("verification failed".to_string(), |s| s.message.clone());
+                outcomes.push(outcome(row, v.status, format!("not stored: {problem}")));
+            }
+            _ if args.dry_run => outcomes.push(outcome(
+                row,
+                ExitStatus::Ok,
+                "verified (dry run: not stored)".into(),
+            )),
+            verification => {
+                // As `init`: the URL overrides in effect are saved with the profile.
+                let (auth_url, api_url) = ctx.endpoint_overrides(row.environment);
+                to_store.push((
+                    row,
+                    Profile {
+                        environment: row.environment,
+                        tenant_id: row.tenant_id.clone(),
+                        app_key: row.app_key.clone(),
+                        client_id: row.client_id.clone(),
+                        secret_storage: storage_of(&row.profile),
+                        verified: verification.is_some(),
+                        auth_url,
+                        api_url,
+                        require: Vec::new(),
+                    },
+                ))
+            }
+        }
+    }
+    let interrupted = store_rows(ctx, &config_store, &secrets, &to_store, &mut outcomes)?;
+
+    outcomes.sort_by_key(|o| o.line);
+    print_outcomes(ctx, &args, &outcomes)?;
+    if held_secrets && !from_stdin {
+        ctx.ui.warn(&format!(
+            "{} holds Client Secrets in plain text: delete it now (for example `shred -u {}`).",
+            shown_path(&args.file),
+            shown_path(&args.file)
+        ));
+    }
+    if interrupted {
+        ctx.ui
+            .warn("interrupted: stopped after the rows were saved (the save was not cut short).");
+        return Ok(ExitStatus::Interrupted);
+    }
+    Ok(batch::worst(outcomes.iter().map(|o| o.status)))
+}
+
+fn outcome(row: &Row, status: ExitStatus, message: String) -> Outcome {
+    Outcome {
+        line: row.line,
+        profile: row.profile.clone(),
+        tenant: row.tenant_id.clone(),
+        environment: row.environment,
+        ok: status == ExitStatus::Ok,
+        exit_code: status.code(),
+        message,
+        status,
+    }
+}
+
+/// `.jsonl` / `.ndjson` are JSON Lines; anything else (and stdin) is CSV.
+fn format_of(path: &Path) -> ImportFormat {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(ext) if ext.eq_ignore_ascii_case("jsonl") || ext.eq_ignore_ascii_case("ndjson") => {
+            ImportFormat::Jsonl
+        }
+        _ => ImportFormat::Csv,
+    }
+}
+
+fn shown_path(path: &Path) -> String {
+    printable::field(&path.to_string_lossy(), 200)
+}
+
+/// The whole file (or stdin), refused past [`MAX_FILE_BYTES`] or when it is
+/// not UTF-8; the buffer is wiped when dropped (it holds secrets).
+fn read_bounded(path: &Path, from_stdin: bool) -> Result<Zeroizing<String>> {
+    let unreadable =
+        |e: std::io::Error| Error::Usage(format!("could not read {}: {e}", shown_path(path)));
+    let reader: Box<dyn Read> = if from_stdin {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(path).map_err(unreadable)?;
+        let meta = file.metadata().map_err(unreadable)?;
+        if !meta.is_file() {
+            return Err(Error::Usage(format!(
+                "{} is not a regular file: give the CSV or JSON Lines file (or - for standard input).",
+                shown_path(path)
+            )));
+        }
+        Box::new(file)
+    };
+    let mut bytes = Zeroizing::new(Vec::new());
+    reader
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::Usage(format!(
+            "{} is larger than {} MiB: split it into smaller files.",
+            shown_path(path),
+            MAX_FILE_BYTES / 1024 / 1024
+        )));
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(Zeroizing::new(
+            text.trim_start_matches('\u{feff}').to_string(),
+        )),
+        Err(e) => Err(Error::Usage(format!(
+            "{} is not UTF-8 text (byte {}): save it as UTF-8 CSV or JSON Lines.",
+            shown_path(path),
+            e.valid_up_to()
+        ))),
+    }
+}
+
+fn malformed(problems: Vec<String>) -> Error {
+    Error::Usage(format!(
+        "the file has {} problem{}, so nothing was stored:\n{}",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        problems
+            .iter()
+            .map(|p| format!("  {p}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    ))
+}
+
+fn parse_csv(text: &str) -> Result<Vec<RawRow>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| malformed(vec![format!("line 1: {}", csv_problem(&e))]))?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let mut problems = header_problems(&header);
+    if !problems.is_empty() {
+        return Err(malformed(problems));
+    }
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                problems.push(format!("line {line}: {}", csv_problem(&e)));
+                continue;
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        if record.len() != header.len() {
+            problems.push(format!(
+                "line {line}: {} cells, but the header has {}",
+                record.len(),
+                header.len()
+            ));
+            continue;
+        }
+        let mut row = RawRow {
+            line,
+            ..RawRow::default()
+        };
+        for (name, value) in header.iter().zip(record.iter()) {
+            if let Some(column) = COLUMNS.iter().find(|c| *c == name) {
+                row.cells.insert(column, Zeroizing::new(value.to_string()));
+            }
+        }
+        rows.push(row);
+    }
+    // The record buffer held the last row's secret.
+    record.clear();
+    if problems.is_empty() {
+        Ok(rows)
+    } else {
+        Err(malformed(problems))
+    }
+}
+
+/// A CSV error in words, without the cell contents it may quote.
+fn csv_problem(err: &csv::Error) -> String {
+    match err.kind() {
+        csv::ErrorKind::Utf8 { .. } => "a cell is not UTF-8 text".into(),
+        csv::ErrorKind::UnequalLengths { .. } => "the row has a different number of cells".into(),
+        _ => "the row is not valid CSV (an unclosed quote?)".into(),
+    }
+}
+
+/// The header must name the six columns, each once, and nothing else.
+fn header_problems(header: &[String]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, name) in header.iter().enumerate() {
+        if !COLUMNS.contains(&name.as_str()) {
+            problems.push(format!(
+                "line 1: unknown column {:?}; the header is {}",
+                printable::field(name, 40),
+                COLUMNS.join(",")
+            ));
+        } else if header[..i].contains(name) {
+            problems.push(format!("line 1: column {name} appears twice"));
+        }
+    }
+    for column in COLUMNS {
+        if !header.iter().any(|h| h == column) {
+            problems.push(format!(
+                "line 1: the header lacks the column {column}; it is {}",
+                COLUMNS.join(",")
+            ));
+        }
+    }
+    problems
+}
+
+fn parse_jsonl(text: &str) -> Result<Vec<RawRow>> {
+    let mut rows = Vec::new();
+    let mut problems = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line_number = index as u64 + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let object: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(line) {
+            Ok(object) => object,
+            Err(_) => {
+                problems.push(format!(
+                    "line {line_number}: not a JSON object with the keys {}",
+                    COLUMNS.join(", ")
+                ));
+                continue;
+            }
+        };
+        let mut row = RawRow {
+            line: line_number,
+            ..RawRow::default()
+        };
+        for (key, value) in object {
+            let Some(column) = COLUMNS.iter().find(|c| **c == key) else {
+                problems.push(format!(
+                    "line {line_number}: unknown key {:?}; the keys are {}",
+                    printable::field(&key, 40),
+                    COLUMNS.join(", ")
+                ));
+                continue;
+            };
+            match value {
+                serde_json::Value::String(s) => {
+                    row.cells.insert(column, Zeroizing::new(s));
+                }
+                serde_json::Value::Null => {}
+                serde_json::Value::Number(n) if *column == "tenant_id" => {
+                    row.cells.insert(column, Zeroizing::new(n.to_string()));
+                }
+                _ => problems.push(format!("line {line_number}: {key} must be a string")),
+            }
+        }
+        rows.push(row);
+    }
+    if problems.is_empty() {
+        Ok(rows)
+    } else {
+        Err(malformed(problems))
+    }
+}
+
+/// What empty cells default to.
+struct Defaults {
+    environment: Option<Environment>,
+    app_key: Option<String>,
+}
+
+impl Defaults {
+    fn new(args: &ImportArgs, config: &crate::store::config::Config) -> Result<Defaults> {
+        let from = match &args.app_key_from {
+            Some(name) => {
+                check_name(name).map_err(|e| Error::Usage(format!("--app-key-from: {e}.")))?;
+                Some(config.profiles.get(name).ok_or_else(|| {
+                    Error::NotConfigured(format!(
+                        "--app-key-from {name}: no such profile. `st-setup list` shows the profiles."
+                    ))
+                })?)
+            }
+            None => None,
+        };
+        Ok(Defaults {
+            environment: args.environment.or(from.map(|p| p.environment)),
+            app_key: from.map(|p| p.app_key.clone()),
+        })
+    }
+}
+
+/// Check every row; all problems at once, with their lines.
+fn validate(raw_rows: &[RawRow], defaults: &Defaults) -> Result<Vec<Row>> {
+    let mut problems = Vec::new();
+    let mut rows = Vec::new();
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    for raw in raw_rows {
+        let line = raw.line;
+        let mut problem = |text: String| problems.push(format!("line {line}: {text}"));
+        let profile = raw.cell("profile");
+        let profile_ok = match check_name(profile) {
+            Ok(()) => true,
+            Err(e) => {
+                problem(format!("profile: {e}"));
+                false
+            }
+        };
+        if profile_ok && let Some(first) = seen.insert(profile.to_string(), line) {
+            problem(format!("profile {profile:?} is also on line {first}"));
+        }
+        let environment = match raw.cell("environment") {
+            "" => defaults.environment.or_else(|| {
+                problem(
+                    "environment is empty: fill it in (production or integration) or pass \
+                     --environment"
+                        .into(),
+                );
+                None
+            }),
+            text => Environment::from_str(text, true).ok().or_else(|| {
+                problem(format!(
+                    "environment {:?} is not production or integration",
+                    printable::field(text, 40)
+                ));
+                None
+            }),
+        };
+        let mut value = |field: Field, column: &str, default: Option<&String>| {
+            let raw_value = raw.cell(column);
+            if raw_value.is_empty() {
+                if let Some(default) = default {
+                    return Some(default.clone());
+                }
+                let hint = if column == "app_key" {
+                    ", or pass --app-key-from PROFILE (a stored profile of the same app)"
+                } else {
+                    ""
+                };
+                problem(format!("{column} is empty: fill it in{hint}"));
+                return None;
+            }
+            match credentials::check(field, raw_value) {
+                // The messages name the field, never the value (it may be a secret).
+                Err(text) => {
+                    problem(text);
+                    None
+                }
+                Ok(checked) if checked.looks_swapped => {
+                    problem(format!("{field}: {}", checked.warning.unwrap_or_default()));
+                    None
+                }
+                Ok(checked) => Some(checked.value),
+            }
+        };
+        let tenant_id = value(Field::TenantId, "tenant_id", None);
+        let app_key = value(Field::AppKey, "app_key", defaults.app_key.as_ref());
+        let client_id = value(Field::ClientId, "client_id", None);
+        // `Some(None)`: empty in the file, asked for later.
+        let client_secret = if raw.cell("client_secret").is_empty() {
+            Some(None)
+        } else {
+            value(Field::ClientSecret, "client_secret", None).map(|v| Some(ClientSecret::new(v)))
+        };
+        if let (
+            true,
+            Some(environment),
+            Some(tenant_id),
+            Some(app_key),
+            Some(client_id),
+            Some(client_secret),
+        ) = (
+            profile_ok,
+            environment,
+            tenant_id,
+            app_key,
+            client_id,
+            client_secret,
+        ) {
+            rows.push(Row {
+                line,
+                profile: profile.to_string(),
+                environment,
+                tenant_id,
+                app_key,
+                client_id,
+                client_secret,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(rows)
+    } else {
+        Err(malformed(problems))
+    }
+}
+
+/// Rows whose secret cell was empty: asked for in a terminal (hidden), else refused.
+fn ask_missing_secrets(ctx: &Context, rows: &mut [Row], from_stdin: bool) -> Result<()> {
+    let missing: Vec<u64> = rows
+        .iter()
+        .filter(|r| r.client_secret.is_none())
+        .map(|r| r.line)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let terminal = !from_stdin && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !terminal {
+        return Err(malformed(
+            missing
+                .iter()
+                .map(|line| {
+                    format!(
+                        "line {line}: client_secret is empty, and without a terminal it cannot \
+                         be asked for: fill it in, or run the import in a terminal"
+                    )
+                })
+                .collect(),
+        ));
+    }
+    let prompter = crate::wizard::Prompter::new(ctx.ui);
+    for row in rows.iter_mut().filter(|r| r.client_secret.is_none()) {
+        ctx.ui.info(&format!(
+            "Client Secret of profile {:?} (tenant {}, line {}):",
+            row.profile, row.tenant_id, row.line
+        ));
+        row.client_secret = prompter.secret(false)?;
+    }
+    Ok(())
+}
+
+fn verify_rows(ctx: &Context, rows: &[Row], limit: usize) -> Result<Vec<Option<Verification>>> {
+    let transport = Arc::new(ctx.transport()?);
+    let runtime = ctx.runtime()?;
+    let plans: Vec<Result<verify::Plan>> = rows
+        .iter()
+        .map(|row| ctx.plan(&transport, Some(row.environment), None))
+        .collect();
+    let mut failures: Vec<Option<Error>> = Vec::new();
+    let jobs: Vec<Option<Job>> = rows
+        .iter()
+        .zip(plans)
+        .map(|(row, plan)| {
+            let plan = match plan {
+                Ok(plan) => plan,
+                Err(err) => {
+                    failures.push(Some(err));
+                    return None;
+                }
+            };
+            failures.push(None);
+            Some(Job {
+                plan,
+                credentials: Credentials {
+                    tenant_id: row.tenant_id.clone(),
+                    app_key: row.app_key.clone(),
+                    client_id: row.client_id.clone(),
+                    client_secret: row.client_secret.clone()?,
+                },
+                required: Vec::new(),
+            })
+        })
+        .collect();
+    let done = batch::verify_all(&runtime, jobs, limit, ctx.ui);
+    // A row without a plan (a bad URL override) fails the way a check would.
+    Ok(done
+        .into_iter()
+        .zip(failures)
+        .zip(rows)
+        .map(|((verification, failure), row)| {
+            verification.or_else(|| {
+                let err =
+                    failure.unwrap_or_else(|| Error::Other("the check did not finish".into()));
+                Some(verify::setup_failed(row.environment, &err, &[]))
+            })
+        })
+        .collect())
+}
+
+/// Store `to_store` in one go under the config lock; record each row's
+/// outcome. Returns whether a signal arrived during the save.
+fn store_rows(
+    ctx: &Context,
+    config_store: &crate::store::config::ConfigStore,
+    secrets: &crate::store::SecretStore,
+    to_store: &[(&Row, Profile)],
+    outcomes: &mut Vec<Outcome>,
+) -> Result<bool> {
+    if to_store.is_empty() {
+        return Ok(false);
+    }
+    let lock = config_store.lock()?;
+    let held = crate::signals::hold_interrupts();
+    let batch: Vec<(&str, &Profile, &ClientSecret)> = to_store
+        .iter()
+        .filter_map(|(row, profile)| {
+            Some((row.profile.as_str(), profile, row.client_secret.as_ref()?))
+        })
+        .collect();
+    let saved = crate::store::save_profiles(&lock, config_store, secrets, &batch);
+    let interrupted = held.release();
+    drop(lock);
+    match saved {
+        Ok(warnings) => {
+            for ((row, profile), warning) in to_store.iter().zip(warnings) {
+                if let Some(w) = warning {
+                    ctx.ui.warn(&format!("profile {:?}: {w}", row.profile));
+                }
+                let message = if profile.verified {
+                    format!(
+                        "verified and stored ({})",
+                        profile.secret_storage.describe()
+                    )
+                } else {
+                    format!(
+                        "stored unverified, not checked with ServiceTitan ({})",
+                        profile.secret_storage.describe()
+                    )
+                };
+                outcomes.push(outcome(row, ExitStatus::Ok, message));
+            }
+        }
+        Err(err) => {
+            let status = err.exit_status();
+            for (row, _) in to_store {
+                outcomes.push(outcome(
+                    row,
+                    status,
+                    format!("not stored: the rows could not be saved: {err}"),
+                ));
+            }
+        }
+    }
+    Ok(interrupted)
+}
+
+fn print_outcomes(ctx: &Context, args: &ImportArgs, outcomes: &[Outcome]) -> Result<()> {
+    if args.json {
+        let json =
+            serde_json::to_string_pretty(outcomes).map_err(|e| Error::Other(e.to_string()))?;
+        stdout_line(&printable::json(&json))?;
+    } else {
+        let ui = ctx.ui.for_stdout();
+        for o in outcomes {
+            let status = if o.ok {
+                verify::StepStatus::Ok
+            } else {
+                verify::StepStatus::Failed
+            };
+            let label = format!(
+                "line {} {} (tenant {}, {})",
+                o.line,
+                o.profile,
+                printable::field(&o.tenant, 40),
+                o.environment
+            );
+            stdout_line(&ui.step_line(status, &label, &o.message))?;
+        }
+    }
+    let ok = outcomes.iter().filter(|o| o.ok).count();
+    ctx.ui.info(&format!(
+        "{} row{}: {ok} ok, {} not.",
+        outcomes.len(),
+        if outcomes.len() == 1 { "" } else { "s" },
+        outcomes.len() - ok
+    ));
+    if ok < outcomes.len() {
+        let results: Vec<(&str, ExitStatus)> = outcomes
+            .iter()
+            .map(|o| (o.profile.as_str(), o.status))
+            .collect();
+        for line in batch::outcome_summary(&results) {
+            ctx.ui.info(&format!("  {line}"));
+        }
+    }
+    Ok(())
+}
