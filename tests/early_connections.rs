@@ -13,6 +13,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use crate::util::cmd::{TestEnv, unique_profile};
+use crate::util::environments::{TwoEnvironments, integration_creds};
 use crate::util::fake_servicetitan::{ConnectionLog, Credentials, FakeServiceTitan, TOKEN_PATH};
 use crate::util::tls::{TestPki, TlsFront};
 
@@ -229,5 +230,29 @@ fn init_opens_the_api_connection_while_the_token_is_asked_for() {
     assert!(
         probe[0].accepted_at < token[0].requests[0].1,
         "the API connection was opened only after the token was asked for: {log:#?}"
+    );
+}
+
+/// The other environment's token endpoint is asked only after a refusal, so
+/// its connection is opened only then: never while the keyring is read.
+#[test]
+fn the_other_environment_is_connected_only_after_a_refusal() {
+    let both = TwoEnvironments::start();
+    let env = both.env(integration_creds());
+    let out = env
+        .cmd(&["check", "--environment", "production"])
+        .values_from_env(&integration_creds())
+        .run();
+    out.code(3)
+        .stdout_has("belong to the integration environment");
+    let refused_at = carrying(&both.production.connections(), "POST /connect/token")
+        .first()
+        .map(|c| c.requests[0].1)
+        .expect("production was asked for a token");
+    let other = both.integration.connections();
+    assert_eq!(other.len(), 1, "{other:#?}");
+    assert!(
+        other[0].accepted_at > refused_at,
+        "the other environment was connected before the first refusal: {other:#?}"
     );
 }
