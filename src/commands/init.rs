@@ -148,7 +148,7 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
         let lookup = |name: &str| -> Result<Stored> {
             let profile = existing_config.profiles.get(name).cloned();
             // Reading the stored secret also proves the store works before the user types anything.
-            let secret = secrets.get_secret(current_storage(name), name)?;
+            let secret = secrets.get_secret_unless_several(current_storage(name), name)?;
             Ok(Stored { profile, secret })
         };
         let verify_with = |environment: Environment, credentials: &Credentials| {
@@ -322,7 +322,9 @@ fn collect_without_prompts(
     let client_id = pick(&given.client_id, stored.map(|p| &p.client_id));
     let client_secret = match &given.client_secret {
         Some(s) => Some(s.clone()),
-        None if stored.is_some() => secrets.get_secret(current_storage(&profile), &profile)?,
+        None if stored.is_some() => {
+            secrets.get_secret_unless_several(current_storage(&profile), &profile)?
+        }
         None => None,
     };
     let missing: Vec<Field> = [

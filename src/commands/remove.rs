@@ -60,7 +60,7 @@ pub fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
     let lock = config_store.lock()?;
     // A store that cannot be used (a locked or missing keyring) fails here,
     // before anything is removed, rather than after the config entry.
-    secrets.get_secret(profile.secret_storage, &name)?;
+    secrets.get_secret_unless_several(profile.secret_storage, &name)?;
     // The config entry goes first: a profile is never left without its secret.
     let removed = config_store.update_locked(&lock, |c| Ok(c.profiles.remove(&name)))?;
     let Some(removed) = removed else {

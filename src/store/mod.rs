@@ -4,8 +4,12 @@
 
 pub mod config;
 pub mod keyring;
+#[cfg(any(target_os = "macos", windows))]
+mod os_keyring;
 pub mod private_files;
 pub mod secret_file;
+#[cfg(all(unix, not(target_os = "macos")))]
+mod secret_service;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -88,6 +92,21 @@ impl SecretStore {
         Ok(value.map(ClientSecret::new))
     }
 
+    /// Like [`get_secret`](Self::get_secret), but several keyring entries for
+    /// the profile (stored by another program) read as none instead of an
+    /// error: for `init` and `remove`, which replace or delete them all.
+    pub fn get_secret_unless_several(
+        &self,
+        storage: SecretStorage,
+        profile: &str,
+    ) -> Result<Option<ClientSecret>> {
+        let value = match storage {
+            SecretStorage::Keyring => self.keyring.get_unless_several(SERVICE, profile)?,
+            SecretStorage::File => self.secret_files.get(profile)?,
+        };
+        Ok(value.map(ClientSecret::new))
+    }
+
     pub fn set_secret(
         &self,
         storage: SecretStorage,
@@ -113,7 +132,10 @@ impl SecretStore {
         profile: &str,
     ) -> Result<Option<CachedToken>> {
         let raw = match storage {
-            SecretStorage::Keyring => self.keyring.get(TOKEN_CACHE_SERVICE, profile)?,
+            // Several cached tokens are no cached token: the next one replaces them.
+            SecretStorage::Keyring => self
+                .keyring
+                .get_unless_several(TOKEN_CACHE_SERVICE, profile)?,
             SecretStorage::File => self.token_files.get(profile)?,
         };
         let raw = raw.map(zeroize::Zeroizing::new);
@@ -167,7 +189,9 @@ pub fn save_profile(
     secret: &ClientSecret,
 ) -> Result<Option<String>> {
     let storage = profile.secret_storage;
-    let previous = secrets.get_secret(storage, name)?;
+    // Several entries (from another program) are all replaced; a rollback
+    // leaves none.
+    let previous = secrets.get_secret_unless_several(storage, name)?;
     secrets.set_secret(storage, name, secret)?;
     let replaced = config.update_locked(lock, |c| {
         Ok(c.profiles.insert(name.to_string(), profile.clone()))
