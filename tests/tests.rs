@@ -11,6 +11,9 @@ mod init;
 mod locked_keyring;
 mod network;
 mod scripting;
+// st-setup on the bus of a real gnome-keyring of its own: calls made, duplicate items.
+#[cfg(target_os = "linux")]
+mod secret_service;
 // Storage failures and races against the real gnome-keyring of scripts/test.
 #[cfg(target_os = "linux")]
 mod storage;

@@ -63,20 +63,21 @@ pub fn read(service: &str, account: &str) -> Result<Found, Failure> {
     })
 }
 
-/// Store `value` as the one entry for `account`: an existing item is
-/// updated and any duplicates deleted; otherwise one is created in the
-/// default collection.
+/// Store `value` as the one entry for `account`: the one existing item is
+/// updated; otherwise (none, or several) one is created in the default
+/// collection, after the several are deleted.
 pub fn write(service: &str, account: &str, value: &str) -> Result<(), Failure> {
     with_session(|session| {
         let ss = &session.service;
         let items = find_unlocked(ss, service, account)?;
-        if let Some((first, duplicates)) = items.split_first() {
-            for item in duplicates {
-                delete_item(&session.connection, item)?;
-            }
-            return first
+        if let [item] = items.as_slice() {
+            return item
                 .set_secret(value.as_bytes(), CONTENT_TYPE)
                 .map_err(failure);
+        }
+        // Several (other clients' items among them): a new one replaces them all.
+        for item in &items {
+            delete_item(&session.connection, item)?;
         }
         let collection = ss.get_default_collection().map_err(failure)?;
         let label = format!("{service}: {account}");
