@@ -10,6 +10,9 @@ mod init;
 #[cfg(target_os = "linux")]
 mod locked_keyring;
 mod network;
+// The wizard with no D-Bus session: the ways on it offers (pseudo-terminal).
+#[cfg(target_os = "linux")]
+mod no_keyring;
 mod scripting;
 // st-setup on the bus of a real gnome-keyring of its own: calls made, duplicate items.
 #[cfg(target_os = "linux")]
