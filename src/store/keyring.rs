@@ -29,10 +29,9 @@ pub const TOKEN_CACHE_SERVICE: &str = "st-setup-token-cache";
 pub enum Found {
     None,
     One(Zeroizing<String>),
-    /// Another client stored more than one entry; `first` is one of them.
+    /// Another client stored more than one entry.
     Several {
         count: usize,
-        first: Zeroizing<String>,
     },
 }
 
@@ -104,11 +103,6 @@ impl Keyring {
         self.call("delete from", move || {
             backend::delete(service, &account).map(|n| n > 0)
         })
-    }
-
-    /// Whether the store can be reached at all (connecting, nothing read).
-    pub fn reachable(&self) -> Result<()> {
-        self.call("reach", backend::connect)
     }
 
     fn call<T: Send + 'static>(

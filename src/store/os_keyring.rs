@@ -27,12 +27,6 @@ pub fn delete(service: &str, account: &str) -> Result<usize, Failure> {
     }
 }
 
-pub fn connect() -> Result<(), Failure> {
-    keyring::Entry::new("st-setup", "probe")
-        .map(drop)
-        .map_err(failure)
-}
-
 fn entry(service: &str, account: &str) -> Result<keyring::Entry, Failure> {
     keyring::Entry::new(service, account).map_err(failure)
 }

@@ -49,17 +49,13 @@ const CONTENT_TYPE: &str = "text/plain";
 pub fn read(service: &str, account: &str) -> Result<Found, Failure> {
     with_session(|session| {
         let items = find_unlocked(&session.service, service, account)?;
-        let Some(first) = items.first() else {
-            return Ok(Found::None);
-        };
-        let value = text(first.get_secret().map_err(failure)?)?;
-        Ok(match items.len() {
-            1 => Found::One(value),
-            count => Found::Several {
-                count,
-                first: value,
-            },
-        })
+        match items.as_slice() {
+            [] => Ok(Found::None),
+            [item] => Ok(Found::One(text(item.get_secret().map_err(failure)?)?)),
+            several => Ok(Found::Several {
+                count: several.len(),
+            }),
+        }
     })
 }
 
@@ -110,11 +106,6 @@ pub fn delete(service: &str, account: &str) -> Result<usize, Failure> {
         }
         Ok(items.len())
     })
-}
-
-/// Open the run's session if it is not open yet.
-pub fn connect() -> Result<(), Failure> {
-    with_session(|_| Ok(()))
 }
 
 /// Run `op` on the run's session, opening it first if this is the first call.
