@@ -70,6 +70,7 @@ impl Monitor {
 struct Call {
     sender: String,
     serial: String,
+    destination: String,
     interface: String,
     member: String,
 }
@@ -87,14 +88,22 @@ impl Traffic {
         for line in text.lines() {
             let fields: Vec<&str> = line.split('\t').collect();
             match fields.as_slice() {
-                ["mc", _, serial, sender, _, _path, interface, member] => {
-                    traffic.calls.push(Call {
-                        sender: sender.to_string(),
-                        serial: serial.to_string(),
-                        interface: interface.to_string(),
-                        member: member.to_string(),
-                    })
-                }
+                [
+                    "mc",
+                    _,
+                    serial,
+                    sender,
+                    destination,
+                    _path,
+                    interface,
+                    member,
+                ] => traffic.calls.push(Call {
+                    sender: sender.to_string(),
+                    serial: serial.to_string(),
+                    destination: destination.to_string(),
+                    interface: interface.to_string(),
+                    member: member.to_string(),
+                }),
                 ["mr" | "err", _, _, _, destination, reply_serial, ..] => {
                     traffic
                         .replies
@@ -145,6 +154,17 @@ fn st_setup_makes_method_calls_only_one_connection_and_session_per_run_all_answe
     // One connection per run, each with one session.
     assert_eq!(clients.len(), count, "{clients:#?}");
     for (client, calls) in &clients {
+        // The first message to the Secret Service is a ping that GLib answers
+        // itself: gnome-keyring can take a client's first message before it
+        // knows the client, and that crashes it for OpenSession or a property.
+        let first = calls
+            .iter()
+            .find(|c| c.destination == "org.freedesktop.secrets");
+        assert_eq!(
+            first.map(|c| (c.interface.as_str(), c.member.as_str())),
+            Some(("org.freedesktop.DBus.Peer", "Ping")),
+            "{client}: {calls:#?}"
+        );
         let sessions = calls.iter().filter(|c| c.member == "OpenSession").count();
         assert_eq!(
             sessions, 1,
@@ -181,30 +201,40 @@ fn st_setup_makes_method_calls_only_one_connection_and_session_per_run_all_answe
     );
 }
 
-/// A second item with st-setup's attributes, stored by secret-tool the way a
-/// libsecret program with a schema stores it: with `xdg:schema` as well.
-/// (With exactly the same attributes, gnome-keyring replaces the item.)
-fn store_duplicate(keyring: &PrivateKeyring, profile: &str, value: &str) {
-    assert!(
-        keyring.run_shell(&format!(
-            "printf '%s' '{value}' | secret-tool store --label='another client' \
-             xdg:schema org.freedesktop.Secret.Generic service st-setup username {profile}"
-        )),
-        "secret-tool store failed{}",
-        keyring.logs()
-    );
+/// Two more items with st-setup's attributes, stored by secret-tool the way
+/// other programs store them: one with `xdg:schema` as libsecret programs
+/// with a schema add it, one with an attribute of its own. (With exactly
+/// st-setup's attributes, gnome-keyring replaces the item instead.)
+fn store_duplicates(keyring: &PrivateKeyring, profile: &str, value: &str) {
+    for extra in [
+        "xdg:schema org.freedesktop.Secret.Generic",
+        "note other-client",
+    ] {
+        assert!(
+            keyring.run_shell(&format!(
+                "printf '%s' '{value}' | secret-tool store --label='another client' \
+                 {extra} service st-setup username {profile}"
+            )),
+            "secret-tool store failed{}",
+            keyring.logs()
+        );
+    }
 }
 
-/// How many items the keyring holds for `profile`, counted by secret-tool.
-fn items_of(keyring: &PrivateKeyring, profile: &str) -> usize {
-    (0..5)
-        .find(|n| {
-            keyring.run_shell(&format!(
-                "test \"$(secret-tool search --all service st-setup username {profile} \
-                 2>/dev/null | grep -c '^\\[')\" = {n}"
-            ))
-        })
-        .expect("secret-tool search")
+/// How many items the keyring holds for `profile` is `expected`, counted by
+/// secret-tool (its listing and the daemon's log are shown when it is not).
+#[track_caller]
+fn assert_items(keyring: &PrivateKeyring, profile: &str, expected: &str) {
+    let counted = keyring.run_shell(&format!(
+        "secret-tool search --all service st-setup username {profile}; \
+         test \"$(secret-tool search --all service st-setup username {profile} \
+         2>/dev/null | grep -c '^\\[')\" {expected}"
+    ));
+    assert!(
+        counted,
+        "expected the number of items for {profile} to be {expected}{}",
+        keyring.logs()
+    );
 }
 
 #[test]
@@ -214,9 +244,11 @@ fn two_keyring_items_for_one_profile_are_named_and_init_or_remove_repairs_them()
     let mut env = env_on(&fake, &keyring);
     env.forbid("cs1.another-client-secret");
     env.init_cmd("twice").run().code(0);
-    store_duplicate(&keyring, "twice", "cs1.another-client-secret");
-    // secret-tool stored a second item rather than replacing st-setup's.
-    assert_eq!(items_of(&keyring, "twice"), 2);
+    store_duplicates(&keyring, "twice", "cs1.another-client-secret");
+    // Three, or two when gnome-keyring gave a new item the number of
+    // st-setup's and dropped that one (it logs "already registered"; seen
+    // in a fresh keyring about one run in four).
+    assert_items(&keyring, "twice", "-ge 2");
 
     // Reading commands say what is wrong and the two ways to fix it.
     for cmd in [
@@ -227,7 +259,7 @@ fn two_keyring_items_for_one_profile_are_named_and_init_or_remove_repairs_them()
         out.code(6);
         let printed = format!("{}{}", out.stdout, out.stderr);
         for needle in [
-            "holds 2 Client Secrets for profile \"twice\"",
+            "Client Secrets for profile \"twice\"",
             "cannot tell which one is right",
             "st-setup init --profile twice",
             "st-setup remove --profile twice",
@@ -239,7 +271,7 @@ fn two_keyring_items_for_one_profile_are_named_and_init_or_remove_repairs_them()
 
     // init replaces both with one, holding the secret it was given.
     env.init_cmd("twice").run().code(0);
-    assert_eq!(items_of(&keyring, "twice"), 1);
+    assert_items(&keyring, "twice", "= 1");
     assert_eq!(
         keyring.lookup_secret("st-setup", "twice").as_deref(),
         Some(env.creds.client_secret.as_str())
@@ -247,10 +279,10 @@ fn two_keyring_items_for_one_profile_are_named_and_init_or_remove_repairs_them()
     env.cmd(&["check", "--profile", "twice"]).run().code(0);
 
     // remove deletes every one of them.
-    store_duplicate(&keyring, "twice", "cs1.another-client-secret");
-    assert_eq!(items_of(&keyring, "twice"), 2);
+    store_duplicates(&keyring, "twice", "cs1.another-client-secret");
+    assert_items(&keyring, "twice", "-ge 2");
     env.cmd(&["remove", "--profile", "twice", "--yes"])
         .run()
         .code(0);
-    assert_eq!(items_of(&keyring, "twice"), 0);
+    assert_items(&keyring, "twice", "= 0");
 }

@@ -3,19 +3,28 @@
 //! one D-Bus connection and one encrypted session per run, shared by every
 //! call of the run, and method calls only.
 //!
-//! Method calls only: st-setup never reads a D-Bus property of a collection or
-//! an item. gnome-keyring-daemon (42 here, and up to at least 50) aborts when
-//! such a property read finds no client record for its caller, a race that
-//! short-lived clients trip now and then (the log ends with
-//! `gkd_secret_service_get_pkcs11_session: assertion 'client' failed` and
-//! `invoke_get_property_in_idle_cb: assertion failed: (error != NULL)`). The
-//! `keyring` crate read the collection's `Locked` property before every write
-//! and an item's before every delete; a shell loop of `init` then killed the
-//! daemon after a few hundred runs, and a loop of bare reads of `Locked`
-//! after 1,423, while 2,000 `secret-tool lookup` runs left it alive (see
-//! scripts/keyring-soak). Here a locked collection or item is found out from
-//! `SearchItems` (which lists locked items apart) or from the `IsLocked`
-//! error of `CreateItem`, and unlocked with `Unlock` and its prompt.
+//! Why: gnome-keyring-daemon (42 here, and up to at least 50) now and then
+//! handles the first message of a new client before it has a record of that
+//! client (`gkd_secret_service_get_pkcs11_session: assertion 'client'
+//! failed`). For most method calls that is one failed call; for a property
+//! read it is an abort (`invoke_get_property_in_idle_cb: assertion failed:
+//! (error != NULL)`), and D-Bus starts a new, locked daemon. `OpenSession`
+//! takes the same unchecked path (GNOME gnome-keyring #190): 2,500 `check`
+//! runs, whose only calls were `OpenSession`, `SearchItems` and `GetSecret`,
+//! once ended the daemon the same way (BENCHMARKS.md). Measured here with
+//! one-shot clients: a bare read of a collection's `Locked` property killed
+//! the daemon after 1,423 and 1,207 runs, and 4,000 bare `ReadAlias` calls
+//! logged the assertion once (the daemon lived); a `Peer.Ping` first and the
+//! same `Locked` read after it: 6,000 runs, no assertion at all. `secret-tool`,
+//! whose first message is a read of the service object's own properties
+//! (which needs no client record), ran 2,000 lookups without one. The
+//! `keyring` crate sent `OpenSession` first and read `Locked` before every
+//! write.
+//!
+//! So the first message here is a `Peer.Ping` (answered by GLib itself), and
+//! no property is ever read: a locked collection or item is found out from
+//! `SearchItems` (which lists locked items apart) or from the `IsLocked` error
+//! of `CreateItem`, and unlocked with `Unlock` and its prompt.
 //!
 //! A profile's entry is every item with the attributes `service` and
 //! `username` (the ones the `keyring` crate used, so entries stored by
@@ -42,6 +51,7 @@ struct Session {
 }
 
 const SECRETS_BUS_NAME: &str = "org.freedesktop.secrets";
+const SECRETS_PATH: &str = "/org/freedesktop/secrets";
 const ITEM_INTERFACE: &str = "org.freedesktop.Secret.Item";
 /// What a text secret is labelled as (what libsecret sends for passwords).
 const CONTENT_TYPE: &str = "text/plain";
@@ -135,6 +145,19 @@ fn open() -> Result<Session, Failure> {
             other => SsError::Zbus(other),
         })
     })?;
+    // The first message a client sends to gnome-keyring can find the daemon
+    // without a record of the client yet; a ping is answered by GLib alone
+    // (and starts the daemon if the bus activates it), so the calls after it
+    // never are that first message.
+    connection
+        .call_method(
+            Some(SECRETS_BUS_NAME),
+            SECRETS_PATH,
+            Some("org.freedesktop.DBus.Peer"),
+            "Ping",
+            &(),
+        )
+        .map_err(|err| failure(SsError::Zbus(err)))?;
     let service = SecretService::connect_with_existing(EncryptionType::Dh, connection.clone())
         .map_err(failure)?;
     Ok(Session {
