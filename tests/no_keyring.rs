@@ -11,7 +11,7 @@ use rexpect::session::{PtySession, spawn_command};
 
 use crate::util::cmd::{TestEnv, mode};
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan};
-use crate::util::locked_keyring::{PrivateKeyring, Prompter};
+use crate::util::locked_keyring::{PASSWORD, PrivateKeyring, Prompter};
 
 const TIMEOUT_MS: u64 = 20_000;
 
@@ -173,4 +173,62 @@ fn without_a_keyring_quitting_the_wizard_saves_nothing() {
     );
     assert!(env.config_text().is_none());
     assert!(!env.config_dir().join("secrets").exists());
+}
+
+#[test]
+fn with_a_locked_keyring_the_wizard_says_so_and_checks_again_once_unlocked() {
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let keyring = PrivateKeyring::start(Prompter::NoDisplay);
+    let mut env = TestEnv::with_fake(&fake);
+    env.set_env("DBUS_SESSION_BUS_ADDRESS", &keyring.address);
+    env.forbid(PASSWORD);
+    let creds = env.creds.clone();
+    env.init_cmd("kept").run().code(0);
+    keyring.lock();
+
+    let cmd = env.cmd(&[
+        "init",
+        "--no-browser",
+        "--color",
+        "never",
+        "--profile",
+        "kept",
+    ]);
+    let mut command: Command = cmd.command();
+    command.env("TERM", "xterm");
+    let mut s = spawn_command(command, Some(TIMEOUT_MS)).expect("spawn in a pty");
+    let mut printed = String::new();
+    // Its stored secret cannot be read: locked, and the way to unlock it.
+    step(&mut s, &mut printed, "The OS keyring is locked");
+    step(
+        &mut s,
+        &mut printed,
+        "gnome-keyring-daemon --replace --unlock --components=secrets",
+    );
+    step(&mut s, &mut printed, "What now?");
+    step(&mut s, &mut printed, "Quit (nothing is saved)");
+    assert!(!printed.contains("dbus-daemon --session"), "{printed}");
+
+    let unlock = "printf '%s' \"$KEYRING_PASSWORD\" | gnome-keyring-daemon --replace --unlock --components=secrets";
+    assert!(keyring.run_shell(unlock), "unlock failed{}", keyring.logs());
+    keys(&mut s, "\r"); // check again: the stored values are the defaults now
+    step(
+        &mut s,
+        &mut printed,
+        "exists: its current values are the defaults",
+    );
+    step(&mut s, &mut printed, "Environment");
+    keys(&mut s, "\r");
+    for value in [&creds.app_key, &creds.tenant_id, &creds.client_id] {
+        step(&mut s, &mut printed, value);
+        keys(&mut s, "\r");
+    }
+    step(&mut s, &mut printed, "press Enter to keep the stored one");
+    s.send_line("").unwrap();
+    step(&mut s, &mut printed, "Saved profile");
+    printed.push_str(&s.exp_eof().expect("the wizard ends"));
+    assert_eq!(
+        keyring.lookup_secret("st-setup", "kept").as_deref(),
+        Some(creds.client_secret.as_str())
+    );
 }

@@ -118,7 +118,8 @@ pub fn delete(service: &str, account: &str) -> Result<usize, Failure> {
     })
 }
 
-/// Run `op` on the run's session, opening it first if this is the first call.
+/// Run `op` on the run's session, opening it first if this is the first call
+/// or the last one failed.
 ///
 /// The lock is held for the whole call, so calls never overlap on the bus; a
 /// call that hangs (a prompt nobody answers) keeps it, and the caller's
@@ -131,8 +132,14 @@ fn with_session<T>(op: impl FnOnce(&Session) -> Result<T, Failure>) -> Result<T,
         Some(session) => session,
         None => open()?,
     };
-    let session = slot.insert(session);
-    op(session)
+    let result = op(slot.insert(session));
+    if result.is_err() {
+        // The next call starts afresh: the daemon may have been replaced
+        // meanwhile (`gnome-keyring-daemon --replace --unlock`), and a
+        // session of the old one does not exist in the new one.
+        *slot = None;
+    }
+    result
 }
 
 fn open() -> Result<Session, Failure> {

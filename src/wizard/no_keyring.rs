@@ -1,7 +1,7 @@
-//! The wizard's way on when the OS keyring cannot be reached (a headless
-//! machine with no D-Bus session or no Secret Service), asked right after the
-//! profile name and before any credential is typed: start one and check
-//! again, keep the secret in a plain-text 0600 file instead (chosen, never
+//! The wizard's way on when the OS keyring cannot be used (a headless
+//! machine with no D-Bus session or no Secret Service, or a locked keyring),
+//! asked right after the profile name and before any credential is typed:
+//! start or unlock one and check again, keep the secret in a plain-text 0600 file instead (chosen, never
 //! the default), or quit. Without a terminal there is no such question:
 //! `init` stops with exit 6 as before.
 
@@ -24,11 +24,22 @@ pub enum WayOn {
 pub fn ask(ui: Ui, err: Error, secret_file: &str, file_allowed: bool) -> Result<WayOn> {
     let reason = err.to_string();
     let reason = reason.lines().next().unwrap_or_default();
+    // A keyring that answered "locked" is running: it needs unlocking, not starting.
+    let locked = reason.contains("the keyring is locked");
+    let what = if locked {
+        "The OS keyring is locked"
+    } else {
+        "No OS keyring is reachable"
+    };
     ui.warn(&format!(
-        "No OS keyring is reachable, so the Client Secret has nowhere safe to go yet \
-         (nothing has been typed):\n  {reason}"
+        "{what}, so the Client Secret has nowhere safe to go yet (nothing has been \
+         typed):\n  {reason}"
     ));
-    ui.info(&start_commands());
+    ui.info(&if locked {
+        unlock_commands()
+    } else {
+        start_commands()
+    });
     let mut items = vec!["I started it, check again".to_string()];
     if file_allowed {
         ui.info(&format!(
@@ -84,6 +95,24 @@ fn start_commands() -> String {
          gnome-keyring-daemon --unlock --components=secrets"
     ));
     lines.join("\n")
+}
+
+/// The command that unlocks a gnome-keyring that runs but is locked.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn unlock_commands() -> String {
+    [
+        "To unlock it, run this in another terminal as the same user (it replaces the running \
+         gnome-keyring with an unlocked one):",
+        "    read -rsp 'Keyring password: ' KEYRING_PASSWORD; echo",
+        "    printf '%s' \"$KEYRING_PASSWORD\" | gnome-keyring-daemon --replace --unlock --components=secrets",
+        "On a desktop, unlocking the Login keyring in Passwords and Keys (seahorse) does it too.",
+    ]
+    .join("\n")
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn unlock_commands() -> String {
+    start_commands()
 }
 
 #[cfg(not(all(unix, not(target_os = "macos"))))]
