@@ -199,8 +199,8 @@ fn ways_on(action: &str, what_happened: &str, first_way: &str) -> Error {
         "could not {action} the OS keyring ({}): {what_happened}.\n\
          Ways on:\n\
          \x20 1. {first_way}\n\
-         \x20 2. For CI, store nothing: set ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID and ST_CLIENT_SECRET\n\
-         \x20    and run `st-setup check`, `token` or `exec` with them.\n\
+         \x20 2. For CI, store nothing: set ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID and ST_CLIENT_SECRET \
+         and run `st-setup check`, `token` or `exec` with them.\n\
          \x20 3. Opt in to a plain-text file instead: `st-setup init --storage file` (mode 0600).",
         store_tried()
     ))
