@@ -23,9 +23,15 @@ mod locked_keyring;
 #[cfg(target_os = "linux")]
 mod many_tenants;
 mod network;
+// The wizard with no D-Bus session: the ways on it offers (pseudo-terminal).
+#[cfg(target_os = "linux")]
+mod no_keyring;
 // Release names, the .deb's metadata, the Homebrew and Scoop manifests.
 mod packaging;
 mod scripting;
+// st-setup on the bus of a real gnome-keyring of its own: calls made, duplicate items.
+#[cfg(target_os = "linux")]
+mod secret_service;
 // Storage failures and races against the real gnome-keyring of scripts/test.
 #[cfg(target_os = "linux")]
 mod storage;

@@ -152,8 +152,11 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
             .get(profile)
             .map(|p| p.secret_storage)
     };
+    // The wizard's choice when no keyring could be reached (never made for the user).
+    let chosen_storage = std::cell::Cell::new(None);
     let storage_for = |profile: &str| {
         args.storage
+            .or(chosen_storage.get())
             .or_else(|| stored_in(profile))
             .unwrap_or_default()
     };
@@ -174,9 +177,32 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
 
     let lookup = |name: &str| -> Result<Stored> {
         let profile = existing_config.profiles.get(name).cloned();
-        // Reading the stored secret also proves the store works before the user types anything.
-        let secret = secrets.get_secret(current_storage(name), name)?;
-        Ok(Stored { profile, secret })
+        loop {
+            if chosen_storage.get() == Some(SecretStorage::File) {
+                // The keyring's copy cannot be read: the secret is asked for.
+                let secret = match current_storage(name) {
+                    SecretStorage::File => secrets.get_secret(SecretStorage::File, name)?,
+                    SecretStorage::Keyring => None,
+                };
+                return Ok(Stored { profile, secret });
+            }
+            // Reading the stored secret also proves the store works before the user types anything.
+            match secrets.get_secret_unless_several(current_storage(name), name) {
+                Ok(secret) => return Ok(Stored { profile, secret }),
+                Err(err @ Error::Store(_)) if current_storage(name) == SecretStorage::Keyring => {
+                    let way = wizard::no_keyring::ask(
+                        ctx.ui,
+                        err,
+                        &secrets.secret_file(name).display().to_string(),
+                        args.storage.is_none(),
+                    )?;
+                    if way == wizard::no_keyring::WayOn::PlainFile {
+                        chosen_storage.set(Some(SecretStorage::File));
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+        }
     };
     let verify_with =
         |profile: &str, environment: Option<Environment>, credentials: &Credentials| {
@@ -421,7 +447,9 @@ fn collect_without_prompts(
     let client_id = pick(&given.client_id, stored.map(|p| &p.client_id));
     let client_secret = match &given.client_secret {
         Some(s) => Some(s.clone()),
-        None if stored.is_some() => secrets.get_secret(current_storage(&profile), &profile)?,
+        None if stored.is_some() => {
+            secrets.get_secret_unless_several(current_storage(&profile), &profile)?
+        }
         None => None,
     };
     let missing: Vec<Field> = [

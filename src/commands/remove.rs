@@ -98,7 +98,7 @@ pub fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
     // A store that cannot be used (a locked or missing keyring) fails here,
     // before anything is removed, rather than after the config entry.
     for name in &names {
-        secrets.get_secret(config.profiles[name].secret_storage, name)?;
+        secrets.get_secret_unless_several(config.profiles[name].secret_storage, name)?;
     }
     // The config entries go first: a profile is never left without its secret.
     let removed = config_store.update_locked(&lock, |c| {

@@ -4,17 +4,48 @@
 //! A locked or hung Secret Service can block a D-Bus call forever, so each
 //! call runs on its own thread and is abandoned after the timeout: the user
 //! gets exit 6 and a message instead of a hang. There is no fallback store.
+//! The platform code is in `secret_service` (Linux, BSDs) and `os_keyring`
+//! (macOS, Windows); this module turns what they found into messages.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use zeroize::Zeroizing;
+
 use crate::error::{Error, Result};
+
+#[cfg(any(target_os = "macos", windows))]
+use super::os_keyring as backend;
+#[cfg(all(unix, not(target_os = "macos")))]
+use super::secret_service as backend;
 
 /// The keyring service name; the account is the profile name.
 pub const SERVICE: &str = "st-setup";
 /// Separate service for cached access tokens, so they never touch the secret's entry.
 pub const TOKEN_CACHE_SERVICE: &str = "st-setup-token-cache";
+
+/// What a read found under one service and account.
+pub enum Found {
+    None,
+    One(Zeroizing<String>),
+    /// Another client stored more than one entry.
+    Several {
+        count: usize,
+    },
+}
+
+/// Why the store could not be used; the text is the platform's own words.
+#[derive(Debug)]
+pub enum Failure {
+    /// No store to talk to (no D-Bus session, no Secret Service on it).
+    Unavailable(String),
+    /// It answered that it is locked, and unlocking failed or was dismissed.
+    Locked(String),
+    /// The Secret Service has no default collection to create entries in.
+    NoDefaultCollection(String),
+    Other(String),
+}
 
 #[derive(Clone, Debug)]
 pub struct Keyring {
@@ -26,70 +57,76 @@ impl Keyring {
         Keyring { timeout }
     }
 
+    /// The entry's value. More than one entry is an error that says how to
+    /// make it one again.
     pub fn get(&self, service: &'static str, account: &str) -> Result<Option<String>> {
-        self.call(
-            "read from",
-            account,
-            move |entry| match entry.get_password() {
-                Ok(value) => Ok(Some(value)),
-                Err(keyring::Error::NoEntry) => Ok(None),
-                Err(e) => Err(e),
-            },
-            service,
-        )
+        let found = self.read(service, account)?;
+        match found {
+            Found::None => Ok(None),
+            Found::One(mut value) => Ok(Some(std::mem::take(&mut *value))),
+            Found::Several { count, .. } => Err(duplicates(service, account, count)),
+        }
     }
 
+    /// The entry's value, or `None` when there are several: for callers that
+    /// are about to replace them all (`init`) or delete them all (`remove`).
+    pub fn get_unless_several(
+        &self,
+        service: &'static str,
+        account: &str,
+    ) -> Result<Option<String>> {
+        let found = self.read(service, account)?;
+        match found {
+            Found::One(mut value) => Ok(Some(std::mem::take(&mut *value))),
+            Found::None | Found::Several { .. } => Ok(None),
+        }
+    }
+
+    fn read(&self, service: &'static str, account: &str) -> Result<Found> {
+        let account = account.to_string();
+        self.call("read from", move || backend::read(service, &account))
+    }
+
+    /// Make `value` the one entry: an existing entry is updated, duplicates
+    /// stored by other clients are deleted.
     pub fn set(&self, service: &'static str, account: &str, value: &str) -> Result<()> {
-        let value = zeroize::Zeroizing::new(value.to_string());
-        self.call(
-            "write to",
-            account,
-            move |entry| entry.set_password(&value),
-            service,
-        )
+        let account = account.to_string();
+        let value = Zeroizing::new(value.to_string());
+        self.call("write to", move || {
+            backend::write(service, &account, &value)
+        })
     }
 
-    /// Delete an entry; `Ok(false)` when there was none.
+    /// Delete every entry; `Ok(false)` when there was none.
     pub fn delete(&self, service: &'static str, account: &str) -> Result<bool> {
-        self.call(
-            "delete from",
-            account,
-            |entry| match entry.delete_credential() {
-                Ok(()) => Ok(true),
-                Err(keyring::Error::NoEntry) => Ok(false),
-                Err(e) => Err(e),
-            },
-            service,
-        )
+        let account = account.to_string();
+        self.call("delete from", move || {
+            backend::delete(service, &account).map(|n| n > 0)
+        })
     }
 
     fn call<T: Send + 'static>(
         &self,
         action: &'static str,
-        account: &str,
-        op: impl FnOnce(&keyring::Entry) -> keyring::Result<T> + Send + 'static,
-        service: &'static str,
+        op: impl FnOnce() -> std::result::Result<T, Failure> + Send + 'static,
     ) -> Result<T> {
         // Once a call has hung, the next would only hang as well: with many
         // profiles (`check --all`) that is one timeout in all, not one each.
         if KEYRING_HUNG.load(Ordering::Relaxed) {
             return Err(unavailable(action, &self.no_answer("an earlier call")));
         }
-        let account = account.to_string();
         let (tx, rx) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("keyring".into())
             .spawn(move || {
-                let result = keyring::Entry::new(service, &account).and_then(|e| op(&e));
-                let _ = tx.send(result);
+                let _ = tx.send(op());
             });
         if let Err(e) = spawned {
             return Err(Error::Store(format!("could not start a keyring call: {e}")));
         }
         match rx.recv_timeout(self.timeout) {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) if is_locked(&err) => Err(locked(action, &err)),
-            Ok(Err(err)) => Err(unavailable(action, &describe(&err))),
+            Ok(Err(failure)) => Err(explain(action, failure)),
             Err(_) => {
                 KEYRING_HUNG.store(true, Ordering::Relaxed);
                 Err(unavailable(action, &self.no_answer("it")))
@@ -109,53 +146,39 @@ impl Keyring {
 /// Set when a keyring call has timed out in this process.
 static KEYRING_HUNG: AtomicBool = AtomicBool::new(false);
 
-fn describe(err: &keyring::Error) -> String {
-    match err {
-        // A locked keyring is told apart before this (`is_locked`).
-        keyring::Error::NoStorageAccess(e) if e.to_string().contains("result not returned") => {
-            format!(
-                "the Secret Service has no default keyring to keep the secret in ({e}); \
+fn explain(action: &str, failure: Failure) -> Error {
+    match failure {
+        Failure::Locked(cause) => locked(action, &cause),
+        Failure::NoDefaultCollection(cause) => unavailable(
+            action,
+            &format!(
+                "the Secret Service has no default keyring to keep the secret in ({cause}); \
                  a first unlock of gnome-keyring with a password creates one"
-            )
-        }
-        keyring::Error::NoStorageAccess(e) => format!("access was refused ({e})"),
-        keyring::Error::PlatformFailure(e) => format!("{e}"),
-        keyring::Error::NoDefaultStore => "no credential store could be opened".into(),
-        other => other.to_string(),
+            ),
+        ),
+        Failure::Unavailable(cause) | Failure::Other(cause) => unavailable(action, &cause),
     }
 }
 
-/// Whether the store answered that it is locked and could not be unlocked.
-///
-/// On Linux the keyring crate reports a locked item or collection, and an
-/// unlock prompt that failed or was dismissed, as `NoStorageAccess` wrapping
-/// the secret-service crate's `Locked` ("object locked") or `Prompt` ("prompt
-/// dismissed") error. Its third case, `NoResult` (no default collection), is
-/// not a lock. The wrapped type is not ours, so the cases are told apart by
-/// their text; anything else keeps the general message.
-#[cfg(all(unix, not(target_os = "macos")))]
-fn is_locked(err: &keyring::Error) -> bool {
-    match err {
-        keyring::Error::NoStorageAccess(e) => {
-            let text = e.to_string().to_ascii_lowercase();
-            text.contains("locked") || text.contains("prompt dismissed")
-        }
-        _ => false,
-    }
-}
-
-#[cfg(not(all(unix, not(target_os = "macos"))))]
-fn is_locked(_err: &keyring::Error) -> bool {
-    false
+/// Several entries for one profile: which one is right cannot be known.
+fn duplicates(service: &str, account: &str, count: usize) -> Error {
+    let what = if service == TOKEN_CACHE_SERVICE {
+        "cached access tokens"
+    } else {
+        "Client Secrets"
+    };
+    Error::Store(format!(
+        "the OS keyring holds {count} {what} for profile {account:?} (service {service:?}, \
+         account {account:?}), stored there by another program, and st-setup cannot tell \
+         which one is right.\n\
+         Replace them with one: st-setup init --profile {account}\n\
+         or delete them all:    st-setup remove --profile {account}"
+    ))
 }
 
 /// A locked keyring: it answered, but only with a password prompt that
 /// could not be shown (no desktop session) or was cancelled.
-fn locked(action: &str, err: &keyring::Error) -> Error {
-    let cause = match err {
-        keyring::Error::NoStorageAccess(e) => e.to_string(),
-        other => other.to_string(),
-    };
+fn locked(action: &str, cause: &str) -> Error {
     ways_on(
         action,
         &format!(
@@ -176,8 +199,8 @@ fn ways_on(action: &str, what_happened: &str, first_way: &str) -> Error {
         "could not {action} the OS keyring ({}): {what_happened}.\n\
          Ways on:\n\
          \x20 1. {first_way}\n\
-         \x20 2. For CI, store nothing: set ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID and ST_CLIENT_SECRET\n\
-         \x20    and run `st-setup check`, `token` or `exec` with them.\n\
+         \x20 2. For CI, store nothing: set ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID and ST_CLIENT_SECRET \
+         and run `st-setup check`, `token` or `exec` with them.\n\
          \x20 3. Opt in to a plain-text file instead: `st-setup init --storage file` (mode 0600).",
         store_tried()
     ))
@@ -238,30 +261,13 @@ const LOCKED_HINT: &str = UNLOCK_HINT;
 mod tests {
     use super::*;
 
-    /// The keyring crate's error for a secret-service error with this text.
-    fn no_access(text: &str) -> keyring::Error {
-        keyring::Error::NoStorageAccess(Box::new(std::io::Error::other(text.to_string())))
-    }
-
-    #[test]
-    fn a_locked_item_and_a_dismissed_unlock_prompt_are_a_locked_keyring() {
-        // The texts of secret_service::Error::Locked and ::Prompt.
-        for text in ["SS Error: object locked", "SS error: prompt dismissed"] {
-            assert!(is_locked(&no_access(text)), "{text}");
-        }
-        // NoResult (no default collection) and other failures are not.
-        assert!(!is_locked(&no_access(
-            "SS error: result not returned from SS API"
-        )));
-        assert!(!is_locked(&keyring::Error::PlatformFailure(Box::new(
-            std::io::Error::other("SS error: prompt dismissed")
-        ))));
-        assert!(!is_locked(&keyring::Error::NoEntry));
-    }
-
     #[test]
     fn a_locked_keyring_is_named_with_the_command_that_unlocks_it() {
-        let message = locked("read from", &no_access("SS error: prompt dismissed")).to_string();
+        let message = explain(
+            "read from",
+            Failure::Locked("SS error: prompt dismissed".into()),
+        )
+        .to_string();
         for needle in [
             "could not read from the OS keyring",
             "the keyring is locked",
@@ -273,10 +279,30 @@ mod tests {
             assert!(message.contains(needle), "no {needle:?} in:\n{message}");
         }
         // No default collection is not a lock, and says what it is.
-        let none = describe(&no_access("SS error: result not returned from SS API"));
+        let none = explain(
+            "write to",
+            Failure::NoDefaultCollection("SS error: result not returned from SS API".into()),
+        )
+        .to_string();
         assert!(none.contains("no default keyring"), "{none}");
-        assert!(!none.contains("locked"), "{none}");
+        assert!(!none.contains("is locked"), "{none}");
         // The general message names it too, for a locked keyring that hangs.
         assert!(UNLOCK_HINT.contains(unlock_running_gnome_keyring!()));
+    }
+
+    #[test]
+    fn several_entries_for_a_profile_are_named_with_both_fixes() {
+        let message = duplicates(SERVICE, "acme", 2).to_string();
+        for needle in [
+            "holds 2 Client Secrets for profile \"acme\"",
+            "st-setup init --profile acme",
+            "st-setup remove --profile acme",
+        ] {
+            assert!(message.contains(needle), "no {needle:?} in:\n{message}");
+        }
+        assert_eq!(
+            duplicates(SERVICE, "acme", 2).exit_status(),
+            crate::ExitStatus::StoreUnavailable
+        );
     }
 }

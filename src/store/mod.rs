@@ -5,8 +5,12 @@
 pub mod checked_files;
 pub mod config;
 pub mod keyring;
+#[cfg(any(target_os = "macos", windows))]
+mod os_keyring;
 pub mod private_files;
 pub mod secret_file;
+#[cfg(all(unix, not(target_os = "macos")))]
+mod secret_service;
 pub mod token_cache;
 
 use std::path::{Path, PathBuf};
@@ -90,6 +94,21 @@ impl SecretStore {
         Ok(value.map(ClientSecret::new))
     }
 
+    /// Like [`get_secret`](Self::get_secret), but several keyring entries for
+    /// the profile (stored by another program) read as none instead of an
+    /// error: for `init` and `remove`, which replace or delete them all.
+    pub fn get_secret_unless_several(
+        &self,
+        storage: SecretStorage,
+        profile: &str,
+    ) -> Result<Option<ClientSecret>> {
+        let value = match storage {
+            SecretStorage::Keyring => self.keyring.get_unless_several(SERVICE, profile)?,
+            SecretStorage::File => self.secret_files.get(profile)?,
+        };
+        Ok(value.map(ClientSecret::new))
+    }
+
     pub fn set_secret(
         &self,
         storage: SecretStorage,
@@ -117,7 +136,10 @@ impl SecretStore {
         profile: &str,
     ) -> Result<Option<zeroize::Zeroizing<String>>> {
         let entry = match storage {
-            SecretStorage::Keyring => self.keyring.get(TOKEN_CACHE_SERVICE, profile)?,
+            // Several cached tokens are no cached token: the next one replaces them.
+            SecretStorage::Keyring => self
+                .keyring
+                .get_unless_several(TOKEN_CACHE_SERVICE, profile)?,
             SecretStorage::File => self.token_files.get(profile)?,
         };
         Ok(entry.map(zeroize::Zeroizing::new))
@@ -186,10 +208,14 @@ pub fn save_profiles(
     let mut stored = Ok(());
     for (name, profile, secret) in profiles {
         let storage = profile.secret_storage;
-        let step = secrets.get_secret(storage, name).and_then(|previous| {
-            secrets.set_secret(storage, name, secret)?;
-            Ok(previous)
-        });
+        // Several entries (from another program) are all replaced; a rollback
+        // leaves none.
+        let step = secrets
+            .get_secret_unless_several(storage, name)
+            .and_then(|previous| {
+                secrets.set_secret(storage, name, secret)?;
+                Ok(previous)
+            });
         match step {
             Ok(previous) => written.push((name, storage, previous)),
             Err(err) => {

@@ -8,6 +8,7 @@
 //! and nothing else.
 
 mod guide;
+pub mod no_keyring;
 mod prompt;
 
 use crate::credentials::{ClientSecret, Credentials, Field};

@@ -1,0 +1,43 @@
+//! The macOS Keychain and the Windows Credential Manager, through the
+//! `keyring` crate. Neither holds two entries for one service and account.
+
+use zeroize::Zeroizing;
+
+use super::keyring::{Failure, Found};
+
+pub fn read(service: &str, account: &str) -> Result<Found, Failure> {
+    match entry(service, account)?.get_password() {
+        Ok(value) => Ok(Found::One(Zeroizing::new(value))),
+        Err(keyring::Error::NoEntry) => Ok(Found::None),
+        Err(err) => Err(failure(err)),
+    }
+}
+
+pub fn write(service: &str, account: &str, value: &str) -> Result<(), Failure> {
+    entry(service, account)?
+        .set_password(value)
+        .map_err(failure)
+}
+
+pub fn delete(service: &str, account: &str) -> Result<usize, Failure> {
+    match entry(service, account)?.delete_credential() {
+        Ok(()) => Ok(1),
+        Err(keyring::Error::NoEntry) => Ok(0),
+        Err(err) => Err(failure(err)),
+    }
+}
+
+fn entry(service: &str, account: &str) -> Result<keyring::Entry, Failure> {
+    keyring::Entry::new(service, account).map_err(failure)
+}
+
+fn failure(err: keyring::Error) -> Failure {
+    match err {
+        keyring::Error::NoStorageAccess(e) => Failure::Other(format!("access was refused ({e})")),
+        keyring::Error::PlatformFailure(e) => Failure::Other(e.to_string()),
+        keyring::Error::NoDefaultStore => {
+            Failure::Unavailable("no credential store could be opened".into())
+        }
+        other => Failure::Other(other.to_string()),
+    }
+}
