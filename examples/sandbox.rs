@@ -23,12 +23,23 @@
 //!   `token_requests=N probe_requests=N requests=N max_in_flight=N` (production's
 //!   counts since start); `quit`, or the end of stdin, stops the servers. A script that holds
 //!   the write end of stdin cannot leave the server running after it exits.
+//! * `--tls-ca FILE` also serves production over TLS, with a certificate for
+//!   `localhost` and `127.0.0.1` from a throwaway CA whose certificate it writes
+//!   to FILE, and prints `ST_TLS_AUTH_URL=https://localhost:PORT/connect/token`
+//!   and `ST_TLS_API_URL=https://127.0.0.1:PORT` (two host names, one server,
+//!   as `auth.*` and `api.*` are in production). `--handshake-delay-ms MS`
+//!   waits MS milliseconds inside each TLS handshake (after the client's hello),
+//!   as a network's round trip would.
 
 #[path = "../tests/util/fake_servicetitan.rs"]
 mod fake_servicetitan;
+#[path = "../tests/util/tls.rs"]
+mod tls;
 
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use fake_servicetitan::{Credentials, FakeServiceTitan, all_read_scopes};
@@ -72,9 +83,13 @@ fn integration_credentials() -> Credentials {
 }
 
 const USAGE: &str = "\
-usage: cargo run --example sandbox [-- [--port N] [--latency-ms MS] [--quiet] [--control]]
+usage: cargo run --example sandbox [-- [--port N] [--latency-ms MS] [--quiet] [--control]
+                                      [--tls-ca FILE [--handshake-delay-ms MS]]]
   --port N         production on 127.0.0.1:N, integration on N+1 (default: any free ports)
   --latency-ms MS  wait MS milliseconds before every response (default 0)
+  --tls-ca FILE    also serve production over TLS (https://localhost:PORT for tokens,
+                   https://127.0.0.1:PORT for the API) with a throwaway CA written to FILE
+  --handshake-delay-ms MS  wait MS milliseconds inside each TLS handshake (default 0)
   --quiet          print only ST_AUTH_URL=... and ST_API_URL=... lines
   --control        read commands from stdin: `stats` prints request counts,
                    `quit` (or the end of stdin) stops the server";
@@ -86,6 +101,8 @@ struct Options {
     latency: Duration,
     quiet: bool,
     control: bool,
+    tls_ca: Option<PathBuf>,
+    handshake_delay: Duration,
 }
 
 /// `Err("")` asks for the usage text.
@@ -118,6 +135,14 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
                 })?;
                 options.latency = Duration::from_millis(ms);
             }
+            "--handshake-delay-ms" => {
+                let value = value()?;
+                let ms = value.parse::<u64>().map_err(|_| {
+                    format!("--handshake-delay-ms {value:?} is not a number of milliseconds")
+                })?;
+                options.handshake_delay = Duration::from_millis(ms);
+            }
+            "--tls-ca" => options.tls_ca = Some(PathBuf::from(value()?)),
             "--quiet" if inline.is_none() => options.quiet = true,
             "--control" if inline.is_none() => options.control = true,
             "-h" | "--help" => return Err(String::new()),
@@ -193,7 +218,28 @@ fn main() -> ExitCode {
         }
     };
 
+    let tls = match &options.tls_ca {
+        None => None,
+        Some(ca_file) => {
+            let pki = tls::TestPki::generate();
+            let started = std::fs::write(ca_file, &pki.ca_pem).and_then(|()| {
+                start_tls_front(pki.server_config(), fake.port(), options.handshake_delay)
+            });
+            match started {
+                Ok(port) => Some(port),
+                Err(e) => {
+                    eprintln!("sandbox: cannot serve TLS ({}): {e}", ca_file.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+
     if options.quiet {
+        if let Some(port) = tls {
+            println!("ST_TLS_AUTH_URL=https://localhost:{port}/connect/token");
+            println!("ST_TLS_API_URL=https://127.0.0.1:{port}");
+        }
         for (name, server) in [("PRODUCTION", &fake), ("INTEGRATION", &integration)] {
             println!("ST_{name}_AUTH_URL={}", server.auth_url());
             println!("ST_{name}_API_URL={}", server.api_url());
@@ -203,6 +249,17 @@ fn main() -> ExitCode {
         let _ = std::io::stdout().flush();
     } else {
         print_instructions(&fake, &creds, &extra, &integration, &integration_creds);
+        if let Some(port) = tls {
+            println!(
+                "\nOver TLS (trust the CA in {} with --ca-bundle): token endpoint \
+                 https://localhost:{port}/connect/token, API https://127.0.0.1:{port}",
+                options
+                    .tls_ca
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new("?"))
+                    .display()
+            );
+        }
     }
 
     if options.control {
@@ -216,6 +273,59 @@ fn main() -> ExitCode {
     loop {
         std::thread::sleep(Duration::from_secs(3600));
     }
+}
+
+/// A TLS front on 127.0.0.1 for the server on `upstream`: each connection's
+/// handshake waits `delay` after the client's hello, then its plaintext is
+/// relayed to a connection of its own to `upstream`. Runs until the process
+/// ends; returns the port.
+fn start_tls_front(
+    config: Arc<rustls::ServerConfig>,
+    upstream: u16,
+    delay: Duration,
+) -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let port = listener.local_addr()?.port();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("sandbox-tls".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                loop {
+                    let Ok((tcp, _)) = listener.accept().await else {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    };
+                    let config = Arc::clone(&config);
+                    tokio::spawn(async move {
+                        let _ = tcp.set_nodelay(true);
+                        let acceptor = tokio_rustls::LazyConfigAcceptor::new(
+                            rustls::server::Acceptor::default(),
+                            tcp,
+                        );
+                        let Ok(hello) = acceptor.await else { return };
+                        tokio::time::sleep(delay).await;
+                        let Ok(mut tls) = hello.into_stream(config).await else {
+                            return;
+                        };
+                        let Ok(mut up) =
+                            tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+                        else {
+                            return;
+                        };
+                        let _ = up.set_nodelay(true);
+                        let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+                    });
+                }
+            });
+        })?;
+    Ok(port)
 }
 
 fn print_instructions(

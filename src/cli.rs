@@ -448,22 +448,37 @@ impl Context {
     }
 
     /// Run `work` (reading secrets: waiting on the keyring's D-Bus answers)
-    /// while the HTTP transport is built on another thread (reading and
-    /// parsing the platform's trust store): neither needs the other, so a
-    /// command pays for the longer of the two instead of both. The caller
-    /// decides which failure to report first.
-    pub fn with_transport_ready<T: Send>(
+    /// on another thread while this one builds the HTTP transport (reading
+    /// and parsing the platform's trust store) and, on `runtime`, opens the
+    /// connections to `early` (see [`Transport::connect_early`]): none of it
+    /// needs the secret, so a command pays for the longest of them instead of
+    /// their sum. The connections keep opening on `runtime` until used.
+    /// The caller decides which failure to report first.
+    pub fn with_connections_ready<T: Send>(
         &self,
+        runtime: &tokio::runtime::Runtime,
+        early: &[&url::Url],
         work: impl FnOnce() -> T + Send,
-    ) -> (T, Result<Transport>) {
+    ) -> (T, Result<Arc<Transport>>) {
         std::thread::scope(|scope| {
-            let transport = scope.spawn(|| self.transport());
-            let done = work();
-            let transport = transport.join().unwrap_or_else(|_| {
-                Err(Error::Other(
-                    "could not set up HTTPS: the set-up thread failed".into(),
-                ))
+            let (read_tx, read_rx) = tokio::sync::oneshot::channel::<()>();
+            let reader = scope.spawn(move || {
+                let done = work();
+                let _ = read_tx.send(());
+                done
             });
+            let transport = self.transport().map(Arc::new);
+            if let Ok(transport) = &transport {
+                runtime.block_on(async {
+                    transport.connect_early(early).await;
+                    // Drives the connections until the secret is read (or
+                    // the reader ended some other way).
+                    let _ = read_rx.await;
+                });
+            }
+            let done = reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (done, transport)
         })
     }
@@ -523,7 +538,18 @@ impl Context {
             .transport()
             .and_then(|t| self.plan(&Arc::new(t), environment, profile));
         match plan {
-            Ok(plan) => verify::verify(plan, credentials, required).await,
+            Ok(plan) => {
+                // The API connection opens while the token is asked for;
+                // not with `auto`, whose API host depends on the answer.
+                let endpoints = plan.client.endpoints();
+                let early: &[&url::Url] = if plan.auto {
+                    &[&endpoints.token_url]
+                } else {
+                    &[&endpoints.token_url, &endpoints.api_base]
+                };
+                plan.client.transport().connect_early(early).await;
+                verify::verify(plan, credentials, required).await
+            }
             Err(err) => verify::setup_failed(
                 environment.unwrap_or(Environment::Production),
                 &err,

@@ -916,7 +916,14 @@ fn an_unknown_certificate_authority_is_a_clear_tls_error() {
     says(&out, "--ca-bundle FILE");
     assert!(fake.requests().is_empty(), "nothing got past the handshake");
     assert_eq!(front.handshakes(), 0);
-    assert_eq!(front.accepted(), 1, "a certificate error is not retried");
+    // The token request's own connection, after the one opened for it while
+    // the secret was read failed, and perhaps the API host's opened then too
+    // (one front serves both): never a retry.
+    assert!(
+        (2..=3).contains(&front.accepted()),
+        "a certificate error is not retried: {} connections",
+        front.accepted()
+    );
     let failures = front.wait_for_failures(Duration::from_secs(2));
     assert!(
         failures.iter().any(|f| f.contains("UnknownCA")),
@@ -948,7 +955,9 @@ fn a_certificate_for_another_host_name_is_named() {
         ),
     );
     assert!(fake.requests().is_empty());
-    assert_eq!(front.accepted(), 1, "a certificate error is not retried");
+    // One handshake for the connection opened while the secret was read, one
+    // for the request's own when that failed; no retry after that.
+    assert_eq!(front.accepted(), 2, "a certificate error is not retried");
 }
 
 #[test]
@@ -1127,7 +1136,14 @@ fn a_proxy_that_wants_a_password_says_so() {
             front.port()
         ),
     );
-    assert_eq!(proxy.carried().len(), 1, "not retried");
+    // The token request's own CONNECT, after the one made while the secret
+    // was read was refused, and perhaps the API host's made then too: never
+    // a retry.
+    assert!(
+        (2..=3).contains(&proxy.carried().len()),
+        "not retried: {:?}",
+        proxy.carried()
+    );
     assert!(fake.requests().is_empty());
 
     let out = check(&env)

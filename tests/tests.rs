@@ -10,6 +10,8 @@ mod diagnosis;
 // The config directory as hostile ground (planted links, FIFOs, other owners).
 #[cfg(target_os = "linux")]
 mod config_dir;
+// Connections opened while the keyring is read.
+mod early_connections;
 mod help;
 // A malicious server, a planted config, shell code in values, core dumps.
 mod hostile;

@@ -1,8 +1,6 @@
 //! `st-setup check`: re-verify stored (or environment-only) credentials with
 //! the same steps as `init` (token, tenant, API call, scopes), one profile or all of them concurrently.
 
-use std::sync::Arc;
-
 use clap::Args;
 use serde::Serialize;
 
@@ -172,11 +170,21 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         vec![Resolved::resolve(ctx, &args.values, &config)?]
     };
 
-    // Secrets are read one at a time (the keyring is local and quick) while
-    // the HTTP client is set up on another thread (loading the platform's
-    // trust store takes about as long); the network checks then run
+    // Secrets are read one at a time (the keyring is local and quick) on
+    // another thread while the HTTP client is set up (loading the platform's
+    // trust store takes about as long) and the connections to every token
+    // host and API host are opened; the network checks then run
     // concurrently.
-    let (targets, transport) = ctx.with_transport_ready(|| {
+    let runtime = ctx.runtime()?;
+    let endpoints: Vec<_> = resolved
+        .iter()
+        .filter_map(|r| ctx.endpoints(r.environment.value, r.stored.as_ref()).ok())
+        .collect();
+    let early: Vec<&url::Url> = endpoints
+        .iter()
+        .flat_map(|e| [&e.token_url, &e.api_base])
+        .collect();
+    let (targets, transport) = ctx.with_connections_ready(&runtime, &early, || {
         resolved
             .iter()
             .map(|r| {
@@ -206,8 +214,7 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
             })
             .collect::<Vec<Target>>()
     });
-    let transport = Arc::new(transport?);
-    let runtime = ctx.runtime()?;
+    let transport = transport?;
     let mut plan_failures: Vec<(usize, Error)> = Vec::new();
     let jobs: Vec<Option<Job>> = targets
         .iter()

@@ -61,7 +61,8 @@ pub fn exec(args: TokenArgs, ctx: &Context) -> Result<ExitStatus> {
 /// The Client Secret is always read (`ST_CLIENT_SECRET`, else the store): a
 /// cached token is bound to it and is never served without it. The secret
 /// and the cache entry are read at the same time; when there is no usable
-/// entry, HTTPS is set up while the secret is still being read.
+/// entry, HTTPS is set up and the token host connected (never the API host:
+/// `token` and `exec` make no API call) while the secret is still being read.
 pub fn access_token(
     ctx: &Context,
     resolved: &Resolved,
@@ -72,24 +73,34 @@ pub fn access_token(
     let endpoints = ctx.endpoints(resolved.environment.value, resolved.stored.as_ref())?;
     let token_url = endpoints.token_url.to_string();
     let cacheable = !resolved.is_ephemeral();
+    let runtime = ctx.runtime()?;
     let (secret, cached, transport) = std::thread::scope(|scope| {
-        let secret = scope.spawn(|| resolved.require_secret(secrets));
+        let (read_tx, read_rx) = tokio::sync::oneshot::channel::<()>();
+        let secret = scope.spawn(move || {
+            let secret = resolved.require_secret(secrets);
+            let _ = read_tx.send(());
+            secret
+        });
         let raw_entry =
             (cacheable && !fresh).then(|| secrets.cached_token_entry(resolved.storage, profile));
         let may_hit = matches!(&raw_entry, Some(Ok(Some(_))));
-        // No entry at all: a request is certain, so set HTTPS up meanwhile.
-        let transport = (!may_hit).then(|| scope.spawn(|| ctx.transport()));
+        // No entry at all: a request is certain, so set HTTPS up and open the
+        // connection to the token host meanwhile (a cached token connects to
+        // nothing).
+        let transport = (!may_hit).then(|| {
+            let transport = ctx.transport().map(Arc::new);
+            if let Ok(transport) = &transport {
+                runtime.block_on(async {
+                    transport.connect_early(&[&endpoints.token_url]).await;
+                    let _ = read_rx.await;
+                });
+            }
+            transport
+        });
         let secret = secret.join().unwrap_or_else(|_| {
             Err(Error::Other(
                 "could not read the Client Secret: the thread failed".into(),
             ))
-        });
-        let transport = transport.map(|t| {
-            t.join().unwrap_or_else(|_| {
-                Err(Error::Other(
-                    "could not set up HTTPS: the set-up thread failed".into(),
-                ))
-            })
         });
         (secret, raw_entry, transport)
     });
@@ -123,11 +134,10 @@ pub fn access_token(
     }
     let transport = match transport {
         Some(transport) => transport?,
-        None => ctx.transport()?,
+        None => Arc::new(ctx.transport()?),
     };
     let credentials = resolved.credentials(secret);
-    let client = ServiceTitan::new(Arc::new(transport), endpoints);
-    let runtime = ctx.runtime()?;
+    let client = ServiceTitan::new(transport, endpoints);
     let outcome = runtime
         .block_on(client.request_token(&credentials.client_id, &credentials.client_secret))?;
     match outcome {

@@ -7,14 +7,17 @@
 //! Failures come back as [`NetworkError`], which names the host and the kind of
 //! failure; they are never confused with a credential being wrong.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
+use super::early::{EarlyConnections, EarlyLayer, Purpose, with_purpose};
 use super::proxy::{Proxy, ProxyConfig, Route};
 use super::scrub::spellings;
 pub use super::scrub::{excerpt, scrubbed_excerpt, scrubbed_prefix_excerpt};
@@ -153,6 +156,11 @@ pub struct Transport {
     settings: HttpSettings,
     proxies: ProxyConfig,
     ui: Ui,
+    /// Connections opened by [`Transport::connect_early`], not yet used.
+    early: Arc<EarlyConnections>,
+    /// The origins requests were sent to: the pool may hold a connection to
+    /// them, so no warm-up is ever made for them.
+    requested: Mutex<HashSet<String>>,
 }
 
 impl Transport {
@@ -170,6 +178,12 @@ impl Transport {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("st-setup/", env!("CARGO_PKG_VERSION")))
             .pool_max_idle_per_host(8);
+        let early = Arc::new(EarlyConnections::default());
+        builder = builder.connector_layer(EarlyLayer {
+            early: Arc::clone(&early),
+            connect_timeout: settings.connect_timeout,
+            ui,
+        });
         if let Some(path) = &settings.ca_bundle {
             let pem = std::fs::read(path).map_err(|e| {
                 Error::Usage(format!(
@@ -211,7 +225,40 @@ impl Transport {
             settings,
             proxies,
             ui,
+            early,
+            requested: Mutex::new(HashSet::new()),
         })
+    }
+
+    /// Start opening a connection to each of `urls`' origins (DNS, TCP, TLS;
+    /// through the proxy that applies, as a request would), for the first
+    /// request there to use. Returns at once; nothing is ever sent on these
+    /// connections but a request made later with [`Transport::send`]. A
+    /// connection that fails to open is not reported: the request then
+    /// connects again, and reports that. Origins already requested or
+    /// already being opened, and those whose proxy setting is unusable, are
+    /// skipped.
+    pub async fn connect_early(&self, urls: &[&Url]) {
+        for url in urls {
+            let origin = origin_key(url);
+            if self.was_requested(&origin)
+                || self.early.holds(&origin)
+                || matches!(self.proxies.route(url), Route::Unusable(_))
+            {
+                continue;
+            }
+            // The connector layer keeps the connection and fails this
+            // request before a byte of it is written.
+            let warm_up = self.client.get((*url).clone()).send();
+            let _ = with_purpose(Purpose::Early(origin), warm_up).await;
+        }
+    }
+
+    fn was_requested(&self, origin: &str) -> bool {
+        self.requested
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(origin)
     }
 
     /// Send `request`, retrying per its policy, and read the body (capped).
@@ -321,9 +368,16 @@ impl Transport {
         if let Some(body) = request.body {
             builder = builder.body(body.to_vec());
         }
-        let result = self
-            .read_capped(builder, url, &request.sensitive_values())
-            .await;
+        let origin = origin_key(url);
+        self.requested
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(origin.clone());
+        let result = with_purpose(
+            Purpose::Request(origin),
+            self.read_capped(builder, url, &request.sensitive_values()),
+        )
+        .await;
         let elapsed = started.elapsed().as_millis();
         let via = match self.proxies.proxy_for(url) {
             Some(proxy) => format!(" via proxy {}", proxy.redacted()),
@@ -724,6 +778,17 @@ fn origin_of(url: &Url) -> String {
         Some(_) => format!("{}://{}", url.scheme(), host_of(url)),
         None => host_of(url),
     }
+}
+
+/// `scheme://host:port` with the port always given: what the connection pool
+/// keys connections by, and what early connections are kept under.
+fn origin_key(url: &Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    )
 }
 
 fn same_origin(a: &Url, b: &Url) -> bool {

@@ -5,6 +5,7 @@
 //! means for the user. Secrets are only ever placed in request bodies and
 //! headers, never in URLs, messages or logs.
 
+pub mod early;
 pub mod http;
 pub mod jwt;
 pub mod proxy;
@@ -119,6 +120,10 @@ impl ServiceTitan {
 
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.transport
     }
 
     /// POST the client-credentials grant to this client's token endpoint.

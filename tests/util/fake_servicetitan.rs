@@ -189,6 +189,14 @@ impl RecordedRequest {
     }
 }
 
+/// One connection as the fake saw it: when it was accepted, and the requests
+/// that came on it (`METHOD /path` without the query, and when each was read).
+#[derive(Clone, Debug)]
+pub struct ConnectionLog {
+    pub accepted_at: Instant,
+    pub requests: Vec<(String, Instant)>,
+}
+
 /// Options for a [`FakeServiceTitan`]; see [`FakeServiceTitan::builder`].
 #[derive(Clone, Debug)]
 pub struct FakeBuilder {
@@ -289,6 +297,7 @@ impl FakeBuilder {
             stop: AtomicBool::new(false),
             faults: Mutex::new(VecDeque::new()),
             requests: Mutex::new(Vec::new()),
+            connection_log: Mutex::new(Vec::new()),
             tokens: Mutex::new(HashMap::new()),
             token_counter: AtomicU64::new(0),
             token_requests: AtomicU64::new(0),
@@ -376,6 +385,11 @@ impl FakeServiceTitan {
         lock(&self.inner.requests).clone()
     }
 
+    /// Every connection accepted so far, in order, with the requests that came on it.
+    pub fn connections(&self) -> Vec<ConnectionLog> {
+        lock(&self.inner.connection_log).clone()
+    }
+
     /// Number of `POST /connect/token` requests received (faulted ones included).
     pub fn token_requests(&self) -> usize {
         self.inner.token_requests.load(Ordering::SeqCst) as usize
@@ -449,6 +463,7 @@ struct Inner {
     stop: AtomicBool,
     faults: Mutex<VecDeque<(Route, Fault)>>,
     requests: Mutex<Vec<RecordedRequest>>,
+    connection_log: Mutex<Vec<ConnectionLog>>,
     tokens: Mutex<HashMap<String, TokenInfo>>,
     token_counter: AtomicU64,
     token_requests: AtomicU64,
@@ -525,10 +540,18 @@ fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
                 continue;
             }
         };
+        let conn_id = {
+            let mut log = lock(&inner.connection_log);
+            log.push(ConnectionLog {
+                accepted_at: Instant::now(),
+                requests: Vec::new(),
+            });
+            log.len() - 1
+        };
         let conn_inner = Arc::clone(&inner);
         let spawned = thread::Builder::new()
             .name("fake-st-conn".to_string())
-            .spawn(move || serve_connection(stream, conn_inner));
+            .spawn(move || serve_connection(stream, conn_inner, conn_id));
         if let Ok(handle) = spawned {
             let mut connections = lock(&inner.connections);
             // Forget threads that already ended so the list does not grow forever.
@@ -813,7 +836,7 @@ impl Connection {
     }
 }
 
-fn serve_connection(stream: TcpStream, inner: Arc<Inner>) {
+fn serve_connection(stream: TcpStream, inner: Arc<Inner>, conn_id: usize) {
     let _ = stream.set_nodelay(true);
     // Short read timeouts let idle keep-alive connections notice the stop flag.
     let _ = stream.set_read_timeout(Some(POLL));
@@ -838,6 +861,10 @@ fn serve_connection(stream: TcpStream, inner: Arc<Inner>) {
                 break;
             }
         };
+        if let Some(log) = lock(&conn.inner.connection_log).get_mut(conn_id) {
+            let what = format!("{} {}", request.method, request.path_only());
+            log.requests.push((what, Instant::now()));
+        }
         if !respond(&mut conn.stream, &conn.inner, request) {
             break;
         }

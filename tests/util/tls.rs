@@ -82,7 +82,8 @@ impl TestPki {
         path
     }
 
-    fn server_config(&self) -> Arc<rustls::ServerConfig> {
+    /// The server side: the certificate chain and key, ring as the provider.
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.server_key.clone()));
         let config = rustls::ServerConfig::builder_with_provider(provider)
