@@ -770,20 +770,19 @@ fn print_outcomes(ctx: &Context, args: &ImportArgs, outcomes: &[Outcome]) -> Res
         }
     }
     let ok = outcomes.iter().filter(|o| o.ok).count();
-    ctx.ui.info(&format!(
-        "{} row{}: {ok} ok, {} not.",
-        outcomes.len(),
-        if outcomes.len() == 1 { "" } else { "s" },
-        outcomes.len() - ok
-    ));
-    if ok < outcomes.len() {
-        let results: Vec<(&str, ExitStatus)> = outcomes
-            .iter()
-            .map(|o| (o.profile.as_str(), o.status))
-            .collect();
-        for line in batch::outcome_summary(&results) {
-            ctx.ui.info(&format!("  {line}"));
-        }
-    }
+    let results: Vec<(&str, ExitStatus)> = outcomes
+        .iter()
+        .map(|o| (o.profile.as_str(), o.status))
+        .collect();
+    batch::print_summary(
+        ctx.ui,
+        &format!(
+            "{} row{}: {ok} ok, {} not.",
+            outcomes.len(),
+            if outcomes.len() == 1 { "" } else { "s" },
+            outcomes.len() - ok
+        ),
+        &results,
+    );
     Ok(())
 }
