@@ -64,14 +64,14 @@ Environment:
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub(crate) global: GlobalArgs,
 
     /// Refused: a secret on the command line leaks into process lists and shell history
     #[arg(long, global = true, hide = true, value_name = "SECRET", num_args = 0..=1)]
-    pub client_secret: Option<Option<String>>,
+    pub(crate) client_secret: Option<Option<String>>,
 
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 /// [`Cli`] without the refused `--client-secret`, for completion scripts:
@@ -88,12 +88,12 @@ struct Completable {
 }
 
 /// The command line that completion scripts are generated from.
-pub fn completion_command() -> clap::Command {
+pub(crate) fn completion_command() -> clap::Command {
     Completable::command()
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Set up credentials: guided wizard, verified with ServiceTitan, stored safely
     Init(commands::init::InitArgs),
     /// Re-check stored credentials with ServiceTitan and say which value is wrong
@@ -119,10 +119,10 @@ pub enum Command {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Log each HTTP request (method, URL, status, time) to stderr; secrets are never logged
     #[arg(short, long, global = true, help_heading = "Output")]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 
     /// Print only results and errors
     #[arg(
@@ -132,7 +132,7 @@ pub struct GlobalArgs {
         conflicts_with = "verbose",
         help_heading = "Output"
     )]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 
     /// Colour and symbols: auto (only on a terminal, off with NO_COLOR), always, never
     #[arg(
@@ -143,11 +143,11 @@ pub struct GlobalArgs {
         value_name = "WHEN",
         help_heading = "Output"
     )]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
 
     /// Give up on a request after this many seconds
     #[arg(long, global = true, env = "ST_TIMEOUT", hide_env_values = true, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds, help_heading = "Network")]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 
     /// Trust the CA certificates in this PEM file too (for TLS-inspecting proxies)
     #[arg(
@@ -158,7 +158,7 @@ pub struct GlobalArgs {
         hide_env_values = true,
         help_heading = "Network"
     )]
-    pub ca_bundle: Option<PathBuf>,
+    pub(crate) ca_bundle: Option<PathBuf>,
 
     /// Token endpoint to use instead of the environment's (https, or http on loopback)
     #[arg(
@@ -169,7 +169,7 @@ pub struct GlobalArgs {
         hide_env_values = true,
         help_heading = "Network"
     )]
-    pub auth_url: Option<String>,
+    pub(crate) auth_url: Option<String>,
 
     /// API base URL to use instead of the environment's (https, or http on loopback)
     #[arg(
@@ -180,7 +180,7 @@ pub struct GlobalArgs {
         hide_env_values = true,
         help_heading = "Network"
     )]
-    pub api_url: Option<String>,
+    pub(crate) api_url: Option<String>,
 
     /// Directory for config.toml
     #[arg(
@@ -191,15 +191,15 @@ pub struct GlobalArgs {
         hide_env_values = true,
         help_heading = "Storage"
     )]
-    pub config_dir: Option<PathBuf>,
+    pub(crate) config_dir: Option<PathBuf>,
 
     /// Give up on the OS keyring, or on another run's save, after this many seconds
     #[arg(long, global = true, env = "ST_KEYRING_TIMEOUT", hide_env_values = true, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds, help_heading = "Storage")]
-    pub keyring_timeout: Duration,
+    pub(crate) keyring_timeout: Duration,
 }
 
 /// Why `--client-secret` is refused, and what to use instead.
-pub fn secret_argument_refused() -> Error {
+pub(crate) fn secret_argument_refused() -> Error {
     Error::Usage(
         "--client-secret is not accepted: a secret given as an argument is visible to other \
          users in the process list and stays in your shell history.\n\
@@ -215,7 +215,7 @@ pub fn secret_argument_refused() -> Error {
 /// as `--color` in `args` asks: clap prints before the arguments are parsed
 /// into [`GlobalArgs`]. With `auto`, clap honours `NO_COLOR` and colours only a
 /// terminal, like [`Ui`].
-pub fn command(args: &[OsString]) -> clap::Command {
+pub(crate) fn command(args: &[OsString]) -> clap::Command {
     let color = match color_flag(args) {
         Some(ColorChoice::Always) => clap::ColorChoice::Always,
         Some(ColorChoice::Never) => clap::ColorChoice::Never,
@@ -288,25 +288,25 @@ fn first_override<'a>(
 }
 
 /// What every command gets: the output settings and the shared options.
-pub struct Context {
-    pub ui: Ui,
-    pub global: GlobalArgs,
+pub(crate) struct Context {
+    pub(crate) ui: Ui,
+    pub(crate) global: GlobalArgs,
     /// The subcommand's parsed arguments, to tell a flag from an environment variable.
     command_matches: Option<clap::ArgMatches>,
 }
 
 impl Context {
-    pub fn new(global: GlobalArgs, command_matches: Option<clap::ArgMatches>) -> Result<Context> {
+    pub(crate) fn new(global: GlobalArgs, command_matches: Option<clap::ArgMatches>) -> Context {
         let ui = Ui::new(global.color, global.verbose, global.quiet);
-        Ok(Context {
+        Context {
             ui,
             global,
             command_matches,
-        })
+        }
     }
 
     /// Whether the subcommand's argument `id` came from its flag or from `var`.
-    pub fn source_of(&self, id: &str, var: &'static str) -> crate::resolve::Source {
+    pub(crate) fn source_of(&self, id: &str, var: &'static str) -> crate::resolve::Source {
         let value_source = self
             .command_matches
             .as_ref()
@@ -314,7 +314,7 @@ impl Context {
         crate::resolve::source_from(value_source, var)
     }
 
-    pub fn config_store(&self) -> Result<ConfigStore> {
+    pub(crate) fn config_store(&self) -> Result<ConfigStore> {
         // A run waits for another's config lock as long as for the keyring:
         // both are "the store did not answer".
         ConfigStore::locate(
@@ -323,7 +323,7 @@ impl Context {
         )
     }
 
-    pub fn secret_store(&self, config: &ConfigStore) -> SecretStore {
+    pub(crate) fn secret_store(&self, config: &ConfigStore) -> SecretStore {
         SecretStore::new(config.dir(), self.global.keyring_timeout)
     }
 
@@ -338,7 +338,10 @@ impl Context {
     /// The overrides in effect for `environment` (what `init` saves with a
     /// profile): `--auth-url` / `ST_AUTH_URL` first, then
     /// `ST_<ENVIRONMENT>_AUTH_URL`; the same for the API base.
-    pub fn endpoint_overrides(&self, environment: Environment) -> (Option<String>, Option<String>) {
+    pub(crate) fn endpoint_overrides(
+        &self,
+        environment: Environment,
+    ) -> (Option<String>, Option<String>) {
         let pick = |given: &Option<String>, var: &'static str| {
             given
                 .clone()
@@ -351,7 +354,7 @@ impl Context {
     }
 
     /// Refuse bad override URLs before any request is made.
-    pub fn check_endpoint_overrides(&self) -> Result<()> {
+    pub(crate) fn check_endpoint_overrides(&self) -> Result<()> {
         if let Some(url) = &self.global.auth_url {
             crate::environment::parse_endpoint("ST_AUTH_URL", url)?;
         }
@@ -371,7 +374,7 @@ impl Context {
     /// The URLs for `environment`, each from the first of: `--auth-url` /
     /// `ST_AUTH_URL`, `ST_<ENVIRONMENT>_AUTH_URL`, the profile's saved
     /// override, ServiceTitan's own (the same for the API base).
-    pub fn endpoints(
+    pub(crate) fn endpoints(
         &self,
         environment: Environment,
         profile: Option<&Profile>,
@@ -400,7 +403,7 @@ impl Context {
     /// or that environment's `ST_<ENVIRONMENT>_AUTH_URL` is ever asked: when
     /// `selected`'s token URL is overridden and the other's is not, a sandbox
     /// or a test is in use, and nothing may go to ServiceTitan (`Err` says why).
-    pub fn other_endpoints(
+    pub(crate) fn other_endpoints(
         &self,
         selected: &Endpoints,
         environment: Environment,
@@ -429,14 +432,14 @@ impl Context {
     }
 
     /// A single-threaded runtime: every network wait is I/O, one thread is enough.
-    pub fn runtime(&self) -> Result<tokio::runtime::Runtime> {
+    pub(crate) fn runtime(&self) -> Result<tokio::runtime::Runtime> {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::Other(format!("could not start the async runtime: {e}")))
     }
 
-    pub fn transport(&self) -> Result<Transport> {
+    pub(crate) fn transport(&self) -> Result<Transport> {
         Transport::new(
             HttpSettings {
                 timeout: self.global.timeout,
@@ -454,7 +457,7 @@ impl Context {
     /// needs the secret, so a command pays for the longest of them instead of
     /// their sum. The connections keep opening on `runtime` until used.
     /// The caller decides which failure to report first.
-    pub fn with_connections_ready<T: Send>(
+    pub(crate) fn with_connections_ready<T: Send>(
         &self,
         runtime: &tokio::runtime::Runtime,
         early: &[&url::Url],
@@ -484,7 +487,7 @@ impl Context {
     }
 
     /// The config store and its contents; warns when permissions were tightened.
-    pub fn load_config(&self) -> Result<(ConfigStore, Config)> {
+    pub(crate) fn load_config(&self) -> Result<(ConfigStore, Config)> {
         let store = self.config_store()?;
         let (config, warning) = store.load()?;
         if let Some(w) = warning {
@@ -496,7 +499,7 @@ impl Context {
     /// What to verify against: `environment` (production first for `auto`),
     /// with the other environment's client for the one question a refusal
     /// asks it. Clients share `transport`.
-    pub fn plan(
+    pub(crate) fn plan(
         &self,
         transport: &Arc<Transport>,
         environment: Option<Environment>,
@@ -527,7 +530,7 @@ impl Context {
 
     /// Verify `credentials` against `environment` (`None`: find out, as
     /// `--environment auto`). URL problems become a failed step.
-    pub async fn verify(
+    pub(crate) async fn verify(
         &self,
         environment: Option<Environment>,
         profile: Option<&Profile>,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 /// The documented exit codes (README and `--help` list the same table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitStatus {
+pub(crate) enum ExitStatus {
     Ok,
     Other,
     Usage,
@@ -23,7 +23,7 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             ExitStatus::Ok => 0,
             ExitStatus::Other => 1,
@@ -40,7 +40,7 @@ impl ExitStatus {
 
     /// How bad an outcome is, for "exit with the worst outcome" across many
     /// profiles. Interruptions and local problems outrank credential findings.
-    pub fn severity(self) -> u8 {
+    pub(crate) fn severity(self) -> u8 {
         match self {
             ExitStatus::Ok => 0,
             ExitStatus::ApiAccessRefused => 1,
@@ -57,7 +57,7 @@ impl ExitStatus {
 }
 
 /// The table shown in `--help` and README.
-pub const EXIT_CODES_HELP: &str = "\
+pub(crate) const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  ok
   1  other error
@@ -70,7 +70,7 @@ Exit codes:
   130  interrupted";
 
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// Wrong flags or values on the command line, or a value that failed validation.
     #[error("{0}")]
     Usage(String),
@@ -117,7 +117,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn exit_status(&self) -> ExitStatus {
+    pub(crate) fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Usage(_) | Error::MissingInput(_) => ExitStatus::Usage,
             Error::CredentialsRejected(_) => ExitStatus::CredentialsRejected,
@@ -131,7 +131,7 @@ impl Error {
     }
 
     /// An error with a given exit status (for outcomes computed elsewhere, like a verification).
-    pub fn with_status(status: ExitStatus, message: String) -> Error {
+    pub(crate) fn with_status(status: ExitStatus, message: String) -> Error {
         match status {
             ExitStatus::Usage => Error::Usage(message),
             ExitStatus::CredentialsRejected => Error::CredentialsRejected(message),
@@ -147,7 +147,7 @@ impl Error {
     /// Wrap an I/O failure on a named path.
     /// A file of the config directory could not be read or written: the
     /// credential store is unavailable (exit 6), whatever the cause.
-    pub fn io(what: &str, path: &std::path::Path, err: std::io::Error) -> Error {
+    pub(crate) fn io(what: &str, path: &std::path::Path, err: std::io::Error) -> Error {
         Error::Store(format!("could not {what} {}: {err}", path.display()))
     }
 }
@@ -165,4 +165,4 @@ impl From<dialoguer::Error> for Error {
     }
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

@@ -2,12 +2,12 @@
 
 use crate::credentials::{Field, looks_like};
 
-pub const DEFAULT_PROFILE: &str = "default";
+pub(crate) const DEFAULT_PROFILE: &str = "default";
 
 /// Letters, digits, `-`, `_` and `.`, 1 to 64 characters, not starting with `.`:
 /// safe as a TOML key, a keyring account and a file name. Never a credential.
 /// Messages never repeat the name (it may be a pasted secret).
-pub fn check_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("a profile name cannot be empty".into());
     }

@@ -19,7 +19,7 @@ use crate::store::config::{Config, Profile};
 use crate::store::{SecretStorage, SecretStore};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Flag,
     Env(&'static str),
     Config,
@@ -31,7 +31,7 @@ pub enum Source {
 
 impl Source {
     /// The short name used in JSON.
-    pub fn kind(self) -> &'static str {
+    pub(crate) fn kind(self) -> &'static str {
         match self {
             Source::Flag => "flag",
             Source::Env(_) => "env",
@@ -59,28 +59,32 @@ impl fmt::Display for Source {
 }
 
 #[derive(Clone, Debug)]
-pub struct Sourced<T> {
-    pub value: T,
-    pub source: Source,
+pub(crate) struct Sourced<T> {
+    pub(crate) value: T,
+    pub(crate) source: Source,
 }
 
 /// A profile's values as a command will use them (the secret is loaded separately).
 #[derive(Debug)]
-pub struct Resolved {
-    pub profile: Sourced<String>,
+pub(crate) struct Resolved {
+    pub(crate) profile: Sourced<String>,
     /// The stored profile, when there is one.
-    pub stored: Option<Profile>,
-    pub environment: Sourced<Environment>,
-    pub tenant_id: Sourced<String>,
-    pub app_key: Sourced<String>,
-    pub client_id: Sourced<String>,
-    pub storage: SecretStorage,
+    pub(crate) stored: Option<Profile>,
+    pub(crate) environment: Sourced<Environment>,
+    pub(crate) tenant_id: Sourced<String>,
+    pub(crate) app_key: Sourced<String>,
+    pub(crate) client_id: Sourced<String>,
+    pub(crate) storage: SecretStorage,
 }
 
 impl Resolved {
     /// Resolve `args` against `config`. Fails with exit 7 when the profile
     /// does not exist and the flags/variables do not supply every value.
-    pub fn resolve(ctx: &Context, args: &CredentialArgs, config: &Config) -> Result<Resolved> {
+    pub(crate) fn resolve(
+        ctx: &Context,
+        args: &CredentialArgs,
+        config: &Config,
+    ) -> Result<Resolved> {
         let profile = match &args.profile {
             Some(name) => {
                 check_name(name)
@@ -166,7 +170,10 @@ impl Resolved {
 
     /// The Client Secret: `ST_CLIENT_SECRET` first, else the profile's store.
     /// `Ok(None)` when the store has no secret for a stored profile.
-    pub fn load_secret(&self, secrets: &SecretStore) -> Result<Sourced<Option<ClientSecret>>> {
+    pub(crate) fn load_secret(
+        &self,
+        secrets: &SecretStore,
+    ) -> Result<Sourced<Option<ClientSecret>>> {
         if let Some(secret) = secret_from_env()? {
             return Ok(Sourced {
                 value: Some(secret),
@@ -190,13 +197,13 @@ impl Resolved {
     }
 
     /// The secret, or exit 7 naming the store it is missing from and the repair.
-    pub fn require_secret(&self, secrets: &SecretStore) -> Result<ClientSecret> {
+    pub(crate) fn require_secret(&self, secrets: &SecretStore) -> Result<ClientSecret> {
         self.load_secret(secrets)?
             .value
             .ok_or_else(|| missing_secret(&self.profile.value, self.storage))
     }
 
-    pub fn credentials(&self, client_secret: ClientSecret) -> Credentials {
+    pub(crate) fn credentials(&self, client_secret: ClientSecret) -> Credentials {
         Credentials {
             tenant_id: self.tenant_id.value.clone(),
             app_key: self.app_key.value.clone(),
@@ -206,13 +213,13 @@ impl Resolved {
     }
 
     /// True when nothing stored is involved (credentials only from flags/variables).
-    pub fn is_ephemeral(&self) -> bool {
+    pub(crate) fn is_ephemeral(&self) -> bool {
         self.stored.is_none()
     }
 }
 
 /// The message for a profile whose secret has disappeared from its store.
-pub fn missing_secret(profile: &str, storage: SecretStorage) -> Error {
+pub(crate) fn missing_secret(profile: &str, storage: SecretStorage) -> Error {
     let place = match storage {
         SecretStorage::Keyring => {
             "the OS keyring (it may have been deleted with a keyring manager)"
@@ -244,7 +251,7 @@ fn not_configured(profile: &str, config: &Config) -> Error {
 }
 
 /// `ST_CLIENT_SECRET`, checked like a typed secret.
-pub fn secret_from_env() -> Result<Option<ClientSecret>> {
+pub(crate) fn secret_from_env() -> Result<Option<ClientSecret>> {
     match std::env::var("ST_CLIENT_SECRET") {
         Ok(raw) => Ok(Some(ClientSecret::new(validate_given(Field::ClientSecret, &raw)?))),
         Err(std::env::VarError::NotPresent) => Ok(None),
@@ -257,7 +264,7 @@ pub fn secret_from_env() -> Result<Option<ClientSecret>> {
 
 /// Check a value given without a prompt: hard problems and swapped pastes are
 /// errors (nobody is there to confirm); an unusual shape is only a warning.
-pub fn validate_given(field: Field, raw: &str) -> Result<String> {
+pub(crate) fn validate_given(field: Field, raw: &str) -> Result<String> {
     let checked = credentials::check(field, raw).map_err(|problem| {
         Error::Usage(format!("{problem} (given by {})", field.script_sources()))
     })?;
@@ -274,7 +281,7 @@ pub fn validate_given(field: Field, raw: &str) -> Result<String> {
 }
 
 /// Where a flag-or-variable value came from, per clap.
-pub fn source_from(value_source: Option<ValueSource>, var: &'static str) -> Source {
+pub(crate) fn source_from(value_source: Option<ValueSource>, var: &'static str) -> Source {
     match value_source {
         Some(ValueSource::EnvVariable) => Source::Env(var),
         Some(ValueSource::CommandLine) => Source::Flag,

@@ -15,7 +15,7 @@ use crate::credentials::{Field, clean_pasted, looks_like};
 
 /// Print `err` as clap would, but safely; returns whether it was an error
 /// (as opposed to `--help` or `--version` output).
-pub fn print(err: &clap::Error, command: &clap::Command, args: &[OsString]) -> bool {
+pub(crate) fn print(err: &clap::Error, command: &clap::Command, args: &[OsString]) -> bool {
     if !err.use_stderr() {
         let _ = err.print();
         return false;
@@ -69,7 +69,7 @@ fn quotes_unprintable_text(err: &clap::Error) -> bool {
 
 /// Whether the command line asks for JSON output (`--json`, `--format json`),
 /// looking only at arguments before a `--` (after it, they belong to `exec`'s command).
-pub fn wants_json(args: &[OsString]) -> bool {
+pub(crate) fn wants_json(args: &[OsString]) -> bool {
     let args: Vec<&str> = args
         .iter()
         .skip(1)

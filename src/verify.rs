@@ -22,7 +22,7 @@ use crate::ui::Ui;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum StepStatus {
+pub(crate) enum StepStatus {
     Ok,
     Failed,
     Skipped,
@@ -30,9 +30,9 @@ pub enum StepStatus {
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct Step {
-    pub status: StepStatus,
-    pub message: String,
+pub(crate) struct Step {
+    pub(crate) status: StepStatus,
+    pub(crate) message: String,
 }
 
 impl Step {
@@ -49,7 +49,7 @@ impl Step {
 }
 
 /// The step names used in JSON output and on screen, in order.
-pub const STEP_LABELS: [(&str, &str); 4] = [
+pub(crate) const STEP_LABELS: [(&str, &str); 4] = [
     ("client_credentials", "Client ID / Secret"),
     ("tenant_match", "Tenant"),
     ("api_access", "API access"),
@@ -58,43 +58,43 @@ pub const STEP_LABELS: [(&str, &str); 4] = [
 
 /// The outcome of verifying one set of credentials.
 #[derive(Debug)]
-pub struct Verification {
-    pub client_credentials: Step,
-    pub tenant_match: Step,
-    pub api_access: Step,
+pub(crate) struct Verification {
+    pub(crate) client_credentials: Step,
+    pub(crate) tenant_match: Step,
+    pub(crate) api_access: Step,
     /// The token's scopes summed up, and whether `--require` is met.
-    pub scope_check: Step,
+    pub(crate) scope_check: Step,
     /// One failed step per requirement the token does not meet.
-    pub missing_requirements: Vec<Step>,
+    pub(crate) missing_requirements: Vec<Step>,
     /// The exit status this outcome maps to (`Ok` when every step passed).
-    pub status: ExitStatus,
+    pub(crate) status: ExitStatus,
     /// The values most likely wrong, most likely first.
-    pub suspects: Vec<Field>,
+    pub(crate) suspects: Vec<Field>,
     /// The token, when one was issued (reused by `token` and `exec`).
-    pub token: Option<AccessToken>,
+    pub(crate) token: Option<AccessToken>,
     /// The environment the credentials were verified in (for `--environment
     /// auto`, the one that issued the token).
-    pub environment: Environment,
+    pub(crate) environment: Environment,
     /// Where the credentials were found to belong by asking: the other
     /// environment's token endpoint accepted them after this one refused, or
     /// (auto) the environment that issued the token.
-    pub detected_environment: Option<Environment>,
+    pub(crate) detected_environment: Option<Environment>,
     /// The token's scopes, sorted (`None`: the token names none).
-    pub scopes: Option<Vec<String>>,
+    pub(crate) scopes: Option<Vec<String>>,
     /// The path of the API call made, without its query.
-    pub probe: Option<String>,
+    pub(crate) probe: Option<String>,
     /// The `--require` items not met, as given.
-    pub missing_scopes: Vec<String>,
+    pub(crate) missing_scopes: Vec<String>,
 }
 
 impl Verification {
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.status == ExitStatus::Ok
     }
 
     /// The steps with their JSON names and screen labels: the four fixed ones,
     /// then one per missing requirement.
-    pub fn steps(&self) -> Vec<(&'static str, &'static str, &Step)> {
+    pub(crate) fn steps(&self) -> Vec<(&'static str, &'static str, &Step)> {
         let fixed = [
             &self.client_credentials,
             &self.tenant_match,
@@ -114,7 +114,7 @@ impl Verification {
     }
 
     /// The first step that failed (else the first unconfirmed one), for one-line summaries.
-    pub fn first_problem(&self) -> Option<&Step> {
+    pub(crate) fn first_problem(&self) -> Option<&Step> {
         let steps = self.steps();
         let find = |status: StepStatus| {
             steps
@@ -153,17 +153,17 @@ impl Verification {
 }
 
 /// What to verify against.
-pub struct Plan {
+pub(crate) struct Plan {
     /// The environment asked first (production for `auto`).
-    pub environment: Environment,
-    pub client: ServiceTitan,
+    pub(crate) environment: Environment,
+    pub(crate) client: ServiceTitan,
     /// The other environment's client, asked once when the first refuses the
     /// Client ID / Secret; `Err` says why it is not asked.
-    pub other: Result<ServiceTitan, String>,
+    pub(crate) other: Result<ServiceTitan, String>,
     /// `--environment auto`: the credentials belong where a token is issued.
-    pub auto: bool,
+    pub(crate) auto: bool,
     /// For `-v` notes (why the other environment was not asked).
-    pub ui: Ui,
+    pub(crate) ui: Ui,
 }
 
 /// The token endpoint's refusal, as the server put it.
@@ -203,7 +203,7 @@ const COPY_AGAIN: &str = "Copy both again from the tenant's API Application Acce
 
 /// Verify `credentials` as `plan` says; `required` is `--require` with the
 /// profile's saved list.
-pub async fn verify(
+pub(crate) async fn verify(
     plan: Plan,
     credentials: &Credentials,
     required: &[Requirement],
@@ -344,7 +344,7 @@ fn refused(
 
 /// Why a token request was refused when nothing more is known, in words
 /// that point at the fix. `said` is the server's `: error: description`.
-pub fn rejection_message(environment: Environment, status: u16, said: &str) -> String {
+pub(crate) fn rejection_message(environment: Environment, status: u16, said: &str) -> String {
     format!(
         "ServiceTitan refused the Client ID / Client Secret (HTTP {status}{said}). \
          Either one is mistyped, or they were generated in the {other} environment: \
@@ -354,7 +354,7 @@ pub fn rejection_message(environment: Environment, status: u16, said: &str) -> S
 }
 
 /// The server's `error` / `error_description` as `: error: description`.
-pub fn server_said(error: Option<String>, description: Option<String>) -> String {
+pub(crate) fn server_said(error: Option<String>, description: Option<String>) -> String {
     Refusal::new(0, error, description).said
 }
 
@@ -674,7 +674,7 @@ fn check_scopes(scopes: Option<&[String]>, required: &[Requirement]) -> (Step, V
 }
 
 /// A verification that could not start (bad URL override, TLS set-up).
-pub fn setup_failed(
+pub(crate) fn setup_failed(
     environment: Environment,
     err: &crate::error::Error,
     required: &[Requirement],

@@ -16,7 +16,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use base64::Engine as _;
-use st_setup::servicetitan::http::{MAX_BODY_BYTES, MAX_RETRIES, max_total_backoff};
+use st_setup::for_tests::{MAX_BODY_BYTES, MAX_RETRIES, max_total_backoff};
 
 use crate::util::cmd::{Cmd, Output, TestEnv};
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan, Fault, Route};

@@ -33,31 +33,31 @@ The exit code is the worst outcome across the profiles checked (see `st-setup --
 
 #[derive(Args, Debug)]
 #[command(after_help = AFTER_HELP)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     #[command(flatten)]
-    pub values: CredentialArgs,
+    pub(crate) values: CredentialArgs,
 
     /// Check every stored profile, concurrently, each with its own stored values
     /// (with --environment, only that environment's)
     #[arg(long)]
-    pub all: bool,
+    pub(crate) all: bool,
 
     #[command(flatten)]
-    pub filter: ProfileFilter,
+    pub(crate) filter: ProfileFilter,
 
     #[command(flatten)]
-    pub jobs: JobsArgs,
+    pub(crate) jobs: JobsArgs,
 
     /// Print one JSON document on stdout (an array with --all)
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// List every scope the token carries, grouped by API module
     #[arg(long)]
-    pub scopes: bool,
+    pub(crate) scopes: bool,
 
     #[command(flatten)]
-    pub require: RequireArgs,
+    pub(crate) require: RequireArgs,
 }
 
 /// One profile's result, as printed and as JSON.
@@ -124,7 +124,7 @@ struct Target {
     job: std::result::Result<Credentials, Error>,
 }
 
-pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
     ctx.check_endpoint_overrides()?;
     let given_required = args.require.requirements()?;
     let (config_store, config) = ctx.load_config()?;

@@ -56,52 +56,52 @@ const COLUMNS: [&str; 6] = [
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ImportFormat {
+pub(crate) enum ImportFormat {
     Csv,
     Jsonl,
 }
 
 #[derive(Args, Debug)]
 #[command(after_help = AFTER_HELP)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// CSV or JSON Lines file of tenants to add (- for standard input)
     #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
 
     /// The file's format [default: from its extension (.csv; .jsonl, .ndjson); csv for -]
     #[arg(long, value_enum)]
-    pub format: Option<ImportFormat>,
+    pub(crate) format: Option<ImportFormat>,
 
     /// Take the App Key (and the environment) of rows that leave them empty from this stored profile
     #[arg(long, value_name = "PROFILE")]
-    pub app_key_from: Option<String>,
+    pub(crate) app_key_from: Option<String>,
 
     /// The environment of rows that leave it empty
     #[arg(long, value_enum)]
-    pub environment: Option<Environment>,
+    pub(crate) environment: Option<Environment>,
 
     /// Replace profiles that already exist (else they are reported and left alone)
     #[arg(long)]
-    pub overwrite: bool,
+    pub(crate) overwrite: bool,
 
     /// Verify every row, store nothing
     #[arg(long, conflicts_with = "no_verify")]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 
     /// Store every valid row without asking ServiceTitan (saved as unverified)
     #[arg(long)]
-    pub no_verify: bool,
+    pub(crate) no_verify: bool,
 
     /// Where to keep the Client Secrets: the OS keyring, or 0600 plain-text files
     #[arg(long, env = "ST_STORAGE", value_enum, hide_env_values = true)]
-    pub storage: Option<SecretStorage>,
+    pub(crate) storage: Option<SecretStorage>,
 
     /// Print a JSON array on stdout, one {line, profile, tenant, ok, exit_code, message} per row
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     #[command(flatten)]
-    pub jobs: JobsArgs,
+    pub(crate) jobs: JobsArgs,
 }
 
 /// One row as written in the file.
@@ -143,7 +143,7 @@ struct Outcome {
     status: ExitStatus,
 }
 
-pub fn exec(args: ImportArgs, ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn exec(args: ImportArgs, ctx: &Context) -> Result<ExitStatus> {
     ctx.check_endpoint_overrides()?;
     let from_stdin = args.file.as_os_str() == "-";
     let format = args.format.unwrap_or_else(|| format_of(&args.file));

@@ -36,16 +36,16 @@ shell history): use ST_CLIENT_SECRET, --client-secret-stdin, or the hidden promp
 
 #[derive(Args, Debug)]
 #[command(after_help = AFTER_HELP)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     #[command(flatten)]
-    pub values: CredentialArgs,
+    pub(crate) values: CredentialArgs,
 
     #[command(flatten)]
-    pub require: RequireArgs,
+    pub(crate) require: RequireArgs,
 
     /// Read the Client Secret from the first line of standard input
     #[arg(long, help_heading = "Credentials")]
-    pub client_secret_stdin: bool,
+    pub(crate) client_secret_stdin: bool,
 
     /// Where to keep the Client Secret: the OS keyring, or a 0600 plain-text file
     #[arg(
@@ -55,28 +55,28 @@ pub struct InitArgs {
         hide_env_values = true,
         help_heading = "Storage"
     )]
-    pub storage: Option<SecretStorage>,
+    pub(crate) storage: Option<SecretStorage>,
 
     /// Never prompt; fail with exit 2 listing anything missing (implied when stdin is not a terminal)
     #[arg(long)]
-    pub non_interactive: bool,
+    pub(crate) non_interactive: bool,
 
     /// Save without asking ServiceTitan whether the values work
     #[arg(long)]
-    pub no_verify: bool,
+    pub(crate) no_verify: bool,
 
     /// Print the Developer Portal and tenant URLs instead of offering to open them
     #[arg(long)]
-    pub no_browser: bool,
+    pub(crate) no_browser: bool,
 
     /// Another tenant of the same app: take the App Key and the environment from this stored profile
     #[arg(long, value_name = "PROFILE", help_heading = "Credentials")]
-    pub app_key_from: Option<String>,
+    pub(crate) app_key_from: Option<String>,
 }
 
 /// The non-secret values, shared with `check` and `token`, which accept them too.
 #[derive(Args, Debug, Default, Clone)]
-pub struct CredentialArgs {
+pub(crate) struct CredentialArgs {
     /// Profile name [default: default]
     #[arg(
         long,
@@ -84,7 +84,7 @@ pub struct CredentialArgs {
         hide_env_values = true,
         help_heading = "Credentials"
     )]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
 
     /// ServiceTitan environment the Client ID / Secret belong to (auto: init finds out)
     #[arg(
@@ -94,7 +94,7 @@ pub struct CredentialArgs {
         hide_env_values = true,
         help_heading = "Credentials"
     )]
-    pub environment: Option<EnvironmentChoice>,
+    pub(crate) environment: Option<EnvironmentChoice>,
 
     /// Tenant ID (digits, from API Application Access in the tenant)
     #[arg(
@@ -104,7 +104,7 @@ pub struct CredentialArgs {
         hide_env_values = true,
         help_heading = "Credentials"
     )]
-    pub tenant_id: Option<String>,
+    pub(crate) tenant_id: Option<String>,
 
     /// Application Key (ak1..., from the Developer Portal)
     #[arg(
@@ -114,7 +114,7 @@ pub struct CredentialArgs {
         hide_env_values = true,
         help_heading = "Credentials"
     )]
-    pub app_key: Option<String>,
+    pub(crate) app_key: Option<String>,
 
     /// Client ID (cid..., from the tenant's API Application Access page)
     #[arg(
@@ -124,10 +124,10 @@ pub struct CredentialArgs {
         hide_env_values = true,
         help_heading = "Credentials"
     )]
-    pub client_id: Option<String>,
+    pub(crate) client_id: Option<String>,
 }
 
-pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
     let interactive = !args.non_interactive
         && std::io::stdin().is_terminal()
         && std::io::stderr().is_terminal()
@@ -512,7 +512,7 @@ fn collect_without_prompts(
 }
 
 /// The error for a failed verification: its exit status, its first problem, and that nothing was saved.
-pub fn verification_error(verification: &crate::verify::Verification) -> Error {
+pub(crate) fn verification_error(verification: &crate::verify::Verification) -> Error {
     let message = verification
         .first_problem()
         .map(|s| s.message.clone())

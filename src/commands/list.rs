@@ -16,17 +16,17 @@ use crate::ui::stdout_line;
 #[command(
     after_help = "Examples:\n  st-setup list\n  st-setup list --environment integration --match 'acme-*'\n  st-setup list --json | jq -r '.[].profile'"
 )]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// Print a JSON array on stdout
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// Only the profiles of this environment
     #[arg(long, value_enum, help_heading = "Selecting profiles")]
-    pub environment: Option<Environment>,
+    pub(crate) environment: Option<Environment>,
 
     #[command(flatten)]
-    pub filter: ProfileFilter,
+    pub(crate) filter: ProfileFilter,
 }
 
 #[derive(Serialize)]
@@ -38,7 +38,7 @@ struct Row<'a> {
     verified: bool,
 }
 
-pub fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
     let pattern = args.filter.pattern()?;
     let (_, config) = ctx.load_config()?;
     let rows: Vec<Row> = config

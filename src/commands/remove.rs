@@ -17,7 +17,7 @@ use crate::wizard::Prompter;
 #[command(
     after_help = "Examples:\n  st-setup remove --profile old-tenant\n  st-setup remove --profile ci --yes   # no question, for scripts\n  st-setup remove --match 'trial-*' --yes   # every profile the pattern selects"
 )]
-pub struct RemoveArgs {
+pub(crate) struct RemoveArgs {
     /// Profile to remove [default: default]
     #[arg(
         long,
@@ -26,17 +26,17 @@ pub struct RemoveArgs {
         help_heading = "Credentials",
         conflicts_with = "glob"
     )]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
 
     #[command(flatten)]
-    pub filter: ProfileFilter,
+    pub(crate) filter: ProfileFilter,
 
     /// Do not ask for confirmation (required when not in a terminal)
     #[arg(long, short = 'y')]
-    pub yes: bool,
+    pub(crate) yes: bool,
 }
 
-pub fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
     let (config_store, config) = ctx.load_config()?;
     let names: Vec<String> = match args.filter.pattern()? {
         Some(pattern) => {

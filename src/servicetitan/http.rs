@@ -20,7 +20,7 @@ use url::Url;
 use super::early::{EarlyConnections, EarlyLayer, Purpose, with_purpose};
 use super::proxy::{Proxy, ProxyConfig, Route};
 use super::scrub::spellings;
-pub use super::scrub::{excerpt, scrubbed_excerpt, scrubbed_prefix_excerpt};
+pub(crate) use super::scrub::{scrubbed_excerpt, scrubbed_prefix_excerpt};
 use crate::error::{Error, Result};
 use crate::ui::Ui;
 
@@ -31,17 +31,17 @@ const TOO_LARGE_EXCERPT_CHARS: usize = 120;
 /// Retries after the first attempt for retryable failures.
 pub const MAX_RETRIES: u32 = 3;
 /// Longest wait honoured from a `Retry-After` header.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 /// Redirects followed within the same origin for API calls.
 const MAX_REDIRECTS: usize = 5;
 
 #[derive(Clone, Debug)]
-pub struct HttpSettings {
+pub(crate) struct HttpSettings {
     /// Whole-request timeout (connect, send, read the body).
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Extra PEM CA certificates, trusted in addition to the platform's.
-    pub ca_bundle: Option<PathBuf>,
+    pub(crate) ca_bundle: Option<PathBuf>,
 }
 
 impl Default for HttpSettings {
@@ -56,7 +56,7 @@ impl Default for HttpSettings {
 
 /// What kind of network failure happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailureKind {
+pub(crate) enum FailureKind {
     Dns,
     Refused,
     Reset,
@@ -74,10 +74,10 @@ pub enum FailureKind {
 }
 
 #[derive(Clone, Debug)]
-pub struct NetworkError {
-    pub kind: FailureKind,
-    pub host: String,
-    pub message: String,
+pub(crate) struct NetworkError {
+    pub(crate) kind: FailureKind,
+    pub(crate) host: String,
+    pub(crate) message: String,
 }
 
 impl fmt::Display for NetworkError {
@@ -94,7 +94,7 @@ impl From<NetworkError> for Error {
 
 /// Which failures a request may be retried on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RetryPolicy {
+pub(crate) enum RetryPolicy {
     /// Reads: retry 429, 502, 503, 504, refused and reset connections (not
     /// timeouts: a hung server costs the timeout once).
     Idempotent,
@@ -104,20 +104,20 @@ pub enum RetryPolicy {
 }
 
 /// A request to send: everything needed to send it again on a retry.
-pub struct Request<'a> {
-    pub method: Method,
-    pub url: Url,
-    pub headers: HeaderMap,
-    pub body: Option<&'a [u8]>,
-    pub retry: RetryPolicy,
+pub(crate) struct Request<'a> {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<&'a [u8]>,
+    pub(crate) retry: RetryPolicy,
     /// Follow redirects that stay on the same scheme, host and port.
-    pub follow_same_origin_redirects: bool,
+    pub(crate) follow_same_origin_redirects: bool,
 }
 
 impl Request<'_> {
     /// The Client Secret of a form body and the values of sensitive headers
     /// (the bearer token, the App Key): never to be printed.
-    pub fn sensitive_values(&self) -> Vec<String> {
+    pub(crate) fn sensitive_values(&self) -> Vec<String> {
         let form = self.body.map(|body| {
             url::form_urlencoded::parse(body)
                 .filter(|(k, _)| k == "client_secret")
@@ -133,11 +133,11 @@ impl Request<'_> {
     }
 }
 
-pub struct Response {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-    pub url: Url,
+pub(crate) struct Response {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+    pub(crate) url: Url,
 }
 
 /// The body may hold an access token: `Debug` shows only its length.
@@ -151,7 +151,7 @@ impl std::fmt::Debug for Response {
     }
 }
 
-pub struct Transport {
+pub(crate) struct Transport {
     client: reqwest::Client,
     settings: HttpSettings,
     proxies: ProxyConfig,
@@ -165,11 +165,15 @@ pub struct Transport {
 
 impl Transport {
     /// A transport using the proxies of this process's environment.
-    pub fn new(settings: HttpSettings, ui: Ui) -> Result<Transport> {
+    pub(crate) fn new(settings: HttpSettings, ui: Ui) -> Result<Transport> {
         Transport::with_proxies(settings, ui, ProxyConfig::from_env())
     }
 
-    pub fn with_proxies(settings: HttpSettings, ui: Ui, proxies: ProxyConfig) -> Result<Transport> {
+    pub(crate) fn with_proxies(
+        settings: HttpSettings,
+        ui: Ui,
+        proxies: ProxyConfig,
+    ) -> Result<Transport> {
         // ring is the only provider compiled in; installing it twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
@@ -238,7 +242,7 @@ impl Transport {
     /// connects again, and reports that. Origins already requested or
     /// already being opened, and those whose proxy setting is unusable, are
     /// skipped.
-    pub async fn connect_early(&self, urls: &[&Url]) {
+    pub(crate) async fn connect_early(&self, urls: &[&Url]) {
         for url in urls {
             let origin = origin_key(url);
             if self.was_requested(&origin)
@@ -262,7 +266,7 @@ impl Transport {
     }
 
     /// Send `request`, retrying per its policy, and read the body (capped).
-    pub async fn send(&self, request: &Request<'_>) -> Result<Response, NetworkError> {
+    pub(crate) async fn send(&self, request: &Request<'_>) -> Result<Response, NetworkError> {
         let mut attempt = 0;
         loop {
             let outcome = self.send_following_redirects(request).await;
@@ -724,7 +728,7 @@ fn retry_wait_for_error(policy: RetryPolicy, err: &NetworkError, attempt: u32) -
 }
 
 /// `Retry-After` as seconds or an HTTP date, capped.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     let wait = if let Ok(secs) = value.parse::<u64>() {
         Duration::from_secs(secs)
@@ -764,7 +768,7 @@ fn jitter_fraction() -> f64 {
 /// `host:port`, or for a URL without a host (`data:`, `mailto:`), what kind
 /// of URL it is: never the rest of it, which a server's redirect may fill
 /// with anything.
-pub fn host_of(url: &Url) -> String {
+pub(crate) fn host_of(url: &Url) -> String {
     let host = |h: &str| crate::printable::field(h, crate::printable::FIELD_CHARS);
     match (url.host_str(), url.port()) {
         (Some(h), Some(p)) => format!("{}:{p}", host(h)),

@@ -5,11 +5,11 @@
 //! means for the user. Secrets are only ever placed in request bodies and
 //! headers, never in URLs, messages or logs.
 
-pub mod early;
-pub mod http;
-pub mod jwt;
-pub mod proxy;
-pub mod scrub;
+pub(crate) mod early;
+pub(crate) mod http;
+pub(crate) mod jwt;
+pub(crate) mod proxy;
+pub(crate) mod scrub;
 
 use std::fmt;
 use std::sync::Arc;
@@ -29,17 +29,17 @@ use http::{
 
 /// An access token: zeroed on drop, never printed by `Debug`.
 #[derive(Clone)]
-pub struct AccessToken {
+pub(crate) struct AccessToken {
     value: SecretString,
-    pub expires_in: Duration,
+    pub(crate) expires_in: Duration,
     /// The scopes the server says the token carries (sorted): the token
     /// response's `scope`, else the JWT's `scope` claim; `None` when neither
     /// names any.
-    pub scopes: Option<Vec<String>>,
+    pub(crate) scopes: Option<Vec<String>>,
 }
 
 impl AccessToken {
-    pub fn new(value: String, expires_in: Duration) -> Self {
+    pub(crate) fn new(value: String, expires_in: Duration) -> Self {
         let scopes = jwt::claims(&value).and_then(|c| c.scopes);
         AccessToken {
             value: SecretString::from(value),
@@ -48,7 +48,7 @@ impl AccessToken {
         }
     }
 
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         self.value.expose_secret()
     }
 }
@@ -65,7 +65,7 @@ impl fmt::Debug for AccessToken {
 
 /// The token endpoint's verdict.
 #[derive(Debug)]
-pub enum TokenOutcome {
+pub(crate) enum TokenOutcome {
     Issued(AccessToken),
     /// HTTP 4xx: the Client ID / Secret were refused. Fields are the server's
     /// `error` / `error_description`, cleaned for printing.
@@ -78,14 +78,14 @@ pub enum TokenOutcome {
 
 /// An RFC 7807 problem body, as far as the server sent one.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub title: Option<String>,
-    pub trace_id: Option<String>,
+pub(crate) struct Problem {
+    pub(crate) title: Option<String>,
+    pub(crate) trace_id: Option<String>,
 }
 
 impl Problem {
     /// ` ("Forbidden", trace 00-abc)` or empty.
-    pub fn suffix(&self) -> String {
+    pub(crate) fn suffix(&self) -> String {
         match (&self.title, &self.trace_id) {
             (Some(t), Some(id)) => format!(" (\"{t}\", trace ID {id})"),
             (Some(t), None) => format!(" (\"{t}\")"),
@@ -97,37 +97,37 @@ impl Problem {
 
 /// The API probe's verdict.
 #[derive(Debug, PartialEq, Eq)]
-pub enum ProbeOutcome {
+pub(crate) enum ProbeOutcome {
     Ok,
     Unauthorized(Problem),
     Forbidden(Problem),
     NotFound(Problem),
 }
 
-pub struct ServiceTitan {
+pub(crate) struct ServiceTitan {
     transport: Arc<Transport>,
     endpoints: Endpoints,
 }
 
 impl ServiceTitan {
     /// A client for `endpoints`; clients for several profiles share one transport.
-    pub fn new(transport: Arc<Transport>, endpoints: Endpoints) -> Self {
+    pub(crate) fn new(transport: Arc<Transport>, endpoints: Endpoints) -> Self {
         ServiceTitan {
             transport,
             endpoints,
         }
     }
 
-    pub fn endpoints(&self) -> &Endpoints {
+    pub(crate) fn endpoints(&self) -> &Endpoints {
         &self.endpoints
     }
 
-    pub fn transport(&self) -> &Transport {
+    pub(crate) fn transport(&self) -> &Transport {
         &self.transport
     }
 
     /// POST the client-credentials grant to this client's token endpoint.
-    pub async fn request_token(
+    pub(crate) async fn request_token(
         &self,
         client_id: &str,
         secret: &ClientSecret,
@@ -160,7 +160,11 @@ impl ServiceTitan {
     }
 
     /// The URL of `module`'s probe for `tenant_id` (with its `page=1&pageSize=1` query).
-    pub fn probe_url(&self, module: &Module, tenant_id: &str) -> Result<url::Url, NetworkError> {
+    pub(crate) fn probe_url(
+        &self,
+        module: &Module,
+        tenant_id: &str,
+    ) -> Result<url::Url, NetworkError> {
         let mut url = self.endpoints.api_base.clone();
         url.path_segments_mut()
             .map_err(|_| NetworkError {
@@ -176,7 +180,7 @@ impl ServiceTitan {
     }
 
     /// GET one item of `module`'s cheap list: proves App Key, tenant and token together.
-    pub async fn probe(
+    pub(crate) async fn probe(
         &self,
         module: &Module,
         tenant_id: &str,
@@ -219,13 +223,13 @@ impl ServiceTitan {
 }
 
 /// The longest access token accepted (ServiceTitan's are about 1,000 characters).
-pub const MAX_TOKEN_CHARS: usize = 16 * 1024;
+pub(crate) const MAX_TOKEN_CHARS: usize = 16 * 1024;
 
 /// Whether `token` holds only what an OAuth bearer token may (RFC 6750's
 /// b64token: letters, digits, `-._~+/`, then `=` padding) and is not absurdly
 /// long: so one that is printed (`st-setup token`), cached or exported
 /// (`exec`) can carry no escape sequence, line break or shell syntax.
-pub fn is_well_formed_token(token: &str) -> bool {
+pub(crate) fn is_well_formed_token(token: &str) -> bool {
     let body = token.trim_end_matches('=');
     !body.is_empty()
         && token.len() <= MAX_TOKEN_CHARS

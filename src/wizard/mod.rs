@@ -8,7 +8,7 @@
 //! and nothing else.
 
 mod guide;
-pub mod no_keyring;
+pub(crate) mod no_keyring;
 mod prompt;
 
 use crate::credentials::{ClientSecret, Credentials, Field};
@@ -18,40 +18,41 @@ use crate::profile::{DEFAULT_PROFILE, check_name};
 use crate::store::config::Profile;
 use crate::ui::Ui;
 use crate::verify::Verification;
-pub use prompt::{Choice, Prompter};
+pub(crate) use prompt::{Choice, Prompter};
 
 /// Values given on the command line or in the environment: their prompts are skipped.
 #[derive(Default)]
-pub struct Given {
-    pub profile: Option<String>,
-    pub environment: Option<EnvironmentChoice>,
-    pub tenant_id: Option<String>,
-    pub app_key: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<ClientSecret>,
+pub(crate) struct Given {
+    pub(crate) profile: Option<String>,
+    pub(crate) environment: Option<EnvironmentChoice>,
+    pub(crate) tenant_id: Option<String>,
+    pub(crate) app_key: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<ClientSecret>,
 }
 
 /// What is already stored for a profile.
-pub struct Stored {
-    pub profile: Option<Profile>,
-    pub secret: Option<ClientSecret>,
+pub(crate) struct Stored {
+    pub(crate) profile: Option<Profile>,
+    pub(crate) secret: Option<ClientSecret>,
 }
 
 /// The wizard's result: what to save, and whether it was verified.
-pub struct Collected {
-    pub profile: String,
-    pub environment: Environment,
+pub(crate) struct Collected {
+    pub(crate) profile: String,
+    pub(crate) environment: Environment,
     /// The environment was found out by asking (`--environment auto`, "Not sure").
-    pub environment_found: bool,
-    pub credentials: Credentials,
-    pub verified: bool,
+    pub(crate) environment_found: bool,
+    pub(crate) credentials: Credentials,
+    pub(crate) verified: bool,
 }
 
 /// How the wizard asks ServiceTitan about a profile's credentials, in an
 /// environment or (`None`) finding out which one they belong to.
-pub type VerifyFn<'a> = &'a dyn Fn(&str, Option<Environment>, &Credentials) -> Result<Verification>;
+pub(crate) type VerifyFn<'a> =
+    &'a dyn Fn(&str, Option<Environment>, &Credentials) -> Result<Verification>;
 
-pub struct Wizard<'a> {
+pub(crate) struct Wizard<'a> {
     ui: Ui,
     prompt: Prompter,
     open_browser: bool,
@@ -59,7 +60,7 @@ pub struct Wizard<'a> {
 }
 
 impl<'a> Wizard<'a> {
-    pub fn new(ui: Ui, open_browser: bool, given: &'a Given) -> Self {
+    pub(crate) fn new(ui: Ui, open_browser: bool, given: &'a Given) -> Self {
         Wizard {
             ui,
             prompt: Prompter::new(ui),
@@ -70,7 +71,7 @@ impl<'a> Wizard<'a> {
 
     /// Run the whole dialogue. `lookup` reads what is stored for a profile name;
     /// `verify` asks ServiceTitan (None when verification is switched off).
-    pub fn run(
+    pub(crate) fn run(
         &self,
         lookup: impl Fn(&str) -> Result<Stored>,
         verify: Option<VerifyFn<'_>>,
@@ -165,7 +166,7 @@ impl<'a> Wizard<'a> {
     /// Only the Tenant ID, a profile name (suggested from the tenant), the
     /// Client ID and the Client Secret are asked; the App Key and the
     /// environment are kept. Then verified, with repair, as in [`Wizard::run`].
-    pub fn another_tenant(
+    pub(crate) fn another_tenant(
         &self,
         previous: &Collected,
         lookup: impl Fn(&str) -> Result<Stored>,
@@ -417,7 +418,7 @@ enum Repair {
 }
 
 /// One line per step on stderr, for the wizard and for `init --non-interactive`.
-pub fn print_verification(ui: Ui, verification: &Verification) {
+pub(crate) fn print_verification(ui: Ui, verification: &Verification) {
     for line in ui.verification_lines(verification) {
         ui.styled_line(&line);
     }
