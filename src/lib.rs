@@ -54,7 +54,8 @@ use crate::error::{Error, ExitStatus};
 #[doc(hidden)]
 pub mod for_tests {
     pub use crate::cli::Cli;
-    pub use crate::servicetitan::http::{MAX_BODY_BYTES, MAX_RETRIES, max_total_backoff};
+    pub use crate::servicetitan::body_cap::MAX_BODY_BYTES;
+    pub use crate::servicetitan::retry::{MAX_RETRIES, max_total_backoff};
 }
 
 const OVERVIEW: &str = "\

@@ -16,7 +16,7 @@ use crate::credentials::{Credentials, Field};
 use crate::environment::Environment;
 use crate::error::ExitStatus;
 use crate::scopes::{self, Module, Requirement};
-use crate::servicetitan::http::NetworkError;
+use crate::servicetitan::failure::NetworkError;
 use crate::servicetitan::{AccessToken, ProbeOutcome, ServiceTitan, TokenOutcome, jwt};
 use crate::ui::Ui;
 

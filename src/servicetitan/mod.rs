@@ -5,10 +5,15 @@
 //! means for the user. Secrets are only ever placed in request bodies and
 //! headers, never in URLs, messages or logs.
 
+pub(crate) mod body_cap;
 pub(crate) mod early;
+pub(crate) mod failure;
 pub(crate) mod http;
 pub(crate) mod jwt;
+pub(crate) mod origin;
 pub(crate) mod proxy;
+pub(crate) mod redirect;
+pub(crate) mod retry;
 pub(crate) mod scrub;
 
 use std::fmt;
@@ -23,9 +28,10 @@ use serde::Deserialize;
 use crate::credentials::ClientSecret;
 use crate::environment::Endpoints;
 use crate::scopes::Module;
-use http::{
-    FailureKind, NetworkError, Request, Response, RetryPolicy, Transport, scrubbed_excerpt,
-};
+use failure::{FailureKind, NetworkError};
+use http::{Request, Response, Transport};
+use retry::RetryPolicy;
+use scrub::scrubbed_excerpt;
 
 /// An access token: zeroed on drop, never printed by `Debug`.
 #[derive(Clone)]
@@ -169,7 +175,7 @@ impl ServiceTitan {
         url.path_segments_mut()
             .map_err(|_| NetworkError {
                 kind: FailureKind::Other,
-                host: http::host_of(&self.endpoints.api_base),
+                host: origin::host_of(&self.endpoints.api_base),
                 message: "ST_API_URL cannot be used as a base URL".into(),
             })?
             .pop_if_empty()
@@ -372,13 +378,13 @@ fn interpret_probe_response(
 ///
 /// `hidden`: the secret or token the request carried, never to be printed.
 fn status_error(response: &Response, hidden: &[&str]) -> NetworkError {
-    let host = http::host_of(&response.url);
+    let host = origin::host_of(&response.url);
     let status = response.status.as_u16();
     let body = scrubbed_excerpt(&response.body, hidden, 200);
     let what = match status {
         429 => format!(
             "{host} is rate limiting requests (HTTP 429) and still was after {} retries; wait a minute and try again",
-            http::MAX_RETRIES
+            retry::MAX_RETRIES
         ),
         500..=599 => format!(
             "{host} had a server error (HTTP {status}); ServiceTitan may be having trouble, try again later"
@@ -395,7 +401,7 @@ fn status_error(response: &Response, hidden: &[&str]) -> NetworkError {
 fn bad_response(url: &url::Url, message: &str) -> NetworkError {
     NetworkError {
         kind: FailureKind::BadResponse,
-        host: http::host_of(url),
+        host: origin::host_of(url),
         message: message.to_string(),
     }
 }
