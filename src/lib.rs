@@ -71,19 +71,16 @@ Start here:
 pub fn main() -> ExitCode {
     // Before anything holds a secret.
     core_dumps::forbid();
-    let status = match run(std::env::args_os()) {
-        Ok(status) => status,
-        Err(err) => report(&err),
-    };
+    let status = run(std::env::args_os());
     if status == ExitStatus::Interrupted {
         signals::end_by_the_interrupt();
     }
     ExitCode::from(status.code())
 }
 
-/// Parse `args` and run the command. `Ok` carries the exit status of a command
-/// that ran to the end (a check that found a problem still runs to the end).
-fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitStatus, Error> {
+/// Parse `args`, run the command and report its failure; the exit status
+/// (a check that found a problem still runs to the end, with its status).
+fn run(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
     let args: Vec<OsString> = args.into_iter().collect();
     let command = cli::command(&args);
     let parsed = command
@@ -93,11 +90,11 @@ fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitStatus, Error> {
     let (cli, matches) = match parsed {
         Ok(parsed) => parsed,
         Err(err) => {
-            return Ok(if usage_error::print(&err, &command, &args) {
+            return if usage_error::print(&err, &command, &args) {
                 ExitStatus::Usage
             } else {
                 ExitStatus::Ok
-            });
+            };
         }
     };
     let command_matches = matches.subcommand().map(|(_, m)| m.clone());
@@ -111,11 +108,20 @@ fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitStatus, Error> {
             None => ui::stdout_line(OVERVIEW).map(|()| ExitStatus::Ok),
         }
     };
-    if json && let Err(err) = &result {
-        // Scripts that parse stdout get a document even when nothing ran.
-        let _ = ui::stdout_line(&json_error_document(err.exit_status(), &err.to_string()));
+    match result {
+        Ok(status) => status,
+        Err(err) => {
+            if json {
+                // Scripts that parse stdout get a document even when nothing ran.
+                let _ = ui::stdout_line(&json_error_document(err.exit_status(), &err.to_string()));
+            }
+            let status = report(&err);
+            for cause in err.causes() {
+                ctx.ui.verbose_line(&format!("caused by: {cause}"));
+            }
+            status
+        }
     }
-    result
 }
 
 /// `--json` or `--format json` on the subcommand.

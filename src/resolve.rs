@@ -233,21 +233,14 @@ pub(crate) fn missing_secret(profile: &str, storage: SecretStorage) -> Error {
 }
 
 fn not_configured(profile: &str, config: &Config) -> Error {
-    let known: Vec<String> = config
-        .profiles
-        .keys()
-        .map(|name| crate::printable::field(name, 64))
-        .collect();
-    let known = if known.is_empty() {
-        "No profiles are configured yet.".to_string()
-    } else {
-        format!("Configured profiles: {}.", known.join(", "))
-    };
-    Error::NotConfigured(format!(
-        "profile {profile:?} is not configured. {known}\n\
-         Run `st-setup init --profile {profile}`, or give every value with flags or variables \
-         (ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID, ST_CLIENT_SECRET) to use credentials without storing them."
-    ))
+    Error::ProfileNotConfigured {
+        profile: profile.to_string(),
+        known: config
+            .profiles
+            .keys()
+            .map(|name| crate::printable::field(name, 64))
+            .collect(),
+    }
 }
 
 /// `ST_CLIENT_SECRET`, checked like a typed secret.

@@ -513,11 +513,11 @@ fn collect_without_prompts(
 
 /// The error for a failed verification: its exit status, its first problem, and that nothing was saved.
 pub(crate) fn verification_error(verification: &crate::verify::Verification) -> Error {
-    let message = verification
-        .first_problem()
-        .map(|s| s.message.clone())
-        .unwrap_or_else(|| "verification failed".into());
-    let message =
-        format!("{message}\nNothing was saved (use --no-verify to save without checking).");
-    Error::with_status(verification.status, message)
+    Error::NotVerified {
+        status: verification.status,
+        problem: verification
+            .first_problem()
+            .map(|s| s.message.clone())
+            .unwrap_or_else(|| "verification failed".into()),
+    }
 }

@@ -22,7 +22,7 @@ pub(super) async fn read_capped(
     mut response: reqwest::Response,
     url: &Url,
     hidden: &[String],
-    classify: impl Fn(&reqwest::Error) -> NetworkError,
+    classify: impl Fn(reqwest::Error) -> NetworkError,
 ) -> Result<Response, NetworkError> {
     let status = response.status();
     let headers = response.headers().clone();
@@ -51,7 +51,7 @@ pub(super) async fn read_capped(
             Err(e) => {
                 // Say how far the answer got; never show its bytes here:
                 // a token response cut short still holds part of a token.
-                let mut err = classify(&e);
+                let mut err = classify(e);
                 let got = match expected {
                     Some(total) => format!("{} of {total} bytes", body.len()),
                     None => format!("{} bytes", body.len()),
@@ -96,6 +96,7 @@ fn too_large(
     let first = &first[..first.len().min(too_large_excerpt_bytes(hidden))];
     let hidden: Vec<&str> = hidden.iter().map(String::as_str).collect();
     NetworkError {
+        source: None,
         kind: FailureKind::BadResponse,
         message: format!(
             "{host} sent a response larger than {} KiB (HTTP {}, at least {len} bytes); \

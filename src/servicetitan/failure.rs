@@ -9,6 +9,7 @@
 //! nothing about TLS).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::http::HttpSettings;
@@ -39,6 +40,8 @@ pub(crate) struct NetworkError {
     pub(crate) kind: FailureKind,
     pub(crate) host: String,
     pub(crate) message: String,
+    /// reqwest's own error, when it reported the failure (for `--verbose`).
+    pub(crate) source: Option<Arc<reqwest::Error>>,
 }
 
 impl fmt::Display for NetworkError {
@@ -47,9 +50,15 @@ impl fmt::Display for NetworkError {
     }
 }
 
+impl std::error::Error for NetworkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
+}
+
 impl From<NetworkError> for Error {
     fn from(err: NetworkError) -> Self {
-        Error::Network(err.message)
+        Error::Network(err)
     }
 }
 

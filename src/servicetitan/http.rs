@@ -254,6 +254,7 @@ impl Transport {
         if let Route::Unusable(why) = self.proxies.route(url) {
             let host = host_of(url);
             return Err(NetworkError {
+                source: None,
                 kind: FailureKind::Proxy,
                 message: format!("could not reach {host}: {why}"),
                 host,
@@ -272,10 +273,10 @@ impl Transport {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(origin.clone());
-        let classify = |e: &reqwest::Error| self.classify(url, e);
+        let classify = |e: reqwest::Error| self.classify(url, e);
         let hidden = request.sensitive_values();
         let result = with_purpose(Purpose::Request(origin), async {
-            let response = builder.send().await.map_err(|e| classify(&e))?;
+            let response = builder.send().await.map_err(classify)?;
             read_capped(response, url, &hidden, classify).await
         })
         .await;
@@ -301,11 +302,13 @@ impl Transport {
         result
     }
 
-    fn classify(&self, url: &Url, err: &reqwest::Error) -> NetworkError {
+    fn classify(&self, url: &Url, err: reqwest::Error) -> NetworkError {
         let host = host_of(url);
         let (kind, message) =
-            describe_failure(err, &host, &self.settings, self.proxies.proxy_for(url));
+            describe_failure(&err, &host, &self.settings, self.proxies.proxy_for(url));
         NetworkError {
+            // The URL is in the --verbose request lines already, without userinfo.
+            source: Some(Arc::new(err.without_url())),
             kind,
             host,
             message,

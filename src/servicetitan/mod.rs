@@ -174,6 +174,7 @@ impl ServiceTitan {
         let mut url = self.endpoints.api_base.clone();
         url.path_segments_mut()
             .map_err(|_| NetworkError {
+                source: None,
                 kind: FailureKind::Other,
                 host: origin::host_of(&self.endpoints.api_base),
                 message: "ST_API_URL cannot be used as a base URL".into(),
@@ -392,6 +393,7 @@ fn status_error(response: &Response, hidden: &[&str]) -> NetworkError {
         _ => format!("{host} answered HTTP {status}, which st-setup did not expect"),
     };
     NetworkError {
+        source: None,
         kind: FailureKind::Status,
         host,
         message: format!("{what}. Response: {body}"),
@@ -400,6 +402,7 @@ fn status_error(response: &Response, hidden: &[&str]) -> NetworkError {
 
 fn bad_response(url: &url::Url, message: &str) -> NetworkError {
     NetworkError {
+        source: None,
         kind: FailureKind::BadResponse,
         host: origin::host_of(url),
         message: message.to_string(),

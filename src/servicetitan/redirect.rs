@@ -46,12 +46,14 @@ pub(super) fn next_hop(
                 )
             };
             Err(NetworkError {
+                source: None,
                 kind: FailureKind::Redirect,
                 host,
                 message,
             })
         }
         None => Err(NetworkError {
+            source: None,
             kind: FailureKind::Redirect,
             message: format!(
                 "{host} answered HTTP {status} (a redirect) without a usable Location."
@@ -65,6 +67,7 @@ pub(super) fn next_hop(
 pub(super) fn too_many_redirects(url: &Url) -> NetworkError {
     let host = host_of(url);
     NetworkError {
+        source: None,
         kind: FailureKind::Redirect,
         message: format!("{host} redirected more than {MAX_REDIRECTS} times."),
         host,

@@ -290,6 +290,9 @@ fn roll_back(
     if stuck.is_empty() {
         err
     } else {
-        crate::error::Error::with_status(err.exit_status(), format!("{err}\n{}", stuck.join("\n")))
+        crate::error::Error::NotUndone {
+            cause: Box::new(err),
+            stuck,
+        }
     }
 }
