@@ -561,3 +561,16 @@ impl Context {
         }
     }
 }
+
+/// Whether the command line asks for JSON output (`--json`, `--format json`),
+/// looking only at arguments before a `--` (after it, they belong to `exec`'s command).
+pub(crate) fn wants_json(args: &[OsString]) -> bool {
+    let args: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_str().unwrap_or(""))
+        .take_while(|a| *a != "--")
+        .collect();
+    args.iter().any(|a| *a == "--json" || *a == "--format=json")
+        || args.windows(2).any(|w| w == ["--format", "json"])
+}

@@ -98,7 +98,7 @@ fn run(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
         }
     };
     let command_matches = matches.subcommand().map(|(_, m)| m.clone());
-    let json = command_matches.as_ref().is_some_and(wants_json);
+    let json = cli::wants_json(&args);
     let ctx = Context::new(cli.global, command_matches);
     let result = if cli.client_secret.is_some() {
         Err(cli::secret_argument_refused())
@@ -122,18 +122,6 @@ fn run(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
             status
         }
     }
-}
-
-/// `--json` or `--format json` on the subcommand.
-fn wants_json(matches: &clap::ArgMatches) -> bool {
-    let flag = matches.try_get_one::<bool>("json").ok().flatten() == Some(&true);
-    let format = matches
-        .try_get_raw("format")
-        .ok()
-        .flatten()
-        .and_then(|mut values| values.next())
-        .is_some_and(|value| value == "json");
-    flag || format
 }
 
 /// `{"ok": false, "exit_code": N, "error": "..."}`: what `--json` prints when

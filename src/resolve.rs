@@ -14,7 +14,7 @@ use crate::commands::init::CredentialArgs;
 use crate::credentials::{self, ClientSecret, Credentials, Field};
 use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, Result};
-use crate::profile::{DEFAULT_PROFILE, check_name};
+use crate::profile::DEFAULT_PROFILE;
 use crate::store::config::{Config, Profile};
 use crate::store::{SecretStorage, SecretStore};
 
@@ -23,8 +23,8 @@ pub(crate) enum Source {
     Flag,
     Env(&'static str),
     Config,
-    Keyring,
-    SecretFile,
+    /// The Client Secret, from the profile's store.
+    Stored(SecretStorage),
     Default,
     Missing,
 }
@@ -36,8 +36,7 @@ impl Source {
             Source::Flag => "flag",
             Source::Env(_) => "env",
             Source::Config => "config",
-            Source::Keyring => "keyring",
-            Source::SecretFile => "file",
+            Source::Stored(storage) => storage.name(),
             Source::Default => "default",
             Source::Missing => "missing",
         }
@@ -50,8 +49,7 @@ impl fmt::Display for Source {
             Source::Flag => f.write_str("flag"),
             Source::Env(name) => write!(f, "env {name}"),
             Source::Config => f.write_str("config file"),
-            Source::Keyring => f.write_str("OS keyring"),
-            Source::SecretFile => f.write_str("stored in plain text file"),
+            Source::Stored(storage) => f.write_str(storage.describe()),
             Source::Default => f.write_str("default"),
             Source::Missing => f.write_str("missing"),
         }
@@ -87,8 +85,7 @@ impl Resolved {
     ) -> Result<Resolved> {
         let profile = match &args.profile {
             Some(name) => {
-                check_name(name)
-                    .map_err(|e| Error::Usage(format!("--profile / ST_PROFILE: {e}.")))?;
+                crate::profile::check_profile_option(name)?;
                 Sourced {
                     value: name.clone(),
                     source: ctx.source_of("profile", "ST_PROFILE"),
@@ -190,8 +187,7 @@ impl Resolved {
         let value = secrets.get_secret(self.storage, &self.profile.value)?;
         let source = match (&value, self.storage) {
             (None, _) => Source::Missing,
-            (Some(_), SecretStorage::Keyring) => Source::Keyring,
-            (Some(_), SecretStorage::File) => Source::SecretFile,
+            (Some(_), storage) => Source::Stored(storage),
         };
         Ok(Sourced { value, source })
     }

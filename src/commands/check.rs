@@ -13,7 +13,7 @@ use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::{Resolved, Source, missing_secret};
 use crate::scopes::{self, RequireArgs, Requirement};
 use crate::store::config::{ConfigStore, Profile};
-use crate::store::{SecretStorage, SecretStore};
+use crate::store::{SecretSource, SecretStore};
 use crate::ui::{stdout_line, stdout_text};
 use crate::verify::{self, Step, StepStatus, Verification};
 
@@ -66,7 +66,7 @@ struct Report {
     profile: String,
     environment: Environment,
     tenant: String,
-    secret_storage: &'static str,
+    secret_storage: SecretSource,
     ok: bool,
     exit_code: u8,
     client_credentials: Step,
@@ -93,7 +93,7 @@ impl Report {
             profile: target.name.clone(),
             environment: target.environment,
             tenant: target.tenant.clone(),
-            secret_storage: target.storage_label,
+            secret_storage: target.secret_source,
             ok: verification.passed(),
             exit_code: verification.status.code(),
             client_credentials: verification.client_credentials.clone(),
@@ -118,7 +118,7 @@ struct Target {
     name: String,
     environment: Environment,
     tenant: String,
-    storage_label: &'static str,
+    secret_source: SecretSource,
     /// `--require` and the profile's saved list.
     required: Vec<Requirement>,
     job: std::result::Result<Credentials, Error>,
@@ -207,7 +207,7 @@ pub(crate) fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
                     name: r.profile.value.clone(),
                     environment: r.environment.value,
                     tenant: r.tenant_id.value.clone(),
-                    storage_label: storage_label(r, args.all),
+                    secret_source: secret_source(r, args.all),
                     required,
                     job,
                 }
@@ -370,7 +370,7 @@ fn mark_verified(
         .iter()
         .zip(targets)
         .zip(reports)
-        .filter(|(_, report)| report.ok && report.secret_storage != "env")
+        .filter(|(_, report)| report.ok && report.secret_storage != SecretSource::Env)
         .filter_map(|((r, target), _)| {
             let stored = r.stored.as_ref().filter(|p| !p.verified)?;
             let credentials = target.job.as_ref().ok()?;
@@ -425,23 +425,16 @@ fn mark_verified(
     }
 }
 
-fn storage_label(resolved: &Resolved, all: bool) -> &'static str {
+fn secret_source(resolved: &Resolved, all: bool) -> SecretSource {
     if !all && std::env::var_os("ST_CLIENT_SECRET").is_some() {
-        "env"
+        SecretSource::Env
     } else {
-        match resolved.storage {
-            SecretStorage::Keyring => "keyring",
-            SecretStorage::File => "file",
-        }
+        SecretSource::Stored(resolved.storage)
     }
 }
 
 fn print_report(ctx: &Context, report: &Report, list_scopes: bool) -> Result<()> {
-    let secret_place = match report.secret_storage {
-        "env" => "Client Secret from ST_CLIENT_SECRET",
-        "file" => "Client Secret stored in plain text file",
-        _ => "Client Secret in the OS keyring",
-    };
+    let secret_place = report.secret_storage.phrase();
     stdout_text(&format!(
         "{} ({}, tenant {}; {secret_place})",
         console::style(crate::printable::field(&report.profile, 64)).bold(),

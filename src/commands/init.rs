@@ -372,7 +372,7 @@ fn take_app_key_from(
 fn given_values(args: &InitArgs) -> Result<Given> {
     let v = &args.values;
     if let Some(p) = &v.profile {
-        check_name(p).map_err(|e| Error::Usage(format!("--profile / ST_PROFILE: {e}.")))?;
+        crate::profile::check_profile_option(p)?;
     }
     let field = |field: Field, value: &Option<String>| -> Result<Option<String>> {
         value

@@ -34,7 +34,7 @@ struct Row<'a> {
     profile: &'a str,
     environment: Environment,
     tenant: &'a str,
-    secret_storage: &'static str,
+    secret_storage: SecretStorage,
     verified: bool,
 }
 
@@ -49,7 +49,7 @@ pub(crate) fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
             profile: name,
             environment: p.environment,
             tenant: &p.tenant_id,
-            secret_storage: p.secret_storage.name(),
+            secret_storage: p.secret_storage,
             verified: p.verified,
         })
         .collect();
@@ -83,11 +83,7 @@ pub(crate) fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
         "PROFILE", "ENVIRONMENT", "TENANT", "CLIENT SECRET"
     ))?;
     for row in &rows {
-        let storage = if row.secret_storage == SecretStorage::File.name() {
-            SecretStorage::File.describe()
-        } else {
-            SecretStorage::Keyring.describe()
-        };
+        let storage = row.secret_storage.describe();
         stdout_line(&format!(
             "{:<width$}  {:<11}  {:<20}  {:<26}  {}",
             shown(row.profile),

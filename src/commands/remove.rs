@@ -9,7 +9,7 @@ use clap::Args;
 use crate::batch::ProfileFilter;
 use crate::cli::Context;
 use crate::error::{Error, ExitStatus, Result};
-use crate::profile::{DEFAULT_PROFILE, check_name};
+use crate::profile::DEFAULT_PROFILE;
 use crate::store::SecretStorage;
 use crate::wizard::Prompter;
 
@@ -59,7 +59,7 @@ pub(crate) fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
                 .profile
                 .clone()
                 .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
-            check_name(&name).map_err(|e| Error::Usage(format!("--profile / ST_PROFILE: {e}.")))?;
+            crate::profile::check_profile_option(&name)?;
             if !config.profiles.contains_key(&name) {
                 return Err(Error::NotConfigured(format!(
                     "profile {name:?} is not configured, so there is nothing to remove. `st-setup list` shows the profiles."

@@ -52,6 +52,38 @@ impl SecretStorage {
     }
 }
 
+/// Where a run's Client Secret comes from: `ST_CLIENT_SECRET`, or the store
+/// of its profile. JSON spells it `env`, `keyring` or `file`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SecretSource {
+    Env,
+    Stored(SecretStorage),
+}
+
+impl SecretSource {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            SecretSource::Env => "env",
+            SecretSource::Stored(storage) => storage.name(),
+        }
+    }
+
+    /// "Client Secret from ST_CLIENT_SECRET", "... in the OS keyring", ...
+    pub(crate) fn phrase(self) -> &'static str {
+        match self {
+            SecretSource::Env => "Client Secret from ST_CLIENT_SECRET",
+            SecretSource::Stored(SecretStorage::File) => "Client Secret stored in plain text file",
+            SecretSource::Stored(SecretStorage::Keyring) => "Client Secret in the OS keyring",
+        }
+    }
+}
+
+impl Serialize for SecretSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 /// The Client Secret and token cache, in whichever storage a profile uses.
 #[derive(Clone, Debug)]
 pub(crate) struct SecretStore {
