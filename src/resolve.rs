@@ -10,7 +10,7 @@ use std::fmt;
 use clap::parser::ValueSource;
 
 use crate::cli::Context;
-use crate::commands::init::CredentialArgs;
+use crate::cli::CredentialArgs;
 use crate::credentials::{self, ClientSecret, Credentials, Field};
 use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, Result};

@@ -17,7 +17,6 @@ use console::style;
 
 use crate::error::{Error, Result};
 use crate::layout::{self, Stream};
-use crate::verify::{StepStatus, Verification};
 
 /// One line on stderr: `prefix` (st-setup's own, styling included), then
 /// `message` made printable, wrapped when stderr is a terminal. Without
@@ -118,7 +117,7 @@ impl Ui {
         stderr_line(line, "");
     }
 
-    /// A line st-setup styled itself (a [`Ui::step_line`]), whose untrusted
+    /// A line st-setup styled itself (a step line of [`crate::verify`]), whose untrusted
     /// parts were made printable where they were put in; silenced by `--quiet`.
     pub(crate) fn styled_line(&self, line: &str) {
         if !self.quiet {
@@ -174,42 +173,10 @@ impl Ui {
 }
 
 impl Ui {
-    /// `  ✓ Tenant: message` (or `  ok Tenant: message` without a terminal),
-    /// wrapped on a terminal with the message's continuation lines under its start.
-    pub(crate) fn step_line(&self, status: StepStatus, label: &str, message: &str) -> String {
-        let mark = match (status, self.fancy) {
-            (StepStatus::Ok, true) => style("✓").green().to_string(),
-            (StepStatus::Failed, true) => style("✗").red().to_string(),
-            (StepStatus::Unconfirmed, true) => style("?").yellow().to_string(),
-            (StepStatus::Skipped, true) => style("-").dim().to_string(),
-            (StepStatus::Ok, false) => "ok".into(),
-            (StepStatus::Failed, false) => "FAILED".into(),
-            (StepStatus::Unconfirmed, false) => "UNCONFIRMED".into(),
-            (StepStatus::Skipped, false) => "skipped".into(),
-        };
-        let head = format!("  {mark} {label}: ");
-        let line = format!("{head}{}", crate::printable::message(message));
-        let Some(width) = layout::width(self.stream) else {
-            return line;
-        };
-        let hang = console::measure_text_width(&head);
-        line.split('\n')
-            .enumerate()
-            .map(|(at, part)| match at {
-                0 => layout::wrap_line(part, width, hang),
-                _ => layout::wrap_line(part, width, layout::hang(part)),
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// One line per verification step.
-    pub(crate) fn verification_lines(&self, verification: &Verification) -> Vec<String> {
-        verification
-            .steps()
-            .into_iter()
-            .map(|(_, label, step)| self.step_line(step.status, label, &step.message))
-            .collect()
+    /// The width output to this stream is wrapped to; `None` when it is not
+    /// a terminal (nothing is re-wrapped).
+    pub(crate) fn width(&self) -> Option<usize> {
+        layout::width(self.stream)
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::batch::{self, Job, JobsArgs, ProfileFilter};
 use crate::cli::Context;
-use crate::commands::init::CredentialArgs;
+use crate::cli::CredentialArgs;
 use crate::credentials::{ClientSecret, Credentials};
 use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, ExitStatus, Result};
@@ -222,7 +222,12 @@ pub(crate) fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         .enumerate()
         .map(|(index, (target, r))| {
             let credentials = target.job.as_ref().ok()?;
-            match ctx.plan(&transport, Some(target.environment), r.stored.as_ref()) {
+            match crate::commands::verification::plan(
+                ctx,
+                &transport,
+                Some(target.environment),
+                r.stored.as_ref(),
+            ) {
                 Ok(plan) => Some(Job {
                     plan,
                     credentials: credentials.clone(),
@@ -442,11 +447,12 @@ fn print_report(ctx: &Context, report: &Report, list_scopes: bool) -> Result<()>
         crate::printable::field(&report.tenant, 64)
     ))?;
     for (label, step) in &report.lines {
-        stdout_line(
-            &ctx.ui
-                .for_stdout()
-                .step_line(step.status, label, &step.message),
-        )?;
+        stdout_line(&crate::verify::step_line(
+            &ctx.ui.for_stdout(),
+            step.status,
+            label,
+            &step.message,
+        ))?;
     }
     if list_scopes {
         match &report.scopes {

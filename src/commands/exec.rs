@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use secrecy::ExposeSecret;
 
 use crate::cli::Context;
-use crate::commands::init::CredentialArgs;
+use crate::cli::CredentialArgs;
 use crate::commands::token::access_token;
 use crate::consumers;
 use crate::error::{Error, ExitStatus, Result};

@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal};
 
 use clap::Args;
 
-use crate::cli::Context;
+use crate::cli::{Context, CredentialArgs};
 use crate::credentials::{ClientSecret, Credentials, Field};
 use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, ExitStatus, Result};
@@ -72,59 +72,6 @@ pub(crate) struct InitArgs {
     /// Another tenant of the same app: take the App Key and the environment from this stored profile
     #[arg(long, value_name = "PROFILE", help_heading = "Credentials")]
     pub(crate) app_key_from: Option<String>,
-}
-
-/// The non-secret values, shared with `check` and `token`, which accept them too.
-#[derive(Args, Debug, Default, Clone)]
-pub(crate) struct CredentialArgs {
-    /// Profile name [default: default]
-    #[arg(
-        long,
-        env = "ST_PROFILE",
-        hide_env_values = true,
-        help_heading = "Credentials"
-    )]
-    pub(crate) profile: Option<String>,
-
-    /// ServiceTitan environment the Client ID / Secret belong to (auto: init finds out)
-    #[arg(
-        long,
-        env = "ST_ENVIRONMENT",
-        value_enum,
-        hide_env_values = true,
-        help_heading = "Credentials"
-    )]
-    pub(crate) environment: Option<EnvironmentChoice>,
-
-    /// Tenant ID (digits, from API Application Access in the tenant)
-    #[arg(
-        long = "tenant",
-        value_name = "ID",
-        env = "ST_TENANT_ID",
-        hide_env_values = true,
-        help_heading = "Credentials"
-    )]
-    pub(crate) tenant_id: Option<String>,
-
-    /// Application Key (ak1..., from the Developer Portal)
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "ST_APP_KEY",
-        hide_env_values = true,
-        help_heading = "Credentials"
-    )]
-    pub(crate) app_key: Option<String>,
-
-    /// Client ID (cid..., from the tenant's API Application Access page)
-    #[arg(
-        long,
-        value_name = "ID",
-        env = "ST_CLIENT_ID",
-        hide_env_values = true,
-        help_heading = "Credentials"
-    )]
-    pub(crate) client_id: Option<String>,
 }
 
 pub(crate) fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
@@ -207,7 +154,13 @@ pub(crate) fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
     let verify_with =
         |profile: &str, environment: Option<Environment>, credentials: &Credentials| {
             let required = required_for(profile)?;
-            Ok(runtime.block_on(ctx.verify(environment, None, credentials, &required)))
+            Ok(runtime.block_on(crate::commands::verification::verify(
+                ctx,
+                environment,
+                None,
+                credentials,
+                &required,
+            )))
         };
     let verify: Option<wizard::VerifyFn<'_>> = if args.no_verify {
         None
@@ -497,7 +450,13 @@ fn collect_without_prompts(
         });
     }
     let required = required_for(&profile)?;
-    let verification = runtime.block_on(ctx.verify(environment, None, &credentials, &required));
+    let verification = runtime.block_on(crate::commands::verification::verify(
+        ctx,
+        environment,
+        None,
+        &credentials,
+        &required,
+    ));
     wizard::print_verification(ctx.ui, &verification);
     if !verification.passed() {
         return Err(verification_error(&verification));

@@ -1,4 +1,5 @@
-//! One module per subcommand, each with its arguments beside its `exec`.
+//! One module per subcommand, each with its arguments beside its `exec`;
+//! `verification` runs the checks for `init`, `check` and `import`.
 
 pub(crate) mod check;
 pub(crate) mod completions;
@@ -11,6 +12,7 @@ pub(crate) mod man;
 pub(crate) mod remove;
 pub(crate) mod show;
 pub(crate) mod token;
+pub(crate) mod verification;
 
 use crate::cli::{Command, Context};
 use crate::error::{ExitStatus, Result};

@@ -13,7 +13,7 @@ use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::Context;
-use crate::commands::init::CredentialArgs;
+use crate::cli::CredentialArgs;
 use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::Resolved;
 use crate::servicetitan::{ServiceTitan, TokenOutcome};

@@ -9,8 +9,11 @@
 //! wizard can ask for just those again. A refused token is understood in
 //! [`refusal`], the API call and the scopes in [`probe`].
 
+mod lines;
 mod probe;
 mod refusal;
+
+pub(crate) use lines::{lines, step_line};
 
 use probe::{Probe, check_scopes};
 use refusal::{OtherAnswer, Refusal, network_failure, refused};

@@ -419,7 +419,7 @@ enum Repair {
 
 /// One line per step on stderr, for the wizard and for `init --non-interactive`.
 pub(crate) fn print_verification(ui: Ui, verification: &Verification) {
-    for line in ui.verification_lines(verification) {
+    for line in crate::verify::lines(&ui, verification) {
         ui.styled_line(&line);
     }
 }

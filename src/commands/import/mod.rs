@@ -280,7 +280,9 @@ fn verify_rows(ctx: &Context, rows: &[Row], limit: usize) -> Result<Vec<Option<V
     let runtime = ctx.runtime()?;
     let plans: Vec<Result<verify::Plan>> = rows
         .iter()
-        .map(|row| ctx.plan(&transport, Some(row.environment), None))
+        .map(|row| {
+            crate::commands::verification::plan(ctx, &transport, Some(row.environment), None)
+        })
         .collect();
     let mut failures: Vec<Option<Error>> = Vec::new();
     let jobs: Vec<Option<Job>> = rows
@@ -400,7 +402,7 @@ fn print_outcomes(ctx: &Context, args: &ImportArgs, outcomes: &[Outcome]) -> Res
                 printable::field(&o.tenant, 40),
                 o.environment
             );
-            stdout_line(&ui.step_line(status, &label, &o.message))?;
+            stdout_line(&crate::verify::step_line(&ui, status, &label, &o.message))?;
         }
     }
     let ok = outcomes.iter().filter(|o| o.ok).count();
