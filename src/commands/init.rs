@@ -171,16 +171,9 @@ pub(crate) fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
     let mut collected = if interactive {
         wizard.run(lookup, verify)?
     } else {
-        collect_without_prompts(
-            &given,
-            &existing_config,
-            &secrets,
-            &current_storage,
-            ctx,
-            &args,
-            &runtime,
-            &required_for,
-        )?
+        let read_secret =
+            |name: &str| secrets.get_secret_unless_several(current_storage(name), name);
+        collect_without_prompts(&given, &existing_config, &read_secret, ctx.ui, verify)?
     };
     loop {
         let storage = storage_for(&collected.profile);
@@ -373,16 +366,15 @@ fn read_secret_from_stdin() -> Result<ClientSecret> {
     )?))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `init` without a terminal: every value from flags, variables or the
+/// stored profile (`read_secret` reads its secret), then one verification
+/// unless `verify` is `None` (`--no-verify`).
 fn collect_without_prompts(
     given: &Given,
     config: &crate::store::config::Config,
-    secrets: &crate::store::SecretStore,
-    current_storage: &dyn Fn(&str) -> SecretStorage,
-    ctx: &Context,
-    args: &InitArgs,
-    runtime: &tokio::runtime::Runtime,
-    required_for: &dyn Fn(&str) -> Result<Vec<Requirement>>,
+    read_secret: &dyn Fn(&str) -> Result<Option<ClientSecret>>,
+    ui: crate::ui::Ui,
+    verify: Option<wizard::VerifyFn<'_>>,
 ) -> Result<wizard::Collected> {
     let profile = given
         .profile
@@ -394,15 +386,52 @@ fn collect_without_prompts(
         Some(choice) => choice.known(),
         None => Some(stored.map_or(Environment::Production, |p| p.environment)),
     };
+    let credentials = given_or_stored(given, stored, || read_secret(&profile))?;
+    let Some(verify) = verify else {
+        let Some(environment) = environment else {
+            return Err(Error::Usage(
+                "--environment auto finds out the environment by asking ServiceTitan, so it \
+                 cannot be used with --no-verify: name the environment (production or integration)."
+                    .into(),
+            ));
+        };
+        ui.warn("verification skipped (--no-verify): these values have not been checked with ServiceTitan.");
+        return Ok(wizard::Collected {
+            profile,
+            environment,
+            environment_found: false,
+            credentials,
+            verified: false,
+        });
+    };
+    let verification = verify(&profile, environment, &credentials)?;
+    wizard::print_verification(ui, &verification);
+    if !verification.passed() {
+        return Err(verification_error(&verification));
+    }
+    Ok(wizard::Collected {
+        profile,
+        environment: verification.environment,
+        environment_found: environment.is_none(),
+        credentials,
+        verified: true,
+    })
+}
+
+/// Each credential as given, else as stored (the secret read only when it
+/// was not given); all that are missing listed at once.
+fn given_or_stored(
+    given: &Given,
+    stored: Option<&Profile>,
+    read_secret: impl FnOnce() -> Result<Option<ClientSecret>>,
+) -> Result<Credentials> {
     let pick = |given: &Option<String>, stored: Option<&String>| given.clone().or(stored.cloned());
     let tenant_id = pick(&given.tenant_id, stored.map(|p| &p.tenant_id));
     let app_key = pick(&given.app_key, stored.map(|p| &p.app_key));
     let client_id = pick(&given.client_id, stored.map(|p| &p.client_id));
     let client_secret = match &given.client_secret {
         Some(s) => Some(s.clone()),
-        None if stored.is_some() => {
-            secrets.get_secret_unless_several(current_storage(&profile), &profile)?
-        }
+        None if stored.is_some() => read_secret()?,
         None => None,
     };
     let missing: Vec<Field> = [
@@ -426,47 +455,11 @@ fn collect_without_prompts(
             lines.join("\n")
         )));
     }
-    let credentials = Credentials {
+    Ok(Credentials {
         tenant_id: tenant_id.unwrap_or_default(),
         app_key: app_key.unwrap_or_default(),
         client_id: client_id.unwrap_or_default(),
         client_secret: client_secret.expect("checked above"),
-    };
-    if args.no_verify {
-        let Some(environment) = environment else {
-            return Err(Error::Usage(
-                "--environment auto finds out the environment by asking ServiceTitan, so it \
-                 cannot be used with --no-verify: name the environment (production or integration)."
-                    .into(),
-            ));
-        };
-        ctx.ui.warn("verification skipped (--no-verify): these values have not been checked with ServiceTitan.");
-        return Ok(wizard::Collected {
-            profile,
-            environment,
-            environment_found: false,
-            credentials,
-            verified: false,
-        });
-    }
-    let required = required_for(&profile)?;
-    let verification = runtime.block_on(crate::commands::verification::verify(
-        ctx,
-        environment,
-        None,
-        &credentials,
-        &required,
-    ));
-    wizard::print_verification(ctx.ui, &verification);
-    if !verification.passed() {
-        return Err(verification_error(&verification));
-    }
-    Ok(wizard::Collected {
-        profile,
-        environment: verification.environment,
-        environment_found: environment.is_none(),
-        credentials,
-        verified: true,
     })
 }
 
