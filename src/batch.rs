@@ -19,7 +19,7 @@ use crate::verify::{self, Plan, Verification};
 
 /// `--jobs N` / `ST_JOBS`.
 #[derive(Args, Debug, Clone)]
-pub struct JobsArgs {
+pub(crate) struct JobsArgs {
     /// Verify at most N profiles at once (so at most N token requests are in flight)
     #[arg(
         long,
@@ -29,25 +29,25 @@ pub struct JobsArgs {
         value_parser = clap::value_parser!(u16).range(1..=1000),
         hide_env_values = true
     )]
-    pub jobs: u16,
+    pub(crate) jobs: u16,
 }
 
 /// `--environment` and `--match GLOB`: which stored profiles a command over
 /// many of them takes.
 #[derive(Args, Debug, Clone, Default)]
-pub struct ProfileFilter {
+pub(crate) struct ProfileFilter {
     /// Only profiles whose name matches this shell pattern (* any run, ? one character, [a-z])
     #[arg(
         long = "match",
         value_name = "GLOB",
         help_heading = "Selecting profiles"
     )]
-    pub glob: Option<String>,
+    pub(crate) glob: Option<String>,
 }
 
 impl ProfileFilter {
     /// The pattern, checked (a malformed one is a usage error naming it).
-    pub fn pattern(&self) -> Result<Option<glob::Pattern>> {
+    pub(crate) fn pattern(&self) -> Result<Option<glob::Pattern>> {
         self.glob
             .as_deref()
             .map(|raw| {
@@ -64,7 +64,7 @@ impl ProfileFilter {
 }
 
 /// Does a profile pass `--environment` and `--match`?
-pub fn selected(
+pub(crate) fn selected(
     name: &str,
     environment: Environment,
     only_environment: Option<Environment>,
@@ -74,15 +74,15 @@ pub fn selected(
 }
 
 /// One verification to run.
-pub struct Job {
-    pub plan: Plan,
-    pub credentials: Credentials,
-    pub required: Vec<Requirement>,
+pub(crate) struct Job {
+    pub(crate) plan: Plan,
+    pub(crate) credentials: Credentials,
+    pub(crate) required: Vec<Requirement>,
 }
 
 /// Run `jobs` (in their order; `None` is skipped), at most `limit` at once.
 /// The result has one entry per job, `None` where there was none.
-pub fn verify_all(
+pub(crate) fn verify_all(
     runtime: &tokio::runtime::Runtime,
     jobs: Vec<Option<Job>>,
     limit: usize,
@@ -118,7 +118,7 @@ pub fn verify_all(
 /// The closing lines of a run over many profiles: one per outcome, with the
 /// profiles that had it ("3 refused by the token endpoint: a, b, c"); the
 /// worst outcome first, successes last.
-pub fn outcome_summary(results: &[(&str, ExitStatus)]) -> Vec<String> {
+pub(crate) fn outcome_summary(results: &[(&str, ExitStatus)]) -> Vec<String> {
     let mut statuses: Vec<ExitStatus> = results.iter().map(|(_, s)| *s).collect();
     statuses.sort_by_key(|s| std::cmp::Reverse(s.severity()));
     statuses.dedup();
@@ -173,7 +173,7 @@ pub fn print_summary(ui: Ui, first_line: &str, results: &[(&str, ExitStatus)]) {
 }
 
 /// The worst of many outcomes (`Ok` for none).
-pub fn worst(statuses: impl IntoIterator<Item = ExitStatus>) -> ExitStatus {
+pub(crate) fn worst(statuses: impl IntoIterator<Item = ExitStatus>) -> ExitStatus {
     statuses
         .into_iter()
         .max_by_key(|s| s.severity())

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 /// Whether [`open`] has a way to show a page here: `$BROWSER`, or a display
 /// (always assumed on macOS and Windows). Without one, don't offer to open.
-pub fn can_open() -> bool {
+pub(crate) fn can_open() -> bool {
     if browser_variable().is_some() {
         return true;
     }
@@ -23,7 +23,7 @@ fn browser_variable() -> Option<String> {
         .filter(|b| !b.trim().is_empty())
 }
 
-pub fn open(url: &str) -> Result<(), String> {
+pub(crate) fn open(url: &str) -> Result<(), String> {
     if let Some(browser) = browser_variable() {
         // $BROWSER may be a colon-separated list; use the first entry.
         let first = browser

@@ -10,24 +10,24 @@ use zeroize::Zeroizing;
 use crate::environment::Environment;
 
 /// What a consumer needs, already resolved for one profile.
-pub struct Values<'a> {
-    pub environment: Environment,
-    pub tenant_id: &'a str,
-    pub app_key: &'a str,
-    pub client_id: &'a str,
+pub(crate) struct Values<'a> {
+    pub(crate) environment: Environment,
+    pub(crate) tenant_id: &'a str,
+    pub(crate) app_key: &'a str,
+    pub(crate) client_id: &'a str,
     /// The token endpoint in effect (the environment's, or an override).
-    pub token_url: &'a str,
+    pub(crate) token_url: &'a str,
     /// The API base in effect, without a trailing slash.
-    pub api_base: &'a str,
+    pub(crate) api_base: &'a str,
     /// The Client Secret, only when the user asked for it.
-    pub client_secret: Option<&'a str>,
+    pub(crate) client_secret: Option<&'a str>,
 }
 
 /// servicepytan's names, in the order of its `AUTH_VARIABLES`. It reads the
 /// same names from a JSON file (`servicepytan_connect(config_file=...)`) and
 /// from the environment. `SERVICETITAN_APP_ID` (unused by servicepytan) and
 /// `SERVICETITAN_TIMEZONE` (the user's choice, default UTC) are left out.
-pub fn servicepytan_pairs(values: &Values) -> Vec<(&'static str, Zeroizing<String>)> {
+pub(crate) fn servicepytan_pairs(values: &Values) -> Vec<(&'static str, Zeroizing<String>)> {
     let mut pairs = vec![
         ("SERVICETITAN_APP_KEY", values.app_key),
         ("SERVICETITAN_TENANT_ID", values.tenant_id),
@@ -46,7 +46,7 @@ pub fn servicepytan_pairs(values: &Values) -> Vec<(&'static str, Zeroizing<Strin
 
 /// servicepytan has no setting for other URLs: it derives them from the
 /// environment. Says so when the profile uses an override.
-pub fn servicepytan_url_warning(values: &Values) -> Option<String> {
+pub(crate) fn servicepytan_url_warning(values: &Values) -> Option<String> {
     let env = values.environment;
     (values.token_url != env.token_url() || values.api_base != env.api_base()).then(|| {
         format!(
@@ -63,7 +63,7 @@ pub fn servicepytan_url_warning(values: &Values) -> Option<String> {
 /// URLs, always written out, because the tap defaults to the integration
 /// environment's URLs and a production profile without them would silently
 /// fail to authenticate.
-pub fn singer_pairs(values: &Values) -> Vec<(&'static str, Zeroizing<String>)> {
+pub(crate) fn singer_pairs(values: &Values) -> Vec<(&'static str, Zeroizing<String>)> {
     let mut pairs = vec![("client_id", values.client_id)];
     if let Some(secret) = values.client_secret {
         pairs.push(("client_secret", secret));
@@ -83,7 +83,7 @@ pub fn singer_pairs(values: &Values) -> Vec<(&'static str, Zeroizing<String>)> {
 /// A JSON object of string values, keys in the given order (the tools'
 /// own order, easier to compare with their docs), pretty-printed and
 /// ending with a newline. Every copy of a value is zeroized when dropped.
-pub fn json_object(pairs: &[(&str, Zeroizing<String>)]) -> Zeroizing<String> {
+pub(crate) fn json_object(pairs: &[(&str, Zeroizing<String>)]) -> Zeroizing<String> {
     let mut out = Zeroizing::new(String::from("{\n"));
     for (i, (key, value)) in pairs.iter().enumerate() {
         let key = serde_json::Value::from(*key).to_string();

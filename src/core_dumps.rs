@@ -15,7 +15,7 @@ mod imp {
     /// The core file size limit st-setup was started with.
     static STARTED_WITH: OnceLock<libc::rlimit> = OnceLock::new();
 
-    pub fn forbid() {
+    pub(crate) fn forbid() {
         // SAFETY: getrlimit/setrlimit/prctl on this process with structs we own.
         unsafe {
             let mut limit: libc::rlimit = std::mem::zeroed();
@@ -33,7 +33,7 @@ mod imp {
         }
     }
 
-    pub fn restore_for_exec() {
+    pub(crate) fn restore_for_exec() {
         if let Some(limit) = STARTED_WITH.get() {
             // SAFETY: setrlimit with a struct read by getrlimit.
             unsafe {
@@ -45,12 +45,12 @@ mod imp {
 
 #[cfg(not(unix))]
 mod imp {
-    pub fn forbid() {}
+    pub(crate) fn forbid() {}
 
-    pub fn restore_for_exec() {}
+    pub(crate) fn restore_for_exec() {}
 }
 
 /// Core file size limit 0 and (Linux) not dumpable, for the rest of the run.
-pub use imp::forbid;
+pub(crate) use imp::forbid;
 /// Just before `exec` becomes the command: the core limit st-setup started with.
-pub use imp::restore_for_exec;
+pub(crate) use imp::restore_for_exec;

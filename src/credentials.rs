@@ -14,11 +14,11 @@ use std::fmt;
 use secrecy::{ExposeSecret, SecretString};
 
 /// The longest value accepted for any field (real values are under 100 chars).
-pub const MAX_LEN: usize = 1024;
+pub(crate) const MAX_LEN: usize = 1024;
 
 /// One of the values st-setup collects, with the names a user sees for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Field {
+pub(crate) enum Field {
     TenantId,
     AppKey,
     ClientId,
@@ -26,14 +26,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 4] = [
-        Field::TenantId,
-        Field::AppKey,
-        Field::ClientId,
-        Field::ClientSecret,
-    ];
-
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Field::TenantId => "Tenant ID",
             Field::AppKey => "Application Key",
@@ -43,7 +36,7 @@ impl Field {
     }
 
     /// How a script provides this value: the flag (or stdin option) and the variable.
-    pub fn script_sources(self) -> &'static str {
+    pub(crate) fn script_sources(self) -> &'static str {
         match self {
             Field::TenantId => "--tenant or ST_TENANT_ID",
             Field::AppKey => "--app-key or ST_APP_KEY",
@@ -53,7 +46,7 @@ impl Field {
     }
 
     /// The label with its article: "an Application Key", "a Client ID".
-    pub fn with_article(self) -> String {
+    pub(crate) fn with_article(self) -> String {
         match self {
             Field::AppKey => format!("an {}", self.label()),
             _ => format!("a {}", self.label()),
@@ -70,7 +63,7 @@ impl Field {
     }
 
     /// Where in ServiceTitan the value is found, for hints.
-    pub fn where_to_find(self) -> &'static str {
+    pub(crate) fn where_to_find(self) -> &'static str {
         match self {
             Field::TenantId => {
                 "the tenant's Settings > Integrations > API Application Access page (\"Tenant ID\")"
@@ -91,7 +84,7 @@ impl fmt::Display for Field {
 
 /// Remove what a paste tends to bring along: surrounding whitespace, newlines
 /// and one or more layers of matching or stray quotes.
-pub fn clean_pasted(raw: &str) -> &str {
+pub(crate) fn clean_pasted(raw: &str) -> &str {
     let mut value = raw.trim();
     loop {
         let trimmed = value
@@ -105,7 +98,7 @@ pub fn clean_pasted(raw: &str) -> &str {
 }
 
 /// Which credential a value looks like, judged by its prefix.
-pub fn looks_like(value: &str) -> Option<Field> {
+pub(crate) fn looks_like(value: &str) -> Option<Field> {
     let lower = value.to_ascii_lowercase();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         Some(Field::TenantId)
@@ -124,7 +117,7 @@ pub fn looks_like(value: &str) -> Option<Field> {
 /// follows up to a space, quote, comma or bracket, any case) replaced by
 /// `[REDACTED]`, wherever it stands: inside a longer argument, after a
 /// `--flag=`, or as part of a list. For messages that repeat user input.
-pub fn hide_secret_shapes(text: &str) -> String {
+pub(crate) fn hide_secret_shapes(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.to_ascii_lowercase().find("cs") {
@@ -163,18 +156,18 @@ fn is_secret_prefix(lower: &str) -> bool {
 
 /// A value that passed the hard rules, with a warning when its shape is unusual.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Checked {
-    pub value: String,
-    pub warning: Option<String>,
+pub(crate) struct Checked {
+    pub(crate) value: String,
+    pub(crate) warning: Option<String>,
     /// True when the value looks like a *different* credential (a swapped paste).
-    pub looks_swapped: bool,
+    pub(crate) looks_swapped: bool,
 }
 
 /// Clean a pasted value and check it for `field`.
 ///
 /// `Err` carries a message naming the field and the fix; it never repeats the
 /// value, which may be a secret pasted into the wrong place.
-pub fn check(field: Field, raw: &str) -> Result<Checked, String> {
+pub(crate) fn check(field: Field, raw: &str) -> Result<Checked, String> {
     let value = clean_pasted(raw);
     if value.is_empty() {
         return Err(format!(
@@ -283,19 +276,19 @@ fn check_tenant(value: &str) -> Result<String, String> {
 
 /// The Client Secret: zeroed on drop, `[REDACTED]` in `Debug`.
 #[derive(Clone)]
-pub struct ClientSecret(SecretString);
+pub(crate) struct ClientSecret(SecretString);
 
 impl ClientSecret {
-    pub fn new(value: String) -> Self {
+    pub(crate) fn new(value: String) -> Self {
         ClientSecret(SecretString::from(value))
     }
 
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         self.0.expose_secret()
     }
 
     /// The last four characters, for summaries: `****wxyz`.
-    pub fn masked(&self) -> String {
+    pub(crate) fn masked(&self) -> String {
         mask_all_but_last(self.expose(), 4)
     }
 }
@@ -307,7 +300,7 @@ impl fmt::Debug for ClientSecret {
 }
 
 /// `****` followed by the last `keep` characters (only `****` for short values).
-pub fn mask_all_but_last(value: &str, keep: usize) -> String {
+pub(crate) fn mask_all_but_last(value: &str, keep: usize) -> String {
     let count = value.chars().count();
     if count <= keep * 2 {
         return "****".to_string();
@@ -317,7 +310,7 @@ pub fn mask_all_but_last(value: &str, keep: usize) -> String {
 }
 
 /// Keep the prefix (`ak1.`, `cid.`) and the last 4 characters: `cid.****wxyz`.
-pub fn mask_identifier(value: &str) -> String {
+pub(crate) fn mask_identifier(value: &str) -> String {
     let prefix_len = value.find('.').map(|i| i + 1).filter(|i| *i <= 5);
     match prefix_len {
         Some(p) if value.len() > p + 8 => {
@@ -329,16 +322,23 @@ pub fn mask_identifier(value: &str) -> String {
 
 /// The four values, as one unit to verify and store.
 #[derive(Clone, Debug)]
-pub struct Credentials {
-    pub tenant_id: String,
-    pub app_key: String,
-    pub client_id: String,
-    pub client_secret: ClientSecret,
+pub(crate) struct Credentials {
+    pub(crate) tenant_id: String,
+    pub(crate) app_key: String,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: ClientSecret,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ALL_FIELDS: [Field; 4] = [
+        Field::TenantId,
+        Field::AppKey,
+        Field::ClientId,
+        Field::ClientSecret,
+    ];
 
     #[test]
     fn secret_shapes_are_hidden_wherever_they_stand() {
@@ -490,7 +490,7 @@ mod tests {
 
     #[test]
     fn empty_control_and_oversized_values_are_refused() {
-        for field in Field::ALL {
+        for field in ALL_FIELDS {
             assert!(check(field, "").unwrap_err().contains("empty"));
             assert!(check(field, " \"\" \n").unwrap_err().contains("empty"));
             assert!(check(field, "ab\u{7}c").unwrap_err().contains("control"));
@@ -518,7 +518,7 @@ mod tests {
             "''''",
             "\u{202e}x",
         ];
-        for field in Field::ALL {
+        for field in ALL_FIELDS {
             for s in samples {
                 let _ = check(field, s);
             }

@@ -11,12 +11,13 @@ use url::{Host, Url};
 
 use crate::error::{Error, Result};
 
-pub const DEVELOPER_PORTAL_URL: &str = "https://developer.servicetitan.io/signin";
-pub const DEVELOPER_PORTAL_ACCESS_URL: &str = "https://developer.servicetitan.io/request-access";
+pub(crate) const DEVELOPER_PORTAL_URL: &str = "https://developer.servicetitan.io/signin";
+pub(crate) const DEVELOPER_PORTAL_ACCESS_URL: &str =
+    "https://developer.servicetitan.io/request-access";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum Environment {
+pub(crate) enum Environment {
     /// Live tenants: go.servicetitan.com
     Production,
     /// Pre-production test tenants: integration.servicetitan.com
@@ -26,7 +27,7 @@ pub enum Environment {
 /// `--environment`: one of the two, or `auto` (`init` finds out from the
 /// credentials; other commands then use the profile's environment).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum EnvironmentChoice {
+pub(crate) enum EnvironmentChoice {
     /// Live tenants: go.servicetitan.com
     Production,
     /// Pre-production test tenants: integration.servicetitan.com
@@ -37,7 +38,7 @@ pub enum EnvironmentChoice {
 
 impl EnvironmentChoice {
     /// The environment named, `None` for `auto`.
-    pub fn known(self) -> Option<Environment> {
+    pub(crate) fn known(self) -> Option<Environment> {
         match self {
             EnvironmentChoice::Production => Some(Environment::Production),
             EnvironmentChoice::Integration => Some(Environment::Integration),
@@ -47,7 +48,7 @@ impl EnvironmentChoice {
 }
 
 impl Environment {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Environment::Production => "production",
             Environment::Integration => "integration",
@@ -55,7 +56,7 @@ impl Environment {
     }
 
     /// One line a person can choose by.
-    pub fn description(self) -> &'static str {
+    pub(crate) fn description(self) -> &'static str {
         match self {
             Environment::Production => "your live ServiceTitan tenant (go.servicetitan.com)",
             Environment::Integration => {
@@ -64,14 +65,14 @@ impl Environment {
         }
     }
 
-    pub fn token_url(self) -> &'static str {
+    pub(crate) fn token_url(self) -> &'static str {
         match self {
             Environment::Production => "https://auth.servicetitan.io/connect/token",
             Environment::Integration => "https://auth-integration.servicetitan.io/connect/token",
         }
     }
 
-    pub fn api_base(self) -> &'static str {
+    pub(crate) fn api_base(self) -> &'static str {
         match self {
             Environment::Production => "https://api.servicetitan.io",
             Environment::Integration => "https://api-integration.servicetitan.io",
@@ -79,7 +80,7 @@ impl Environment {
     }
 
     /// Where the tenant admin signs in.
-    pub fn tenant_login_url(self) -> &'static str {
+    pub(crate) fn tenant_login_url(self) -> &'static str {
         match self {
             Environment::Production => "https://go.servicetitan.com",
             Environment::Integration => "https://integration.servicetitan.com",
@@ -87,7 +88,7 @@ impl Environment {
     }
 
     /// The variable that overrides this environment's token endpoint alone.
-    pub fn auth_url_var(self) -> &'static str {
+    pub(crate) fn auth_url_var(self) -> &'static str {
         match self {
             Environment::Production => "ST_PRODUCTION_AUTH_URL",
             Environment::Integration => "ST_INTEGRATION_AUTH_URL",
@@ -95,14 +96,14 @@ impl Environment {
     }
 
     /// The variable that overrides this environment's API base alone.
-    pub fn api_url_var(self) -> &'static str {
+    pub(crate) fn api_url_var(self) -> &'static str {
         match self {
             Environment::Production => "ST_PRODUCTION_API_URL",
             Environment::Integration => "ST_INTEGRATION_API_URL",
         }
     }
 
-    pub fn other(self) -> Environment {
+    pub(crate) fn other(self) -> Environment {
         match self {
             Environment::Production => Environment::Integration,
             Environment::Integration => Environment::Production,
@@ -118,7 +119,7 @@ impl fmt::Display for Environment {
 
 /// Where an endpoint URL came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UrlOrigin {
+pub(crate) enum UrlOrigin {
     /// `--auth-url` / `ST_AUTH_URL` (or the API's): the environment in use.
     Given,
     /// `ST_PRODUCTION_AUTH_URL` and its kin: one environment's own override.
@@ -131,24 +132,24 @@ pub enum UrlOrigin {
 
 /// An override URL as given, with the name it was given by (for messages).
 #[derive(Clone, Copy, Debug)]
-pub struct UrlOverride<'a> {
-    pub name: &'a str,
-    pub raw: &'a str,
-    pub origin: UrlOrigin,
+pub(crate) struct UrlOverride<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) raw: &'a str,
+    pub(crate) origin: UrlOrigin,
 }
 
 /// The two URLs a verification talks to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoints {
-    pub token_url: Url,
-    pub api_base: Url,
-    pub token_origin: UrlOrigin,
-    pub api_origin: UrlOrigin,
+pub(crate) struct Endpoints {
+    pub(crate) token_url: Url,
+    pub(crate) api_base: Url,
+    pub(crate) token_origin: UrlOrigin,
+    pub(crate) api_origin: UrlOrigin,
 }
 
 impl Endpoints {
     /// The environment's URLs, each replaced by its override when one is set.
-    pub fn resolve(
+    pub(crate) fn resolve(
         environment: Environment,
         auth_override: Option<UrlOverride<'_>>,
         api_override: Option<UrlOverride<'_>>,
@@ -174,7 +175,7 @@ impl Endpoints {
 }
 
 /// Parse an override URL: https anywhere, http only for loopback hosts.
-pub fn parse_endpoint(name: &str, raw: &str) -> Result<Url> {
+pub(crate) fn parse_endpoint(name: &str, raw: &str) -> Result<Url> {
     let url = Url::parse(raw.trim())
         .map_err(|e| Error::Usage(format!("{name} is not a valid URL ({e}): {raw}")))?;
     let host = url
@@ -193,7 +194,7 @@ pub fn parse_endpoint(name: &str, raw: &str) -> Result<Url> {
     }
 }
 
-pub fn is_loopback(host: &Host<&str>) -> bool {
+pub(crate) fn is_loopback(host: &Host<&str>) -> bool {
     match host {
         Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
         Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),

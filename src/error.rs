@@ -6,9 +6,11 @@
 
 use std::path::PathBuf;
 
+use crate::servicetitan::failure::NetworkError;
+
 /// The documented exit codes (README and `--help` list the same table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitStatus {
+pub(crate) enum ExitStatus {
     Ok,
     Other,
     Usage,
@@ -23,7 +25,7 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             ExitStatus::Ok => 0,
             ExitStatus::Other => 1,
@@ -40,7 +42,7 @@ impl ExitStatus {
 
     /// How bad an outcome is, for "exit with the worst outcome" across many
     /// profiles. Interruptions and local problems outrank credential findings.
-    pub fn severity(self) -> u8 {
+    pub(crate) fn severity(self) -> u8 {
         match self {
             ExitStatus::Ok => 0,
             ExitStatus::ApiAccessRefused => 1,
@@ -57,7 +59,7 @@ impl ExitStatus {
 }
 
 /// The table shown in `--help` and README.
-pub const EXIT_CODES_HELP: &str = "\
+pub(crate) const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  ok
   1  other error
@@ -69,8 +71,11 @@ Exit codes:
   7  profile not configured
   130  interrupted";
 
+/// Every failure, holding what it is about; its `Display` is the message and
+/// [`Error::exit_status`] its exit code. Where an underlying error caused it,
+/// that is its `#[source]`, which `--verbose` prints under the message.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// Wrong flags or values on the command line, or a value that failed validation.
     #[error("{0}")]
     Usage(String),
@@ -83,17 +88,37 @@ pub enum Error {
     #[error("{0}")]
     CredentialsRejected(String),
 
-    /// The token was issued but the API refused the App Key, tenant or scope.
-    #[error("{0}")]
-    ApiAccessRefused(String),
+    /// A verification did not pass: `status` is its outcome (credentials
+    /// rejected, access refused, network), `problem` its first failed step.
+    #[error("{problem}\nNothing was saved (use --no-verify to save without checking).")]
+    NotVerified { status: ExitStatus, problem: String },
 
-    /// DNS, connection, TLS, timeout or a server error: not a credential problem.
+    /// DNS, connection, TLS, timeout or a server error: not a credential
+    /// problem. It keeps the host and the kind of failure.
     #[error("{0}")]
-    Network(String),
+    Network(#[source] NetworkError),
 
     /// The OS keyring (or the opted-in secret file) could not be used.
     #[error("{0}")]
     Store(String),
+
+    /// A file of the config directory could not be read or written.
+    #[error("could not {action} {}: {source}", path.display())]
+    StoreIo {
+        action: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A save failed, and taking back the secrets it had already written
+    /// failed too: `stuck` says which, and how to repair each.
+    #[error("{cause}\n{}", stuck.join("\n"))]
+    NotUndone {
+        #[source]
+        cause: Box<Error>,
+        stuck: Vec<String>,
+    },
 
     /// The config file exists but cannot be read or parsed; it is left untouched.
     #[error("{path}{}: {message}\nThe file was left unchanged. Fix it by hand, or move it away and run `st-setup init` again.", line.map(|l| format!(", line {l}")).unwrap_or_default(), path = path.display())]
@@ -103,7 +128,16 @@ pub enum Error {
         message: String,
     },
 
-    /// The named profile does not exist.
+    /// The named profile does not exist; `known` lists those that do.
+    #[error(
+        "profile {profile:?} is not configured. {}\n\
+         Run `st-setup init --profile {profile}`, or give every value with flags or variables \
+         (ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID, ST_CLIENT_SECRET) to use credentials without storing them.",
+        known_profiles(known)
+    )]
+    ProfileNotConfigured { profile: String, known: Vec<String> },
+
+    /// Something else a command needs is not configured.
     #[error("{0}")]
     NotConfigured(String),
 
@@ -111,44 +145,68 @@ pub enum Error {
     #[error("interrupted: nothing was saved")]
     Interrupted,
 
-    /// Anything else (I/O on the config directory, a child process that failed to start).
+    /// The terminal could not be read from (a prompt failed).
+    #[error("could not read from the terminal: {0}")]
+    Terminal(#[source] std::io::Error),
+
+    /// Anything else (a child process that failed to start).
     #[error("{0}")]
     Other(String),
 }
 
+/// "Configured profiles: a, b." (names made printable by the caller).
+fn known_profiles(known: &[String]) -> String {
+    if known.is_empty() {
+        "No profiles are configured yet.".to_string()
+    } else {
+        format!("Configured profiles: {}.", known.join(", "))
+    }
+}
+
 impl Error {
-    pub fn exit_status(&self) -> ExitStatus {
+    pub(crate) fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Usage(_) | Error::MissingInput(_) => ExitStatus::Usage,
             Error::CredentialsRejected(_) => ExitStatus::CredentialsRejected,
-            Error::ApiAccessRefused(_) => ExitStatus::ApiAccessRefused,
+            Error::NotVerified { status, .. } => *status,
             Error::Network(_) => ExitStatus::Network,
-            Error::Store(_) | Error::ConfigUnreadable { .. } => ExitStatus::StoreUnavailable,
-            Error::NotConfigured(_) => ExitStatus::NotConfigured,
+            Error::Store(_) | Error::StoreIo { .. } | Error::ConfigUnreadable { .. } => {
+                ExitStatus::StoreUnavailable
+            }
+            Error::NotUndone { cause, .. } => cause.exit_status(),
+            Error::ProfileNotConfigured { .. } | Error::NotConfigured(_) => {
+                ExitStatus::NotConfigured
+            }
             Error::Interrupted => ExitStatus::Interrupted,
-            Error::Other(_) => ExitStatus::Other,
-        }
-    }
-
-    /// An error with a given exit status (for outcomes computed elsewhere, like a verification).
-    pub fn with_status(status: ExitStatus, message: String) -> Error {
-        match status {
-            ExitStatus::Usage => Error::Usage(message),
-            ExitStatus::CredentialsRejected => Error::CredentialsRejected(message),
-            ExitStatus::ApiAccessRefused => Error::ApiAccessRefused(message),
-            ExitStatus::Network => Error::Network(message),
-            ExitStatus::StoreUnavailable => Error::Store(message),
-            ExitStatus::NotConfigured => Error::NotConfigured(message),
-            ExitStatus::Interrupted => Error::Interrupted,
-            ExitStatus::Ok | ExitStatus::Other | ExitStatus::Child(_) => Error::Other(message),
+            Error::Terminal(_) | Error::Other(_) => ExitStatus::Other,
         }
     }
 
     /// Wrap an I/O failure on a named path.
     /// A file of the config directory could not be read or written: the
     /// credential store is unavailable (exit 6), whatever the cause.
-    pub fn io(what: &str, path: &std::path::Path, err: std::io::Error) -> Error {
-        Error::Store(format!("could not {what} {}: {err}", path.display()))
+    pub(crate) fn io(action: &str, path: &std::path::Path, source: std::io::Error) -> Error {
+        Error::StoreIo {
+            action: action.to_string(),
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// The causes under this error whose words its message does not already
+    /// hold, outermost first: what `--verbose` adds below the message.
+    pub(crate) fn causes(&self) -> Vec<String> {
+        let message = self.to_string();
+        let mut causes = Vec::new();
+        let mut source = std::error::Error::source(self);
+        while let Some(err) = source {
+            let line = err.to_string();
+            if !message.contains(&line) && !causes.contains(&line) {
+                causes.push(line);
+            }
+            source = err.source();
+        }
+        causes
     }
 }
 
@@ -160,9 +218,9 @@ impl From<dialoguer::Error> for Error {
             crate::signals::note_ctrl_c_key();
             Error::Interrupted
         } else {
-            Error::Other(format!("could not read from the terminal: {io}"))
+            Error::Terminal(io)
         }
     }
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

@@ -16,7 +16,7 @@ use std::io::IsTerminal;
 use textwrap::core::Word;
 
 /// The widest a wrapped line gets, however wide the terminal.
-pub const MAX_WIDTH: usize = 100;
+pub(crate) const MAX_WIDTH: usize = 100;
 
 /// Assumed for a terminal whose size cannot be read, without `COLUMNS`.
 const DEFAULT_WIDTH: usize = 80;
@@ -29,14 +29,14 @@ const NARROWEST: usize = 20;
 const MIN_TEXT: usize = 24;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     Stdout,
     Stderr,
 }
 
 /// The width to lay prose out in on `stream`, or `None` when it is not a
 /// terminal (nothing is re-wrapped then).
-pub fn width(stream: Stream) -> Option<usize> {
+pub(crate) fn width(stream: Stream) -> Option<usize> {
     let (term, is_terminal) = match stream {
         Stream::Stdout => (console::Term::stdout(), std::io::stdout().is_terminal()),
         Stream::Stderr => (console::Term::stderr(), std::io::stderr().is_terminal()),
@@ -59,7 +59,7 @@ fn columns_variable() -> Option<usize> {
 }
 
 /// `text` laid out for `stream`: wrapped when it is a terminal, as it is otherwise.
-pub fn for_stream(text: &str, stream: Stream) -> String {
+pub(crate) fn for_stream(text: &str, stream: Stream) -> String {
     match width(stream) {
         Some(width) => wrap(text, width),
         None => text.to_string(),
@@ -67,7 +67,7 @@ pub fn for_stream(text: &str, stream: Stream) -> String {
 }
 
 /// Every line of `text` wrapped to `width`, each hanging as [`hang`] finds.
-pub fn wrap(text: &str, width: usize) -> String {
+pub(crate) fn wrap(text: &str, width: usize) -> String {
     text.split('\n')
         .map(|line| wrap_line(line, width, hang(line)))
         .collect::<Vec<_>>()
@@ -76,7 +76,7 @@ pub fn wrap(text: &str, width: usize) -> String {
 
 /// One line wrapped to `width`, its continuation lines indented by `hang`
 /// columns. Styling (ANSI sequences) takes no room.
-pub fn wrap_line(line: &str, width: usize, hang: usize) -> String {
+pub(crate) fn wrap_line(line: &str, width: usize, hang: usize) -> String {
     if console::measure_text_width(line) <= width || is_shell(line) {
         return line.to_string();
     }
@@ -133,7 +133,7 @@ fn is_shell(line: &str) -> bool {
 /// list marker (`1.`, `2)`, `-`, `*`, `•`, `✓`, `✗`, `?`), or, on an
 /// indented line, after a label that ends in a colon or in two or more
 /// spaces within [`MAX_LABEL`] columns; otherwise under the indent.
-pub fn hang(line: &str) -> usize {
+pub(crate) fn hang(line: &str) -> usize {
     let visible = console::strip_ansi_codes(line);
     let text = visible.trim_start_matches(' ');
     let indent = visible.len() - text.len();

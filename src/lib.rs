@@ -14,35 +14,49 @@
 //!   [`layout`], which wraps prose to the terminal's width;
 //! - [`core_dumps`] and [`signals`] guard the process itself.
 
-pub mod batch;
-pub mod browser;
-pub mod cli;
-pub mod commands;
-pub mod consumers;
-pub mod core_dumps;
-pub mod credentials;
-pub mod environment;
-pub mod error;
-pub mod layout;
-pub mod output_file;
-pub mod printable;
-pub mod profile;
-pub mod resolve;
-pub mod scopes;
-pub mod servicetitan;
-pub mod signals;
-pub mod store;
-pub mod ui;
-pub mod usage_error;
-pub mod verify;
-pub mod wizard;
+// Only `main` (and what the tests check against) leaves the crate, so the
+// compiler sees every unused item.
+#![warn(unreachable_pub)]
+
+mod batch;
+mod browser;
+mod cli;
+mod commands;
+mod consumers;
+mod core_dumps;
+mod credentials;
+mod environment;
+mod error;
+mod layout;
+mod output_file;
+mod printable;
+mod profile;
+mod resolve;
+mod scopes;
+mod servicetitan;
+mod signals;
+mod store;
+mod ui;
+mod usage_error;
+mod verify;
+mod wizard;
 
 use std::ffi::OsString;
+use std::process::ExitCode;
 
 use clap::FromArgMatches;
 
 use crate::cli::{Cli, Context};
-pub use crate::error::{Error, ExitStatus};
+use crate::error::{Error, ExitStatus};
+
+/// What the integration tests check the binary against: the clap tree (every
+/// command's help, the man page) and the HTTP limits (retries, backoff, body cap).
+#[doc(hidden)]
+pub mod for_tests {
+    pub use crate::cli::Cli;
+    pub use crate::servicetitan::body_cap::MAX_BODY_BYTES;
+    pub use crate::servicetitan::retry::{MAX_RETRIES, max_total_backoff};
+}
 
 const OVERVIEW: &str = "\
 st-setup: set up, verify and safely store ServiceTitan API credentials.
@@ -51,9 +65,22 @@ Start here:
   st-setup init        guided set-up: Developer Portal, then your tenant, then a real check
   st-setup --help      every command, option, environment variable and exit code";
 
-/// Parse `args` and run the command. `Ok` carries the exit status of a command
-/// that ran to the end (a check that found a problem still runs to the end).
-pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitStatus, Error> {
+/// The whole program: run the command line, print a failure, and turn the
+/// outcome into an exit code (or, for a run a signal interrupted, death by
+/// that signal).
+pub fn main() -> ExitCode {
+    // Before anything holds a secret.
+    core_dumps::forbid();
+    let status = run(std::env::args_os());
+    if status == ExitStatus::Interrupted {
+        signals::end_by_the_interrupt();
+    }
+    ExitCode::from(status.code())
+}
+
+/// Parse `args`, run the command and report its failure; the exit status
+/// (a check that found a problem still runs to the end, with its status).
+fn run(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
     let args: Vec<OsString> = args.into_iter().collect();
     let command = cli::command(&args);
     let parsed = command
@@ -63,48 +90,45 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitStatus, Error
     let (cli, matches) = match parsed {
         Ok(parsed) => parsed,
         Err(err) => {
-            return Ok(if usage_error::print(&err, &command, &args) {
+            return if usage_error::print(&err, &command, &args) {
                 ExitStatus::Usage
             } else {
                 ExitStatus::Ok
-            });
+            };
         }
     };
     let command_matches = matches.subcommand().map(|(_, m)| m.clone());
-    let json = command_matches.as_ref().is_some_and(wants_json);
-    let result = Context::new(cli.global, command_matches).and_then(|ctx| {
-        if cli.client_secret.is_some() {
-            return Err(cli::secret_argument_refused());
-        }
+    let json = cli::wants_json(&args);
+    let ctx = Context::new(cli.global, command_matches);
+    let result = if cli.client_secret.is_some() {
+        Err(cli::secret_argument_refused())
+    } else {
         match cli.command {
             Some(command) => commands::dispatch(command, &ctx),
             None => ui::stdout_line(OVERVIEW).map(|()| ExitStatus::Ok),
         }
-    });
-    if json && let Err(err) = &result {
-        // Scripts that parse stdout get a document even when nothing ran.
-        let _ = ui::stdout_line(&json_error_document(err.exit_status(), &err.to_string()));
+    };
+    match result {
+        Ok(status) => status,
+        Err(err) => {
+            if json {
+                // Scripts that parse stdout get a document even when nothing ran.
+                let _ = ui::stdout_line(&json_error_document(err.exit_status(), &err.to_string()));
+            }
+            let status = report(&err);
+            for cause in err.causes() {
+                ctx.ui.verbose_line(&format!("caused by: {cause}"));
+            }
+            status
+        }
     }
-    result
-}
-
-/// `--json` or `--format json` on the subcommand.
-fn wants_json(matches: &clap::ArgMatches) -> bool {
-    let flag = matches.try_get_one::<bool>("json").ok().flatten() == Some(&true);
-    let format = matches
-        .try_get_raw("format")
-        .ok()
-        .flatten()
-        .and_then(|mut values| values.next())
-        .is_some_and(|value| value == "json");
-    flag || format
 }
 
 /// `{"ok": false, "exit_code": N, "error": "..."}`: what `--json` prints when
 /// a command fails before it has a result (an unknown profile, an unreadable
 /// config, a refused command line). The message is the one printed on
 /// stderr, which never holds a secret.
-pub fn json_error_document(status: ExitStatus, message: &str) -> String {
+pub(crate) fn json_error_document(status: ExitStatus, message: &str) -> String {
     printable::json(
         &serde_json::json!({
             "ok": false,
@@ -116,7 +140,7 @@ pub fn json_error_document(status: ExitStatus, message: &str) -> String {
 }
 
 /// Print an error the way every command does, and return its exit status.
-pub fn report(err: &Error) -> ExitStatus {
+fn report(err: &Error) -> ExitStatus {
     ui::Ui::plain().error(&err.to_string());
     err.exit_status()
 }

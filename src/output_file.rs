@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 const TEMP_PREFIX: &str = ".st-setup-output-";
 const TEMP_SUFFIX: &str = ".tmp";
 
-pub fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
     if path.as_os_str().is_empty() {
         return Err(Error::Usage("--output: the file name is empty.".into()));
     }

@@ -14,11 +14,11 @@
 //! left out.
 
 /// The longest one-line value printed in full (a tenant claim, a host).
-pub const FIELD_CHARS: usize = 80;
+pub(crate) const FIELD_CHARS: usize = 80;
 
 /// `text` as one printable line of at most `max` of its characters; what is
 /// cut is replaced by `…(N more characters)`.
-pub fn field(text: &str, max: usize) -> String {
+pub(crate) fn field(text: &str, max: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max * 4) + 16);
     let mut chars = text.chars();
     for c in chars.by_ref().take(max) {
@@ -35,7 +35,7 @@ pub fn field(text: &str, max: usize) -> String {
 /// replaces is replaced, except line breaks (`\n`), which a message may use
 /// to start a new line. Not shortened: cap the untrusted parts with [`field`]
 /// where they are put in.
-pub fn message(text: &str) -> String {
+pub(crate) fn message(text: &str) -> String {
     if !text.chars().any(|c| c != '\n' && is_unsafe(c)) {
         return text.to_string();
     }
@@ -50,7 +50,7 @@ pub fn message(text: &str) -> String {
 /// `\uXXXX` escape: the same document for a JSON parser, but harmless when it
 /// is shown on a terminal as it is (`st-setup list --json`). Such characters
 /// can only stand inside JSON strings, where the escape means the same.
-pub fn json(document: &str) -> String {
+pub(crate) fn json(document: &str) -> String {
     let escaped = |c: char| is_unsafe(c) && !matches!(c, '\n' | '\t' | '\r');
     if !document.chars().any(escaped) {
         return document.to_string();
@@ -70,7 +70,7 @@ pub fn json(document: &str) -> String {
 }
 
 /// Whether `c` must not reach a terminal as it is.
-pub fn is_unsafe(c: char) -> bool {
+pub(crate) fn is_unsafe(c: char) -> bool {
     c.is_control() || is_format(c)
 }
 

@@ -2,12 +2,18 @@
 
 use crate::credentials::{Field, looks_like};
 
-pub const DEFAULT_PROFILE: &str = "default";
+pub(crate) const DEFAULT_PROFILE: &str = "default";
+
+/// [`check_name`] on the value of `--profile` / `ST_PROFILE`.
+pub(crate) fn check_profile_option(name: &str) -> crate::error::Result<()> {
+    check_name(name)
+        .map_err(|e| crate::error::Error::Usage(format!("--profile / ST_PROFILE: {e}.")))
+}
 
 /// Letters, digits, `-`, `_` and `.`, 1 to 64 characters, not starting with `.`:
 /// safe as a TOML key, a keyring account and a file name. Never a credential.
 /// Messages never repeat the name (it may be a pasted secret).
-pub fn check_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("a profile name cannot be empty".into());
     }

@@ -10,34 +10,33 @@ use std::fmt;
 use clap::parser::ValueSource;
 
 use crate::cli::Context;
-use crate::commands::init::CredentialArgs;
+use crate::cli::CredentialArgs;
 use crate::credentials::{self, ClientSecret, Credentials, Field};
 use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, Result};
-use crate::profile::{DEFAULT_PROFILE, check_name};
+use crate::profile::DEFAULT_PROFILE;
 use crate::store::config::{Config, Profile};
 use crate::store::{SecretStorage, SecretStore};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Flag,
     Env(&'static str),
     Config,
-    Keyring,
-    SecretFile,
+    /// The Client Secret, from the profile's store.
+    Stored(SecretStorage),
     Default,
     Missing,
 }
 
 impl Source {
     /// The short name used in JSON.
-    pub fn kind(self) -> &'static str {
+    pub(crate) fn kind(self) -> &'static str {
         match self {
             Source::Flag => "flag",
             Source::Env(_) => "env",
             Source::Config => "config",
-            Source::Keyring => "keyring",
-            Source::SecretFile => "file",
+            Source::Stored(storage) => storage.name(),
             Source::Default => "default",
             Source::Missing => "missing",
         }
@@ -50,8 +49,7 @@ impl fmt::Display for Source {
             Source::Flag => f.write_str("flag"),
             Source::Env(name) => write!(f, "env {name}"),
             Source::Config => f.write_str("config file"),
-            Source::Keyring => f.write_str("OS keyring"),
-            Source::SecretFile => f.write_str("stored in plain text file"),
+            Source::Stored(storage) => f.write_str(storage.describe()),
             Source::Default => f.write_str("default"),
             Source::Missing => f.write_str("missing"),
         }
@@ -59,32 +57,35 @@ impl fmt::Display for Source {
 }
 
 #[derive(Clone, Debug)]
-pub struct Sourced<T> {
-    pub value: T,
-    pub source: Source,
+pub(crate) struct Sourced<T> {
+    pub(crate) value: T,
+    pub(crate) source: Source,
 }
 
 /// A profile's values as a command will use them (the secret is loaded separately).
 #[derive(Debug)]
-pub struct Resolved {
-    pub profile: Sourced<String>,
+pub(crate) struct Resolved {
+    pub(crate) profile: Sourced<String>,
     /// The stored profile, when there is one.
-    pub stored: Option<Profile>,
-    pub environment: Sourced<Environment>,
-    pub tenant_id: Sourced<String>,
-    pub app_key: Sourced<String>,
-    pub client_id: Sourced<String>,
-    pub storage: SecretStorage,
+    pub(crate) stored: Option<Profile>,
+    pub(crate) environment: Sourced<Environment>,
+    pub(crate) tenant_id: Sourced<String>,
+    pub(crate) app_key: Sourced<String>,
+    pub(crate) client_id: Sourced<String>,
+    pub(crate) storage: SecretStorage,
 }
 
 impl Resolved {
     /// Resolve `args` against `config`. Fails with exit 7 when the profile
     /// does not exist and the flags/variables do not supply every value.
-    pub fn resolve(ctx: &Context, args: &CredentialArgs, config: &Config) -> Result<Resolved> {
+    pub(crate) fn resolve(
+        ctx: &Context,
+        args: &CredentialArgs,
+        config: &Config,
+    ) -> Result<Resolved> {
         let profile = match &args.profile {
             Some(name) => {
-                check_name(name)
-                    .map_err(|e| Error::Usage(format!("--profile / ST_PROFILE: {e}.")))?;
+                crate::profile::check_profile_option(name)?;
                 Sourced {
                     value: name.clone(),
                     source: ctx.source_of("profile", "ST_PROFILE"),
@@ -166,7 +167,10 @@ impl Resolved {
 
     /// The Client Secret: `ST_CLIENT_SECRET` first, else the profile's store.
     /// `Ok(None)` when the store has no secret for a stored profile.
-    pub fn load_secret(&self, secrets: &SecretStore) -> Result<Sourced<Option<ClientSecret>>> {
+    pub(crate) fn load_secret(
+        &self,
+        secrets: &SecretStore,
+    ) -> Result<Sourced<Option<ClientSecret>>> {
         if let Some(secret) = secret_from_env()? {
             return Ok(Sourced {
                 value: Some(secret),
@@ -183,20 +187,19 @@ impl Resolved {
         let value = secrets.get_secret(self.storage, &self.profile.value)?;
         let source = match (&value, self.storage) {
             (None, _) => Source::Missing,
-            (Some(_), SecretStorage::Keyring) => Source::Keyring,
-            (Some(_), SecretStorage::File) => Source::SecretFile,
+            (Some(_), storage) => Source::Stored(storage),
         };
         Ok(Sourced { value, source })
     }
 
     /// The secret, or exit 7 naming the store it is missing from and the repair.
-    pub fn require_secret(&self, secrets: &SecretStore) -> Result<ClientSecret> {
+    pub(crate) fn require_secret(&self, secrets: &SecretStore) -> Result<ClientSecret> {
         self.load_secret(secrets)?
             .value
             .ok_or_else(|| missing_secret(&self.profile.value, self.storage))
     }
 
-    pub fn credentials(&self, client_secret: ClientSecret) -> Credentials {
+    pub(crate) fn credentials(&self, client_secret: ClientSecret) -> Credentials {
         Credentials {
             tenant_id: self.tenant_id.value.clone(),
             app_key: self.app_key.value.clone(),
@@ -206,13 +209,13 @@ impl Resolved {
     }
 
     /// True when nothing stored is involved (credentials only from flags/variables).
-    pub fn is_ephemeral(&self) -> bool {
+    pub(crate) fn is_ephemeral(&self) -> bool {
         self.stored.is_none()
     }
 }
 
 /// The message for a profile whose secret has disappeared from its store.
-pub fn missing_secret(profile: &str, storage: SecretStorage) -> Error {
+pub(crate) fn missing_secret(profile: &str, storage: SecretStorage) -> Error {
     let place = match storage {
         SecretStorage::Keyring => {
             "the OS keyring (it may have been deleted with a keyring manager)"
@@ -226,25 +229,18 @@ pub fn missing_secret(profile: &str, storage: SecretStorage) -> Error {
 }
 
 fn not_configured(profile: &str, config: &Config) -> Error {
-    let known: Vec<String> = config
-        .profiles
-        .keys()
-        .map(|name| crate::printable::field(name, 64))
-        .collect();
-    let known = if known.is_empty() {
-        "No profiles are configured yet.".to_string()
-    } else {
-        format!("Configured profiles: {}.", known.join(", "))
-    };
-    Error::NotConfigured(format!(
-        "profile {profile:?} is not configured. {known}\n\
-         Run `st-setup init --profile {profile}`, or give every value with flags or variables \
-         (ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID, ST_CLIENT_SECRET) to use credentials without storing them."
-    ))
+    Error::ProfileNotConfigured {
+        profile: profile.to_string(),
+        known: config
+            .profiles
+            .keys()
+            .map(|name| crate::printable::field(name, 64))
+            .collect(),
+    }
 }
 
 /// `ST_CLIENT_SECRET`, checked like a typed secret.
-pub fn secret_from_env() -> Result<Option<ClientSecret>> {
+pub(crate) fn secret_from_env() -> Result<Option<ClientSecret>> {
     match std::env::var("ST_CLIENT_SECRET") {
         Ok(raw) => Ok(Some(ClientSecret::new(validate_given(Field::ClientSecret, &raw)?))),
         Err(std::env::VarError::NotPresent) => Ok(None),
@@ -257,7 +253,7 @@ pub fn secret_from_env() -> Result<Option<ClientSecret>> {
 
 /// Check a value given without a prompt: hard problems and swapped pastes are
 /// errors (nobody is there to confirm); an unusual shape is only a warning.
-pub fn validate_given(field: Field, raw: &str) -> Result<String> {
+pub(crate) fn validate_given(field: Field, raw: &str) -> Result<String> {
     let checked = credentials::check(field, raw).map_err(|problem| {
         Error::Usage(format!("{problem} (given by {})", field.script_sources()))
     })?;
@@ -274,7 +270,7 @@ pub fn validate_given(field: Field, raw: &str) -> Result<String> {
 }
 
 /// Where a flag-or-variable value came from, per clap.
-pub fn source_from(value_source: Option<ValueSource>, var: &'static str) -> Source {
+pub(crate) fn source_from(value_source: Option<ValueSource>, var: &'static str) -> Source {
     match value_source {
         Some(ValueSource::EnvVariable) => Source::Env(var),
         Some(ValueSource::CommandLine) => Source::Flag,

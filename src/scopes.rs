@@ -15,13 +15,13 @@ use crate::error::{Error, Result};
 /// One API module: its code in scope names, the URL base of its endpoints,
 /// the cheap list it is probed with, and the scope that list needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Module {
-    pub code: &'static str,
-    pub name: &'static str,
+pub(crate) struct Module {
+    pub(crate) code: &'static str,
+    pub(crate) name: &'static str,
     /// `/crm/v2`: every path is `{API base}{base}/tenant/{tenant}/{probe}`.
-    pub base: &'static str,
-    pub probe: &'static str,
-    pub probe_scope: &'static str,
+    pub(crate) base: &'static str,
+    pub(crate) probe: &'static str,
+    pub(crate) probe_scope: &'static str,
 }
 
 macro_rules! modules {
@@ -31,7 +31,7 @@ macro_rules! modules {
 }
 
 /// The facts file's module table, in its order (the order probes are chosen in).
-pub const MODULES: [Module; 22] = modules![
+pub(crate) const MODULES: [Module; 22] = modules![
     (
         "Accounting",
         "acc",
@@ -166,14 +166,14 @@ pub const MODULES: [Module; 22] = modules![
 
 /// The module probed when nothing says otherwise: business units, which
 /// every public client uses to test a connection.
-pub const DEFAULT_PROBE: &Module = &MODULES[3];
+pub(crate) const DEFAULT_PROBE: &Module = &MODULES[3];
 
 /// The longest scope name kept, and the most scopes kept from one token:
 /// the token is the server's text, and real ones carry tens of short names.
 const MAX_SCOPE_LEN: usize = 200;
 const MAX_SCOPES: usize = 1000;
 
-pub fn module_by_code(code: &str) -> Option<&'static Module> {
+pub(crate) fn module_by_code(code: &str) -> Option<&'static Module> {
     MODULES.iter().find(|m| m.code.eq_ignore_ascii_case(code))
 }
 
@@ -202,7 +202,7 @@ fn parts(scope: &str) -> Option<Parts<'_>> {
 /// `scope` string (space-separated), else the JWT's `scope` claim (an array
 /// or a string). Sorted, without duplicates or empty names; `None` when the
 /// server named none.
-pub fn normalize<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+pub(crate) fn normalize<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut scopes: Vec<String> = names
         .into_iter()
         .flat_map(str::split_whitespace)
@@ -217,7 +217,7 @@ pub fn normalize<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
 }
 
 /// Does `scopes` hold `wanted` (compared without regard to case)?
-pub fn has(scopes: &[String], wanted: &str) -> bool {
+pub(crate) fn has(scopes: &[String], wanted: &str) -> bool {
     scopes.iter().any(|s| s.eq_ignore_ascii_case(wanted))
 }
 
@@ -225,7 +225,7 @@ pub fn has(scopes: &[String], wanted: &str) -> bool {
 /// has that one; else the first module of the table whose probe scope the
 /// token has; else business units again (its refusal is then explained by
 /// the missing scope).
-pub fn probe_module(scopes: Option<&[String]>) -> &'static Module {
+pub(crate) fn probe_module(scopes: Option<&[String]>) -> &'static Module {
     let Some(scopes) = scopes else {
         return DEFAULT_PROBE;
     };
@@ -240,7 +240,7 @@ pub fn probe_module(scopes: Option<&[String]>) -> &'static Module {
 
 /// `read CRM (3), Jobs & projects (5); write none`: the scopes per module
 /// and access, modules in the table's order, unknown modules by their code.
-pub fn summary(scopes: &[String]) -> String {
+pub(crate) fn summary(scopes: &[String]) -> String {
     let mut read: BTreeMap<(usize, String), usize> = BTreeMap::new();
     let mut write: BTreeMap<(usize, String), usize> = BTreeMap::new();
     let mut other = 0usize;
@@ -298,7 +298,7 @@ pub fn summary(scopes: &[String]) -> String {
 /// Every scope grouped by module, for `check --scopes`: a heading per
 /// module ("CRM (crm)"), then its scopes indented; names that do not follow
 /// `tn.<module>.<resource>:<r|w>` come last under "Other".
-pub fn grouped(scopes: &[String]) -> Vec<(String, Vec<&str>)> {
+pub(crate) fn grouped(scopes: &[String]) -> Vec<(String, Vec<&str>)> {
     let mut groups: BTreeMap<(usize, String), Vec<&str>> = BTreeMap::new();
     for scope in scopes {
         let key = match parts(scope).map(|p| (module_by_code(p.module), p.module)) {
@@ -322,7 +322,7 @@ pub fn grouped(scopes: &[String]) -> Vec<(String, Vec<&str>)> {
 
 /// `--require`: on `init`, `check` and `check --all`.
 #[derive(Args, Debug, Default, Clone)]
-pub struct RequireArgs {
+pub(crate) struct RequireArgs {
     /// Fail (exit 4) unless the token has this scope: a full name (tn.crm.customers:r), a module
     /// code (crm: any scope of it) or a module's writes (crm:w). Repeatable; comma-separated in
     /// ST_REQUIRE. `init` saves the list in the profile
@@ -334,12 +334,12 @@ pub struct RequireArgs {
         hide_env_values = true,
         help_heading = "Scopes"
     )]
-    pub require: Vec<String>,
+    pub(crate) require: Vec<String>,
 }
 
 impl RequireArgs {
     /// The requirements, checked; empty items (`ST_REQUIRE=crm,,acc`) are dropped.
-    pub fn requirements(&self) -> Result<Vec<Requirement>> {
+    pub(crate) fn requirements(&self) -> Result<Vec<Requirement>> {
         self.require
             .iter()
             .map(|r| r.trim())
@@ -351,7 +351,7 @@ impl RequireArgs {
 
 /// One `--require` item, kept as the user gave it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Requirement {
+pub(crate) struct Requirement {
     given: String,
     kind: RequirementKind,
 }
@@ -365,7 +365,7 @@ enum RequirementKind {
 }
 
 impl Requirement {
-    pub fn parse(raw: &str) -> Result<Requirement> {
+    pub(crate) fn parse(raw: &str) -> Result<Requirement> {
         let given = raw.trim().to_string();
         let bad = |why: &str| {
             Error::Usage(format!(
@@ -412,11 +412,11 @@ impl Requirement {
     }
 
     /// The requirement as the user wrote it.
-    pub fn as_given(&self) -> &str {
+    pub(crate) fn as_given(&self) -> &str {
         &self.given
     }
 
-    pub fn is_met(&self, scopes: &[String]) -> bool {
+    pub(crate) fn is_met(&self, scopes: &[String]) -> bool {
         match &self.kind {
             RequirementKind::Scope(name) => has(scopes, name),
             RequirementKind::Module { code, access } => scopes.iter().any(|s| {
@@ -429,7 +429,7 @@ impl Requirement {
     }
 
     /// What is missing, in words: "scope tn.acc.invoices:r", "a write scope of CRM (crm:w)".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.kind {
             RequirementKind::Scope(name) => format!("the scope {name}"),
             RequirementKind::Module { code, access } => {
@@ -446,7 +446,7 @@ impl Requirement {
 
 /// A profile's saved requirements (`require` in config.toml), checked like
 /// `--require`; a bad one names the profile and the file.
-pub fn saved_requirements(profile: &str, saved: &[String]) -> Result<Vec<Requirement>> {
+pub(crate) fn saved_requirements(profile: &str, saved: &[String]) -> Result<Vec<Requirement>> {
     saved
         .iter()
         .map(|raw| {
@@ -464,7 +464,7 @@ pub fn saved_requirements(profile: &str, saved: &[String]) -> Result<Vec<Require
 
 /// Requirements without repeats, keeping the first spelling (a profile's
 /// saved list, then the command line's).
-pub fn merge(lists: impl IntoIterator<Item = Requirement>) -> Vec<Requirement> {
+pub(crate) fn merge(lists: impl IntoIterator<Item = Requirement>) -> Vec<Requirement> {
     let mut merged: Vec<Requirement> = Vec::new();
     for r in lists {
         if !merged
@@ -478,7 +478,7 @@ pub fn merge(lists: impl IntoIterator<Item = Requirement>) -> Vec<Requirement> {
 }
 
 /// How to get a missing scope into the token: both halves of the fix.
-pub const SCOPE_FIX: &str = "add it to the app in the Developer Portal (My Apps > your app > \
+pub(crate) const SCOPE_FIX: &str = "add it to the app in the Developer Portal (My Apps > your app > \
      scopes), then have the tenant admin click \"Upgrade to New Version\" for the app on API \
      Application Access (Settings > Integrations)";
 

@@ -186,7 +186,7 @@ mod imp {
         }
     }
 
-    pub fn restore_terminal_on_interrupt() {
+    pub(crate) fn restore_terminal_on_interrupt() {
         // SAFETY: tcgetattr writes into the zeroed struct we own.
         unsafe {
             let mut termios: libc::termios = std::mem::zeroed();
@@ -203,9 +203,9 @@ mod imp {
 
     /// SIGINT, SIGTERM and SIGHUP are only noted until [`Held::release`]
     /// (a second one quits at once).
-    pub struct Held(());
+    pub(crate) struct Held(());
 
-    pub fn hold_interrupts() -> Held {
+    pub(crate) fn hold_interrupts() -> Held {
         PENDING.store(0, Ordering::SeqCst);
         install(
             note_pending as extern "C" fn(libc::c_int) as libc::sighandler_t,
@@ -220,7 +220,7 @@ mod imp {
         /// the wizard's handler, whose "nothing was saved" may no longer be
         /// true. A noted signal is not delivered now: the run dies by it at
         /// its end ([`end_by_the_interrupt`]), after `init` has said what was saved.
-        pub fn release(self) -> bool {
+        pub(crate) fn release(self) -> bool {
             install(libc::SIG_DFL, 0);
             let signal = PENDING.swap(0, Ordering::SeqCst);
             if signal != 0 {
@@ -232,7 +232,7 @@ mod imp {
 
     /// A prompt read Ctrl-C as a key (raw mode): the run ends as if the
     /// terminal had sent SIGINT (see [`end_by_the_interrupt`]).
-    pub fn note_ctrl_c_key() {
+    pub(crate) fn note_ctrl_c_key() {
         FROM_A_KEY.store(true, Ordering::SeqCst);
         INTERRUPTED_BY.store(libc::SIGINT, Ordering::SeqCst);
     }
@@ -243,7 +243,7 @@ mod imp {
     /// goes, like the terminal's own, to the whole foreground process group
     /// (a script that ran st-setup stops too). Returns when nothing
     /// interrupted the run.
-    pub fn end_by_the_interrupt() {
+    pub(crate) fn end_by_the_interrupt() {
         let signal = INTERRUPTED_BY.load(Ordering::SeqCst);
         if signal == 0 {
             return;
@@ -266,25 +266,25 @@ mod imp {
 
 #[cfg(not(unix))]
 mod imp {
-    pub fn restore_terminal_on_interrupt() {}
+    pub(crate) fn restore_terminal_on_interrupt() {}
 
-    pub struct Held;
+    pub(crate) struct Held;
 
-    pub fn hold_interrupts() -> Held {
+    pub(crate) fn hold_interrupts() -> Held {
         Held
     }
 
     impl Held {
-        pub fn release(self) -> bool {
+        pub(crate) fn release(self) -> bool {
             false
         }
     }
 
-    pub fn note_ctrl_c_key() {}
+    pub(crate) fn note_ctrl_c_key() {}
 
-    pub fn end_by_the_interrupt() {}
+    pub(crate) fn end_by_the_interrupt() {}
 }
 
-pub use imp::{
-    Held, end_by_the_interrupt, hold_interrupts, note_ctrl_c_key, restore_terminal_on_interrupt,
+pub(crate) use imp::{
+    end_by_the_interrupt, hold_interrupts, note_ctrl_c_key, restore_terminal_on_interrupt,
 };

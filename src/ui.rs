@@ -17,7 +17,6 @@ use console::style;
 
 use crate::error::{Error, Result};
 use crate::layout::{self, Stream};
-use crate::verify::{StepStatus, Verification};
 
 /// One line on stderr: `prefix` (st-setup's own, styling included), then
 /// `message` made printable, wrapped when stderr is a terminal. Without
@@ -31,7 +30,7 @@ fn stderr_line(prefix: &str, message: &str) {
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     #[default]
     Auto,
     Always,
@@ -39,7 +38,7 @@ pub enum ColorChoice {
 }
 
 #[derive(Clone, Copy, Debug)]
-pub struct Ui {
+pub(crate) struct Ui {
     verbose: bool,
     quiet: bool,
     fancy: bool,
@@ -49,7 +48,7 @@ pub struct Ui {
 }
 
 impl Ui {
-    pub fn new(color: ColorChoice, verbose: bool, quiet: bool) -> Ui {
+    pub(crate) fn new(color: ColorChoice, verbose: bool, quiet: bool) -> Ui {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let fancy = match color {
             ColorChoice::Always => true,
@@ -73,7 +72,7 @@ impl Ui {
     }
 
     /// The same settings, styled for stdout (which may be a pipe while stderr is a terminal).
-    pub fn for_stdout(&self) -> Ui {
+    pub(crate) fn for_stdout(&self) -> Ui {
         Ui {
             fancy: self.stdout_fancy,
             stream: Stream::Stdout,
@@ -82,7 +81,7 @@ impl Ui {
     }
 
     /// A Ui that prints plainly (for library callers and tests).
-    pub fn plain() -> Ui {
+    pub(crate) fn plain() -> Ui {
         Ui {
             verbose: false,
             quiet: false,
@@ -92,27 +91,19 @@ impl Ui {
         }
     }
 
-    pub fn verbose(&self) -> bool {
-        self.verbose
-    }
-
-    pub fn quiet(&self) -> bool {
-        self.quiet
-    }
-
     /// Colour and symbols are in use (stderr is a terminal, colour not disabled).
-    pub fn fancy(&self) -> bool {
+    pub(crate) fn fancy(&self) -> bool {
         self.fancy
     }
 
-    pub fn verbose_line(&self, message: &str) {
+    pub(crate) fn verbose_line(&self, message: &str) {
         if self.verbose {
             stderr_line(&format!("{} ", style("[verbose]").dim()), message);
         }
     }
 
     /// Progress and explanations; silenced by `--quiet`.
-    pub fn info(&self, message: &str) {
+    pub(crate) fn info(&self, message: &str) {
         if !self.quiet {
             stderr_line("", message);
         }
@@ -122,19 +113,19 @@ impl Ui {
     /// given), styled by the prompt's theme, whose untrusted parts were made
     /// printable where they were put in: shown even with `--quiet`, as the
     /// prompt itself is.
-    pub fn prompt_line(&self, line: &str) {
+    pub(crate) fn prompt_line(&self, line: &str) {
         stderr_line(line, "");
     }
 
-    /// A line st-setup styled itself (a [`Ui::step_line`]), whose untrusted
+    /// A line st-setup styled itself (a step line of [`crate::verify`]), whose untrusted
     /// parts were made printable where they were put in; silenced by `--quiet`.
-    pub fn styled_line(&self, line: &str) {
+    pub(crate) fn styled_line(&self, line: &str) {
         if !self.quiet {
             stderr_line(line, "");
         }
     }
 
-    pub fn heading(&self, message: &str) {
+    pub(crate) fn heading(&self, message: &str) {
         if !self.quiet {
             let heading = style(crate::printable::message(message))
                 .bold()
@@ -143,23 +134,23 @@ impl Ui {
         }
     }
 
-    pub fn success(&self, message: &str) {
+    pub(crate) fn success(&self, message: &str) {
         if !self.quiet {
             stderr_line(&format!("{} ", self.symbol_ok()), message);
         }
     }
 
     /// Warnings are shown even with `--quiet`.
-    pub fn warn(&self, message: &str) {
+    pub(crate) fn warn(&self, message: &str) {
         stderr_line(&format!("{} ", style("warning:").yellow().bold()), message);
     }
 
     /// An error line, as `main` prints them.
-    pub fn error(&self, message: &str) {
+    pub(crate) fn error(&self, message: &str) {
         stderr_line(&format!("{} ", style("error:").red().bold()), message);
     }
 
-    pub fn symbol_ok(&self) -> String {
+    pub(crate) fn symbol_ok(&self) -> String {
         if self.fancy {
             style("✓").green().to_string()
         } else {
@@ -168,7 +159,7 @@ impl Ui {
     }
 
     /// A spinner on stderr while `message` is in progress; nothing when not a terminal.
-    pub fn spinner(&self, message: &str) -> Spinner {
+    pub(crate) fn spinner(&self, message: &str) -> Spinner {
         if !self.fancy || self.quiet || !std::io::stderr().is_terminal() {
             return Spinner(None);
         }
@@ -182,49 +173,17 @@ impl Ui {
 }
 
 impl Ui {
-    /// `  ✓ Tenant: message` (or `  ok Tenant: message` without a terminal),
-    /// wrapped on a terminal with the message's continuation lines under its start.
-    pub fn step_line(&self, status: StepStatus, label: &str, message: &str) -> String {
-        let mark = match (status, self.fancy) {
-            (StepStatus::Ok, true) => style("✓").green().to_string(),
-            (StepStatus::Failed, true) => style("✗").red().to_string(),
-            (StepStatus::Unconfirmed, true) => style("?").yellow().to_string(),
-            (StepStatus::Skipped, true) => style("-").dim().to_string(),
-            (StepStatus::Ok, false) => "ok".into(),
-            (StepStatus::Failed, false) => "FAILED".into(),
-            (StepStatus::Unconfirmed, false) => "UNCONFIRMED".into(),
-            (StepStatus::Skipped, false) => "skipped".into(),
-        };
-        let head = format!("  {mark} {label}: ");
-        let line = format!("{head}{}", crate::printable::message(message));
-        let Some(width) = layout::width(self.stream) else {
-            return line;
-        };
-        let hang = console::measure_text_width(&head);
-        line.split('\n')
-            .enumerate()
-            .map(|(at, part)| match at {
-                0 => layout::wrap_line(part, width, hang),
-                _ => layout::wrap_line(part, width, layout::hang(part)),
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// One line per verification step.
-    pub fn verification_lines(&self, verification: &Verification) -> Vec<String> {
-        verification
-            .steps()
-            .into_iter()
-            .map(|(_, label, step)| self.step_line(step.status, label, &step.message))
-            .collect()
+    /// The width output to this stream is wrapped to; `None` when it is not
+    /// a terminal (nothing is re-wrapped).
+    pub(crate) fn width(&self) -> Option<usize> {
+        layout::width(self.stream)
     }
 }
 
 impl Ui {
     /// A progress bar on stderr for `total` items; nothing when not a
     /// terminal (or with `--quiet`), so logs and pipes stay clean.
-    pub fn progress(&self, total: u64, message: &str) -> Progress {
+    pub(crate) fn progress(&self, total: u64, message: &str) -> Progress {
         if !self.fancy || self.quiet || !std::io::stderr().is_terminal() {
             return Progress(None);
         }
@@ -243,10 +202,10 @@ impl Ui {
 }
 
 /// A progress bar that clears itself when dropped.
-pub struct Progress(Option<indicatif::ProgressBar>);
+pub(crate) struct Progress(Option<indicatif::ProgressBar>);
 
 impl Progress {
-    pub fn inc(&self) {
+    pub(crate) fn inc(&self) {
         if let Some(bar) = &self.0 {
             bar.inc(1);
         }
@@ -262,7 +221,7 @@ impl Drop for Progress {
 }
 
 /// Clears itself when dropped.
-pub struct Spinner(Option<indicatif::ProgressBar>);
+pub(crate) struct Spinner(Option<indicatif::ProgressBar>);
 
 impl Drop for Spinner {
     fn drop(&mut self) {
@@ -274,7 +233,7 @@ impl Drop for Spinner {
 
 /// Write to stdout; a reader that stops early (`| head`, `| true`) is not an
 /// error, and other failures are reported instead of panicking as `println!` does.
-pub fn write_stdout(bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
@@ -286,12 +245,12 @@ pub fn write_stdout(bytes: &[u8]) -> Result<()> {
 }
 
 /// One line of a command's result on stdout (see [`write_stdout`]), as it is.
-pub fn stdout_line(line: &str) -> Result<()> {
+pub(crate) fn stdout_line(line: &str) -> Result<()> {
     write_stdout(format!("{line}\n").as_bytes())
 }
 
 /// A line of prose on stdout (a report for people, not data): wrapped when
 /// stdout is a terminal, as it is otherwise.
-pub fn stdout_text(line: &str) -> Result<()> {
+pub(crate) fn stdout_text(line: &str) -> Result<()> {
     stdout_line(&layout::for_stream(line, Stream::Stdout))
 }

@@ -15,7 +15,7 @@ use crate::credentials::{Field, clean_pasted, looks_like};
 
 /// Print `err` as clap would, but safely; returns whether it was an error
 /// (as opposed to `--help` or `--version` output).
-pub fn print(err: &clap::Error, command: &clap::Command, args: &[OsString]) -> bool {
+pub(crate) fn print(err: &clap::Error, command: &clap::Command, args: &[OsString]) -> bool {
     if !err.use_stderr() {
         let _ = err.print();
         return false;
@@ -24,7 +24,7 @@ pub fn print(err: &clap::Error, command: &clap::Command, args: &[OsString]) -> b
     let note = env_source_note(err, command, args);
     if hidden.is_empty()
         && note.is_none()
-        && !wants_json(args)
+        && !crate::cli::wants_json(args)
         && !mentions_a_secret_shape(err)
         && !quotes_unprintable_text(err)
     {
@@ -44,7 +44,7 @@ pub fn print(err: &clap::Error, command: &clap::Command, args: &[OsString]) -> b
     // A value from an argument or an `ST_*` variable, quoted by clap.
     let text = crate::printable::message(&text);
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
-    if wants_json(args) {
+    if crate::cli::wants_json(args) {
         let message = text.trim().trim_start_matches("error: ");
         let _ = crate::ui::stdout_line(&crate::json_error_document(
             crate::ExitStatus::Usage,
@@ -65,19 +65,6 @@ fn mentions_a_secret_shape(err: &clap::Error) -> bool {
 fn quotes_unprintable_text(err: &clap::Error) -> bool {
     let text = err.render().to_string();
     crate::printable::message(&text) != text
-}
-
-/// Whether the command line asks for JSON output (`--json`, `--format json`),
-/// looking only at arguments before a `--` (after it, they belong to `exec`'s command).
-pub fn wants_json(args: &[OsString]) -> bool {
-    let args: Vec<&str> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_str().unwrap_or(""))
-        .take_while(|a| *a != "--")
-        .collect();
-    args.iter().any(|a| *a == "--json" || *a == "--format=json")
-        || args.windows(2).any(|w| w == ["--format", "json"])
 }
 
 /// Values to hide: arguments (or the value part of `--flag=value`) and `ST_*`

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use clap::CommandFactory;
-use st_setup::cli::Cli;
+use st_setup::for_tests::Cli;
 
 use crate::util::cmd::{Output, TestEnv};
 

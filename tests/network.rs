@@ -16,7 +16,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use base64::Engine as _;
-use st_setup::servicetitan::http::{MAX_BODY_BYTES, MAX_RETRIES, max_total_backoff};
+use st_setup::for_tests::{MAX_BODY_BYTES, MAX_RETRIES, max_total_backoff};
 
 use crate::util::cmd::{Cmd, Output, TestEnv};
 use crate::util::fake_servicetitan::{Credentials, FakeServiceTitan, Fault, Route};
@@ -144,24 +144,12 @@ fn a_hung_api_costs_the_timeout_once_not_once_per_retry() {
 /// accepted (the kernel drops its SYN), so only the connect timeout ends it.
 #[cfg(target_os = "linux")]
 fn never_accepting() -> (TcpListener, TcpStream, u16) {
-    use std::os::fd::FromRawFd;
-    // SAFETY: plain socket calls on a descriptor this function owns; the
-    // listener takes ownership of it.
-    let listener = unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
-        assert!(fd >= 0, "socket");
-        let listener = TcpListener::from_raw_fd(fd);
-        let mut addr: libc::sockaddr_in = std::mem::zeroed();
-        addr.sin_family = libc::AF_INET as libc::sa_family_t;
-        addr.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
-        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        assert_eq!(
-            libc::bind(fd, &addr as *const _ as *const libc::sockaddr, len),
-            0
-        );
-        assert_eq!(libc::listen(fd, 0), 0, "listen");
-        listener
-    };
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    let loopback: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+    socket.bind(&loopback.into()).expect("bind");
+    socket.listen(0).expect("listen");
+    let listener: TcpListener = socket.into();
     let addr = listener.local_addr().unwrap();
     // Fill the one slot of the accept queue.
     let filler = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).expect("filler");

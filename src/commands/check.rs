@@ -6,14 +6,14 @@ use serde::Serialize;
 
 use crate::batch::{self, Job, JobsArgs, ProfileFilter};
 use crate::cli::Context;
-use crate::commands::init::CredentialArgs;
+use crate::cli::CredentialArgs;
 use crate::credentials::{ClientSecret, Credentials};
 use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::{Resolved, Source, missing_secret};
 use crate::scopes::{self, RequireArgs, Requirement};
 use crate::store::config::{ConfigStore, Profile};
-use crate::store::{SecretStorage, SecretStore};
+use crate::store::{SecretSource, SecretStore};
 use crate::ui::{stdout_line, stdout_text};
 use crate::verify::{self, Step, StepStatus, Verification};
 
@@ -33,31 +33,31 @@ The exit code is the worst outcome across the profiles checked (see `st-setup --
 
 #[derive(Args, Debug)]
 #[command(after_help = AFTER_HELP)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     #[command(flatten)]
-    pub values: CredentialArgs,
+    pub(crate) values: CredentialArgs,
 
     /// Check every stored profile, concurrently, each with its own stored values
     /// (with --environment, only that environment's)
     #[arg(long)]
-    pub all: bool,
+    pub(crate) all: bool,
 
     #[command(flatten)]
-    pub filter: ProfileFilter,
+    pub(crate) filter: ProfileFilter,
 
     #[command(flatten)]
-    pub jobs: JobsArgs,
+    pub(crate) jobs: JobsArgs,
 
     /// Print one JSON document on stdout (an array with --all)
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// List every scope the token carries, grouped by API module
     #[arg(long)]
-    pub scopes: bool,
+    pub(crate) scopes: bool,
 
     #[command(flatten)]
-    pub require: RequireArgs,
+    pub(crate) require: RequireArgs,
 }
 
 /// One profile's result, as printed and as JSON.
@@ -66,7 +66,7 @@ struct Report {
     profile: String,
     environment: Environment,
     tenant: String,
-    secret_storage: &'static str,
+    secret_storage: SecretSource,
     ok: bool,
     exit_code: u8,
     client_credentials: Step,
@@ -93,7 +93,7 @@ impl Report {
             profile: target.name.clone(),
             environment: target.environment,
             tenant: target.tenant.clone(),
-            secret_storage: target.storage_label,
+            secret_storage: target.secret_source,
             ok: verification.passed(),
             exit_code: verification.status.code(),
             client_credentials: verification.client_credentials.clone(),
@@ -118,13 +118,13 @@ struct Target {
     name: String,
     environment: Environment,
     tenant: String,
-    storage_label: &'static str,
+    secret_source: SecretSource,
     /// `--require` and the profile's saved list.
     required: Vec<Requirement>,
     job: std::result::Result<Credentials, Error>,
 }
 
-pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
     ctx.check_endpoint_overrides()?;
     let given_required = args.require.requirements()?;
     let (config_store, config) = ctx.load_config()?;
@@ -207,7 +207,7 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
                     name: r.profile.value.clone(),
                     environment: r.environment.value,
                     tenant: r.tenant_id.value.clone(),
-                    storage_label: storage_label(r, args.all),
+                    secret_source: secret_source(r, args.all),
                     required,
                     job,
                 }
@@ -222,7 +222,12 @@ pub fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         .enumerate()
         .map(|(index, (target, r))| {
             let credentials = target.job.as_ref().ok()?;
-            match ctx.plan(&transport, Some(target.environment), r.stored.as_ref()) {
+            match crate::commands::verification::plan(
+                ctx,
+                &transport,
+                Some(target.environment),
+                r.stored.as_ref(),
+            ) {
                 Ok(plan) => Some(Job {
                     plan,
                     credentials: credentials.clone(),
@@ -369,7 +374,7 @@ fn mark_verified(
         .iter()
         .zip(targets)
         .zip(reports)
-        .filter(|(_, report)| report.ok && report.secret_storage != "env")
+        .filter(|(_, report)| report.ok && report.secret_storage != SecretSource::Env)
         .filter_map(|((r, target), _)| {
             let stored = r.stored.as_ref().filter(|p| !p.verified)?;
             let credentials = target.job.as_ref().ok()?;
@@ -424,23 +429,16 @@ fn mark_verified(
     }
 }
 
-fn storage_label(resolved: &Resolved, all: bool) -> &'static str {
+fn secret_source(resolved: &Resolved, all: bool) -> SecretSource {
     if !all && std::env::var_os("ST_CLIENT_SECRET").is_some() {
-        "env"
+        SecretSource::Env
     } else {
-        match resolved.storage {
-            SecretStorage::Keyring => "keyring",
-            SecretStorage::File => "file",
-        }
+        SecretSource::Stored(resolved.storage)
     }
 }
 
 fn print_report(ctx: &Context, report: &Report, list_scopes: bool) -> Result<()> {
-    let secret_place = match report.secret_storage {
-        "env" => "Client Secret from ST_CLIENT_SECRET",
-        "file" => "Client Secret stored in plain text file",
-        _ => "Client Secret in the OS keyring",
-    };
+    let secret_place = report.secret_storage.phrase();
     stdout_text(&format!(
         "{} ({}, tenant {}; {secret_place})",
         console::style(crate::printable::field(&report.profile, 64)).bold(),
@@ -448,11 +446,12 @@ fn print_report(ctx: &Context, report: &Report, list_scopes: bool) -> Result<()>
         crate::printable::field(&report.tenant, 64)
     ))?;
     for (label, step) in &report.lines {
-        stdout_line(
-            &ctx.ui
-                .for_stdout()
-                .step_line(step.status, label, &step.message),
-        )?;
+        stdout_line(&crate::verify::step_line(
+            &ctx.ui.for_stdout(),
+            step.status,
+            label,
+            &step.message,
+        ))?;
     }
     if list_scopes {
         match &report.scopes {

@@ -18,13 +18,13 @@ Examples:
 
 #[derive(Args, Debug)]
 #[command(after_help = AFTER_HELP)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to complete for
     #[arg(value_enum, value_name = "SHELL")]
-    pub shell: Shell,
+    pub(crate) shell: Shell,
 }
 
-pub fn exec(args: CompletionsArgs, _ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn exec(args: CompletionsArgs, _ctx: &Context) -> Result<ExitStatus> {
     let mut command = completion_command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "st-setup", &mut script);

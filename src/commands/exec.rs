@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use secrecy::ExposeSecret;
 
 use crate::cli::Context;
-use crate::commands::init::CredentialArgs;
+use crate::cli::CredentialArgs;
 use crate::commands::token::access_token;
 use crate::consumers;
 use crate::error::{Error, ExitStatus, Result};
@@ -31,21 +31,21 @@ Examples:
 
 #[derive(Args, Debug)]
 #[command(after_help = AFTER_HELP)]
-pub struct ExecArgs {
+pub(crate) struct ExecArgs {
     #[command(flatten)]
-    pub values: CredentialArgs,
+    pub(crate) values: CredentialArgs,
 
     /// Also pass the Client Secret as ST_CLIENT_SECRET (only if the command needs it)
     #[arg(long)]
-    pub with_secret: bool,
+    pub(crate) with_secret: bool,
 
     /// Always request a new token instead of reusing the cached one
     #[arg(long)]
-    pub fresh: bool,
+    pub(crate) fresh: bool,
 
     /// Also set the variables another tool reads: servicepytan's SERVICETITAN_*
     #[arg(long, value_enum, value_name = "STYLE", default_value_t = EnvStyle::St)]
-    pub env_style: EnvStyle,
+    pub(crate) env_style: EnvStyle,
 
     /// The command to run, and its arguments
     #[arg(
@@ -54,19 +54,19 @@ pub struct ExecArgs {
         allow_hyphen_values = true,
         value_name = "CMD"
     )]
-    pub command: Vec<OsString>,
+    pub(crate) command: Vec<OsString>,
 }
 
 /// Which names the command gets the values under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum EnvStyle {
+pub(crate) enum EnvStyle {
     /// st-setup's own ST_* variables only
     St,
     /// ST_* and servicepytan's SERVICETITAN_* variables
     Servicepytan,
 }
 
-pub fn exec(args: ExecArgs, ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn exec(args: ExecArgs, ctx: &Context) -> Result<ExitStatus> {
     refuse_a_secret_as_the_command(&args.command)?;
     if args.env_style == EnvStyle::Servicepytan && !args.with_secret {
         return Err(Error::Usage(

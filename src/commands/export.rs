@@ -9,14 +9,14 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use crate::cli::Context;
-use crate::commands::init::CredentialArgs;
+use crate::cli::CredentialArgs;
 use crate::consumers;
 use crate::error::{Error, ExitStatus, Result};
 use crate::output_file;
 use crate::resolve::Resolved;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// `export NAME='value'` lines for a POSIX shell
     Env,
     /// `NAME=value` lines for a .env file
@@ -33,32 +33,32 @@ pub enum Format {
 #[command(
     after_help = "Examples:\n  eval \"$(st-setup export --format env)\"   # ST_ENVIRONMENT, ST_TENANT_ID, ST_APP_KEY, ST_CLIENT_ID\n  st-setup export --format dotenv --include-secret > .env   # then keep .env private\n  st-setup export --json\n  st-setup export --format servicepytan --include-secret --output servicepytan_config.json\n  st-setup export --format singer --include-secret --output tap-config.json   # tap-service-titan"
 )]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     #[command(flatten)]
-    pub values: CredentialArgs,
+    pub(crate) values: CredentialArgs,
 
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Env)]
-    pub format: Format,
+    pub(crate) format: Format,
 
     /// Same as --format json
     #[arg(long, conflicts_with = "format")]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// Include the Client Secret (it will be in plain text wherever the output goes)
     #[arg(long)]
-    pub include_secret: bool,
+    pub(crate) include_secret: bool,
 
     /// Write to FILE (created with mode 0600) instead of standard output
     #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 
     /// Replace FILE if it exists (a symlink at FILE is replaced, never followed)
     #[arg(long, requires = "output")]
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
-pub fn exec(args: ExportArgs, ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn exec(args: ExportArgs, ctx: &Context) -> Result<ExitStatus> {
     let (config_store, config) = ctx.load_config()?;
     let resolved = Resolved::resolve(ctx, &args.values, &config)?;
     let environment = resolved.environment.value;

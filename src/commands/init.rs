@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal};
 
 use clap::Args;
 
-use crate::cli::Context;
+use crate::cli::{Context, CredentialArgs};
 use crate::credentials::{ClientSecret, Credentials, Field};
 use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, ExitStatus, Result};
@@ -36,16 +36,16 @@ shell history): use ST_CLIENT_SECRET, --client-secret-stdin, or the hidden promp
 
 #[derive(Args, Debug)]
 #[command(after_help = AFTER_HELP)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     #[command(flatten)]
-    pub values: CredentialArgs,
+    pub(crate) values: CredentialArgs,
 
     #[command(flatten)]
-    pub require: RequireArgs,
+    pub(crate) require: RequireArgs,
 
     /// Read the Client Secret from the first line of standard input
     #[arg(long, help_heading = "Credentials")]
-    pub client_secret_stdin: bool,
+    pub(crate) client_secret_stdin: bool,
 
     /// Where to keep the Client Secret: the OS keyring, or a 0600 plain-text file
     #[arg(
@@ -55,79 +55,26 @@ pub struct InitArgs {
         hide_env_values = true,
         help_heading = "Storage"
     )]
-    pub storage: Option<SecretStorage>,
+    pub(crate) storage: Option<SecretStorage>,
 
     /// Never prompt; fail with exit 2 listing anything missing (implied when stdin is not a terminal)
     #[arg(long)]
-    pub non_interactive: bool,
+    pub(crate) non_interactive: bool,
 
     /// Save without asking ServiceTitan whether the values work
     #[arg(long)]
-    pub no_verify: bool,
+    pub(crate) no_verify: bool,
 
     /// Print the Developer Portal and tenant URLs instead of offering to open them
     #[arg(long)]
-    pub no_browser: bool,
+    pub(crate) no_browser: bool,
 
     /// Another tenant of the same app: take the App Key and the environment from this stored profile
     #[arg(long, value_name = "PROFILE", help_heading = "Credentials")]
-    pub app_key_from: Option<String>,
+    pub(crate) app_key_from: Option<String>,
 }
 
-/// The non-secret values, shared with `check` and `token`, which accept them too.
-#[derive(Args, Debug, Default, Clone)]
-pub struct CredentialArgs {
-    /// Profile name [default: default]
-    #[arg(
-        long,
-        env = "ST_PROFILE",
-        hide_env_values = true,
-        help_heading = "Credentials"
-    )]
-    pub profile: Option<String>,
-
-    /// ServiceTitan environment the Client ID / Secret belong to (auto: init finds out)
-    #[arg(
-        long,
-        env = "ST_ENVIRONMENT",
-        value_enum,
-        hide_env_values = true,
-        help_heading = "Credentials"
-    )]
-    pub environment: Option<EnvironmentChoice>,
-
-    /// Tenant ID (digits, from API Application Access in the tenant)
-    #[arg(
-        long = "tenant",
-        value_name = "ID",
-        env = "ST_TENANT_ID",
-        hide_env_values = true,
-        help_heading = "Credentials"
-    )]
-    pub tenant_id: Option<String>,
-
-    /// Application Key (ak1..., from the Developer Portal)
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "ST_APP_KEY",
-        hide_env_values = true,
-        help_heading = "Credentials"
-    )]
-    pub app_key: Option<String>,
-
-    /// Client ID (cid..., from the tenant's API Application Access page)
-    #[arg(
-        long,
-        value_name = "ID",
-        env = "ST_CLIENT_ID",
-        hide_env_values = true,
-        help_heading = "Credentials"
-    )]
-    pub client_id: Option<String>,
-}
-
-pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
     let interactive = !args.non_interactive
         && std::io::stdin().is_terminal()
         && std::io::stderr().is_terminal()
@@ -207,7 +154,13 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
     let verify_with =
         |profile: &str, environment: Option<Environment>, credentials: &Credentials| {
             let required = required_for(profile)?;
-            Ok(runtime.block_on(ctx.verify(environment, None, credentials, &required)))
+            Ok(runtime.block_on(crate::commands::verification::verify(
+                ctx,
+                environment,
+                None,
+                credentials,
+                &required,
+            )))
         };
     let verify: Option<wizard::VerifyFn<'_>> = if args.no_verify {
         None
@@ -218,16 +171,9 @@ pub fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
     let mut collected = if interactive {
         wizard.run(lookup, verify)?
     } else {
-        collect_without_prompts(
-            &given,
-            &existing_config,
-            &secrets,
-            &current_storage,
-            ctx,
-            &args,
-            &runtime,
-            &required_for,
-        )?
+        let read_secret =
+            |name: &str| secrets.get_secret_unless_several(current_storage(name), name);
+        collect_without_prompts(&given, &existing_config, &read_secret, ctx.ui, verify)?
     };
     loop {
         let storage = storage_for(&collected.profile);
@@ -372,7 +318,7 @@ fn take_app_key_from(
 fn given_values(args: &InitArgs) -> Result<Given> {
     let v = &args.values;
     if let Some(p) = &v.profile {
-        check_name(p).map_err(|e| Error::Usage(format!("--profile / ST_PROFILE: {e}.")))?;
+        crate::profile::check_profile_option(p)?;
     }
     let field = |field: Field, value: &Option<String>| -> Result<Option<String>> {
         value
@@ -420,16 +366,15 @@ fn read_secret_from_stdin() -> Result<ClientSecret> {
     )?))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `init` without a terminal: every value from flags, variables or the
+/// stored profile (`read_secret` reads its secret), then one verification
+/// unless `verify` is `None` (`--no-verify`).
 fn collect_without_prompts(
     given: &Given,
     config: &crate::store::config::Config,
-    secrets: &crate::store::SecretStore,
-    current_storage: &dyn Fn(&str) -> SecretStorage,
-    ctx: &Context,
-    args: &InitArgs,
-    runtime: &tokio::runtime::Runtime,
-    required_for: &dyn Fn(&str) -> Result<Vec<Requirement>>,
+    read_secret: &dyn Fn(&str) -> Result<Option<ClientSecret>>,
+    ui: crate::ui::Ui,
+    verify: Option<wizard::VerifyFn<'_>>,
 ) -> Result<wizard::Collected> {
     let profile = given
         .profile
@@ -441,15 +386,52 @@ fn collect_without_prompts(
         Some(choice) => choice.known(),
         None => Some(stored.map_or(Environment::Production, |p| p.environment)),
     };
+    let credentials = given_or_stored(given, stored, || read_secret(&profile))?;
+    let Some(verify) = verify else {
+        let Some(environment) = environment else {
+            return Err(Error::Usage(
+                "--environment auto finds out the environment by asking ServiceTitan, so it \
+                 cannot be used with --no-verify: name the environment (production or integration)."
+                    .into(),
+            ));
+        };
+        ui.warn("verification skipped (--no-verify): these values have not been checked with ServiceTitan.");
+        return Ok(wizard::Collected {
+            profile,
+            environment,
+            environment_found: false,
+            credentials,
+            verified: false,
+        });
+    };
+    let verification = verify(&profile, environment, &credentials)?;
+    wizard::print_verification(ui, &verification);
+    if !verification.passed() {
+        return Err(verification_error(&verification));
+    }
+    Ok(wizard::Collected {
+        profile,
+        environment: verification.environment,
+        environment_found: environment.is_none(),
+        credentials,
+        verified: true,
+    })
+}
+
+/// Each credential as given, else as stored (the secret read only when it
+/// was not given); all that are missing listed at once.
+fn given_or_stored(
+    given: &Given,
+    stored: Option<&Profile>,
+    read_secret: impl FnOnce() -> Result<Option<ClientSecret>>,
+) -> Result<Credentials> {
     let pick = |given: &Option<String>, stored: Option<&String>| given.clone().or(stored.cloned());
     let tenant_id = pick(&given.tenant_id, stored.map(|p| &p.tenant_id));
     let app_key = pick(&given.app_key, stored.map(|p| &p.app_key));
     let client_id = pick(&given.client_id, stored.map(|p| &p.client_id));
     let client_secret = match &given.client_secret {
         Some(s) => Some(s.clone()),
-        None if stored.is_some() => {
-            secrets.get_secret_unless_several(current_storage(&profile), &profile)?
-        }
+        None if stored.is_some() => read_secret()?,
         None => None,
     };
     let missing: Vec<Field> = [
@@ -473,51 +455,21 @@ fn collect_without_prompts(
             lines.join("\n")
         )));
     }
-    let credentials = Credentials {
+    Ok(Credentials {
         tenant_id: tenant_id.unwrap_or_default(),
         app_key: app_key.unwrap_or_default(),
         client_id: client_id.unwrap_or_default(),
         client_secret: client_secret.expect("checked above"),
-    };
-    if args.no_verify {
-        let Some(environment) = environment else {
-            return Err(Error::Usage(
-                "--environment auto finds out the environment by asking ServiceTitan, so it \
-                 cannot be used with --no-verify: name the environment (production or integration)."
-                    .into(),
-            ));
-        };
-        ctx.ui.warn("verification skipped (--no-verify): these values have not been checked with ServiceTitan.");
-        return Ok(wizard::Collected {
-            profile,
-            environment,
-            environment_found: false,
-            credentials,
-            verified: false,
-        });
-    }
-    let required = required_for(&profile)?;
-    let verification = runtime.block_on(ctx.verify(environment, None, &credentials, &required));
-    wizard::print_verification(ctx.ui, &verification);
-    if !verification.passed() {
-        return Err(verification_error(&verification));
-    }
-    Ok(wizard::Collected {
-        profile,
-        environment: verification.environment,
-        environment_found: environment.is_none(),
-        credentials,
-        verified: true,
     })
 }
 
 /// The error for a failed verification: its exit status, its first problem, and that nothing was saved.
-pub fn verification_error(verification: &crate::verify::Verification) -> Error {
-    let message = verification
-        .first_problem()
-        .map(|s| s.message.clone())
-        .unwrap_or_else(|| "verification failed".into());
-    let message =
-        format!("{message}\nNothing was saved (use --no-verify to save without checking).");
-    Error::with_status(verification.status, message)
+pub(crate) fn verification_error(verification: &crate::verify::Verification) -> Error {
+    Error::NotVerified {
+        status: verification.status,
+        problem: verification
+            .first_problem()
+            .map(|s| s.message.clone())
+            .unwrap_or_else(|| "verification failed".into()),
+    }
 }

@@ -16,17 +16,17 @@ use crate::ui::stdout_line;
 #[command(
     after_help = "Examples:\n  st-setup list\n  st-setup list --environment integration --match 'acme-*'\n  st-setup list --json | jq -r '.[].profile'"
 )]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// Print a JSON array on stdout
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// Only the profiles of this environment
     #[arg(long, value_enum, help_heading = "Selecting profiles")]
-    pub environment: Option<Environment>,
+    pub(crate) environment: Option<Environment>,
 
     #[command(flatten)]
-    pub filter: ProfileFilter,
+    pub(crate) filter: ProfileFilter,
 }
 
 #[derive(Serialize)]
@@ -34,11 +34,11 @@ struct Row<'a> {
     profile: &'a str,
     environment: Environment,
     tenant: &'a str,
-    secret_storage: &'static str,
+    secret_storage: SecretStorage,
     verified: bool,
 }
 
-pub fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
     let pattern = args.filter.pattern()?;
     let (_, config) = ctx.load_config()?;
     let rows: Vec<Row> = config
@@ -49,7 +49,7 @@ pub fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
             profile: name,
             environment: p.environment,
             tenant: &p.tenant_id,
-            secret_storage: p.secret_storage.name(),
+            secret_storage: p.secret_storage,
             verified: p.verified,
         })
         .collect();
@@ -83,11 +83,7 @@ pub fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
         "PROFILE", "ENVIRONMENT", "TENANT", "CLIENT SECRET"
     ))?;
     for row in &rows {
-        let storage = if row.secret_storage == SecretStorage::File.name() {
-            SecretStorage::File.describe()
-        } else {
-            SecretStorage::Keyring.describe()
-        };
+        let storage = row.secret_storage.describe();
         stdout_line(&format!(
             "{:<width$}  {:<11}  {:<20}  {:<26}  {}",
             shown(row.profile),

@@ -21,9 +21,9 @@ Examples:
 
 #[derive(Args, Debug)]
 #[command(after_help = AFTER_HELP)]
-pub struct ManArgs {}
+pub(crate) struct ManArgs {}
 
-pub fn exec(_args: ManArgs, _ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn exec(_args: ManArgs, _ctx: &Context) -> Result<ExitStatus> {
     let page = render(Cli::command())
         .map_err(|e| Error::Other(format!("could not render the manual page: {e}")))?;
     crate::ui::write_stdout(page.as_bytes())?;
@@ -31,7 +31,7 @@ pub fn exec(_args: ManArgs, _ctx: &Context) -> Result<ExitStatus> {
 }
 
 /// The whole manual page for `command` and its subcommands.
-pub fn render(command: clap::Command) -> std::io::Result<String> {
+pub(crate) fn render(command: clap::Command) -> std::io::Result<String> {
     let mut command = command.disable_help_subcommand(true);
     command.build();
     let man = Man::new(command.clone()).manual("User Commands");

@@ -1,21 +1,23 @@
-//! One module per subcommand, each with its arguments beside its `exec`.
+//! One module per subcommand, each with its arguments beside its `exec`;
+//! `verification` runs the checks for `init`, `check` and `import`.
 
-pub mod check;
-pub mod completions;
-pub mod exec;
-pub mod export;
-pub mod import;
-pub mod init;
-pub mod list;
-pub mod man;
-pub mod remove;
-pub mod show;
-pub mod token;
+pub(crate) mod check;
+pub(crate) mod completions;
+pub(crate) mod exec;
+pub(crate) mod export;
+pub(crate) mod import;
+pub(crate) mod init;
+pub(crate) mod list;
+pub(crate) mod man;
+pub(crate) mod remove;
+pub(crate) mod show;
+pub(crate) mod token;
+pub(crate) mod verification;
 
 use crate::cli::{Command, Context};
 use crate::error::{ExitStatus, Result};
 
-pub fn dispatch(command: Command, ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn dispatch(command: Command, ctx: &Context) -> Result<ExitStatus> {
     match command {
         Command::Init(args) => init::exec(args, ctx),
         Command::Check(args) => check::exec(args, ctx),

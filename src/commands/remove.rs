@@ -9,7 +9,7 @@ use clap::Args;
 use crate::batch::ProfileFilter;
 use crate::cli::Context;
 use crate::error::{Error, ExitStatus, Result};
-use crate::profile::{DEFAULT_PROFILE, check_name};
+use crate::profile::DEFAULT_PROFILE;
 use crate::store::SecretStorage;
 use crate::wizard::Prompter;
 
@@ -17,7 +17,7 @@ use crate::wizard::Prompter;
 #[command(
     after_help = "Examples:\n  st-setup remove --profile old-tenant\n  st-setup remove --profile ci --yes   # no question, for scripts\n  st-setup remove --match 'trial-*' --yes   # every profile the pattern selects"
 )]
-pub struct RemoveArgs {
+pub(crate) struct RemoveArgs {
     /// Profile to remove [default: default]
     #[arg(
         long,
@@ -26,17 +26,17 @@ pub struct RemoveArgs {
         help_heading = "Credentials",
         conflicts_with = "glob"
     )]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
 
     #[command(flatten)]
-    pub filter: ProfileFilter,
+    pub(crate) filter: ProfileFilter,
 
     /// Do not ask for confirmation (required when not in a terminal)
     #[arg(long, short = 'y')]
-    pub yes: bool,
+    pub(crate) yes: bool,
 }
 
-pub fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
     let (config_store, config) = ctx.load_config()?;
     let names: Vec<String> = match args.filter.pattern()? {
         Some(pattern) => {
@@ -59,7 +59,7 @@ pub fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
                 .profile
                 .clone()
                 .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
-            check_name(&name).map_err(|e| Error::Usage(format!("--profile / ST_PROFILE: {e}.")))?;
+            crate::profile::check_profile_option(&name)?;
             if !config.profiles.contains_key(&name) {
                 return Err(Error::NotConfigured(format!(
                     "profile {name:?} is not configured, so there is nothing to remove. `st-setup list` shows the profiles."

@@ -7,7 +7,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::cli::Context;
-use crate::commands::init::CredentialArgs;
+use crate::cli::CredentialArgs;
 use crate::credentials::mask_identifier;
 use crate::error::{Error, ExitStatus, Result};
 use crate::printable;
@@ -18,13 +18,13 @@ use crate::ui::stdout_line;
 #[command(
     after_help = "Examples:\n  st-setup show\n  ST_TENANT_ID=1234 st-setup show --profile acme   # see the override win"
 )]
-pub struct ShowArgs {
+pub(crate) struct ShowArgs {
     #[command(flatten)]
-    pub values: CredentialArgs,
+    pub(crate) values: CredentialArgs,
 
     /// Print one JSON object on stdout
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Serialize)]
@@ -58,7 +58,7 @@ struct Shown {
     verified: Option<bool>,
 }
 
-pub fn exec(args: ShowArgs, ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn exec(args: ShowArgs, ctx: &Context) -> Result<ExitStatus> {
     let (config_store, config) = ctx.load_config()?;
     let secrets = ctx.secret_store(&config_store);
     let resolved = Resolved::resolve(ctx, &args.values, &config)?;

@@ -13,7 +13,7 @@ use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::Context;
-use crate::commands::init::CredentialArgs;
+use crate::cli::CredentialArgs;
 use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::Resolved;
 use crate::servicetitan::{ServiceTitan, TokenOutcome};
@@ -33,16 +33,16 @@ Examples:
 
 #[derive(Args, Debug)]
 #[command(after_help = AFTER_HELP)]
-pub struct TokenArgs {
+pub(crate) struct TokenArgs {
     #[command(flatten)]
-    pub values: CredentialArgs,
+    pub(crate) values: CredentialArgs,
 
     /// Always request a new token instead of reusing the cached one
     #[arg(long)]
-    pub fresh: bool,
+    pub(crate) fresh: bool,
 }
 
-pub fn exec(args: TokenArgs, ctx: &Context) -> Result<ExitStatus> {
+pub(crate) fn exec(args: TokenArgs, ctx: &Context) -> Result<ExitStatus> {
     ctx.check_endpoint_overrides()?;
     let (config_store, config) = ctx.load_config()?;
     let secrets = ctx.secret_store(&config_store);
@@ -63,7 +63,7 @@ pub fn exec(args: TokenArgs, ctx: &Context) -> Result<ExitStatus> {
 /// and the cache entry are read at the same time; when there is no usable
 /// entry, HTTPS is set up and the token host connected (never the API host:
 /// `token` and `exec` make no API call) while the secret is still being read.
-pub fn access_token(
+pub(crate) fn access_token(
     ctx: &Context,
     resolved: &Resolved,
     secrets: &SecretStore,

@@ -41,7 +41,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// An early connection older than this is not used (a server or a NAT may
 /// have dropped it while the keyring asked for a password): the request
 /// connects again.
-pub const MAX_EARLY_IDLE: Duration = Duration::from_secs(15);
+pub(crate) const MAX_EARLY_IDLE: Duration = Duration::from_secs(15);
 
 tokio::task_local! {
     static PURPOSE: Purpose;
@@ -50,7 +50,7 @@ tokio::task_local! {
 /// What a connection asked of the connector is for, by origin
 /// (`scheme://host:port`).
 #[derive(Clone, Debug)]
-pub enum Purpose {
+pub(crate) enum Purpose {
     /// Open a connection to this origin and keep it for the first request.
     Early(String),
     /// A request to this origin.
@@ -58,7 +58,7 @@ pub enum Purpose {
 }
 
 /// Run `future` (a request) with `purpose` visible to the connector.
-pub async fn with_purpose<F: Future>(purpose: Purpose, future: F) -> F::Output {
+pub(crate) async fn with_purpose<F: Future>(purpose: Purpose, future: F) -> F::Output {
     PURPOSE.scope(purpose, future).await
 }
 
@@ -84,7 +84,7 @@ struct Opened<C> {
 /// `JoinHandle<Opened<C>>` for the connector's connection type `C` (which
 /// reqwest does not name).
 #[derive(Default)]
-pub struct EarlyConnections {
+pub(crate) struct EarlyConnections {
     slots: Mutex<HashMap<String, Box<dyn Any + Send>>>,
 }
 
@@ -94,7 +94,7 @@ impl EarlyConnections {
     }
 
     /// Whether a connection to `origin` was opened early and not yet taken.
-    pub fn holds(&self, origin: &str) -> bool {
+    pub(crate) fn holds(&self, origin: &str) -> bool {
         self.slots().contains_key(origin)
     }
 
@@ -106,10 +106,10 @@ impl EarlyConnections {
 
 /// The connector layer: see the module doc.
 #[derive(Clone)]
-pub struct EarlyLayer {
-    pub early: Arc<EarlyConnections>,
-    pub connect_timeout: Duration,
-    pub ui: Ui,
+pub(crate) struct EarlyLayer {
+    pub(crate) early: Arc<EarlyConnections>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) ui: Ui,
 }
 
 impl<S> tower_layer::Layer<S> for EarlyLayer {
@@ -124,7 +124,7 @@ impl<S> tower_layer::Layer<S> for EarlyLayer {
 }
 
 #[derive(Clone)]
-pub struct EarlyService<S> {
+pub(crate) struct EarlyService<S> {
     inner: S,
     layer: EarlyLayer,
 }

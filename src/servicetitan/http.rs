@@ -1,47 +1,41 @@
-//! The HTTP transport under every ServiceTitan call: one connection pool,
-//! timeouts, bounded retries with backoff, a response size cap, no redirects
-//! followed off the configured host, proxies (see [`super::proxy`]) and extra CA
-//! certificates, and `--verbose` request logging that never prints a header or
-//! a body.
+//! The HTTP transport under every ServiceTitan call: one reqwest client (one
+//! connection pool, timeouts, extra CA certificates, the proxies chosen by
+//! [`super::proxy`]), early connections ([`super::early`]), and the loop that
+//! sends a [`Request`] with its retries ([`super::retry`]) and redirects
+//! ([`super::redirect`]) and reads the body under the cap
+//! ([`super::body_cap`]). `--verbose` logs each request without a header or a
+//! body.
 //!
-//! Failures come back as [`NetworkError`], which names the host and the kind of
-//! failure; they are never confused with a credential being wrong.
+//! Failures come back as [`NetworkError`] ([`super::failure`] says why),
+//! which names the host and the kind of failure; they are never confused
+//! with a credential being wrong.
 
 use std::collections::HashSet;
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
+use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use url::Url;
 
+use super::body_cap::read_capped;
 use super::early::{EarlyConnections, EarlyLayer, Purpose, with_purpose};
-use super::proxy::{Proxy, ProxyConfig, Route};
-use super::scrub::spellings;
-pub use super::scrub::{excerpt, scrubbed_excerpt, scrubbed_prefix_excerpt};
+use super::failure::{FailureKind, NetworkError, describe_failure};
+use super::origin::{host_of, loggable_url, origin_key};
+use super::proxy::{ProxyConfig, Route};
+use super::redirect::{MAX_REDIRECTS, next_hop, too_many_redirects};
+use super::retry::{self, MAX_RETRIES, RetryPolicy};
 use crate::error::{Error, Result};
 use crate::ui::Ui;
 
-/// Largest response body read; a bigger one is reported, not buffered.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Characters of a body too large to read shown in its error.
-const TOO_LARGE_EXCERPT_CHARS: usize = 120;
-/// Retries after the first attempt for retryable failures.
-pub const MAX_RETRIES: u32 = 3;
-/// Longest wait honoured from a `Retry-After` header.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
-/// Redirects followed within the same origin for API calls.
-const MAX_REDIRECTS: usize = 5;
-
 #[derive(Clone, Debug)]
-pub struct HttpSettings {
+pub(crate) struct HttpSettings {
     /// Whole-request timeout (connect, send, read the body).
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Extra PEM CA certificates, trusted in addition to the platform's.
-    pub ca_bundle: Option<PathBuf>,
+    pub(crate) ca_bundle: Option<PathBuf>,
 }
 
 impl Default for HttpSettings {
@@ -54,70 +48,21 @@ impl Default for HttpSettings {
     }
 }
 
-/// What kind of network failure happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailureKind {
-    Dns,
-    Refused,
-    Reset,
-    Tls,
-    Timeout,
-    /// The server answered, but with an error status after all retries.
-    Status,
-    /// The server answered with a body that could not be understood.
-    BadResponse,
-    /// A redirect that st-setup will not follow.
-    Redirect,
-    /// The proxy answered but would not open the connection.
-    Proxy,
-    Other,
-}
-
-#[derive(Clone, Debug)]
-pub struct NetworkError {
-    pub kind: FailureKind,
-    pub host: String,
-    pub message: String,
-}
-
-impl fmt::Display for NetworkError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl From<NetworkError> for Error {
-    fn from(err: NetworkError) -> Self {
-        Error::Network(err.message)
-    }
-}
-
-/// Which failures a request may be retried on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RetryPolicy {
-    /// Reads: retry 429, 502, 503, 504, refused and reset connections (not
-    /// timeouts: a hung server costs the timeout once).
-    Idempotent,
-    /// The token request carries the secret and may be throttled: retry only
-    /// when the server provably did not process it (connection refused, 429, 503).
-    Unprocessed,
-}
-
 /// A request to send: everything needed to send it again on a retry.
-pub struct Request<'a> {
-    pub method: Method,
-    pub url: Url,
-    pub headers: HeaderMap,
-    pub body: Option<&'a [u8]>,
-    pub retry: RetryPolicy,
+pub(crate) struct Request<'a> {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<&'a [u8]>,
+    pub(crate) retry: RetryPolicy,
     /// Follow redirects that stay on the same scheme, host and port.
-    pub follow_same_origin_redirects: bool,
+    pub(crate) follow_same_origin_redirects: bool,
 }
 
 impl Request<'_> {
     /// The Client Secret of a form body and the values of sensitive headers
     /// (the bearer token, the App Key): never to be printed.
-    pub fn sensitive_values(&self) -> Vec<String> {
+    pub(crate) fn sensitive_values(&self) -> Vec<String> {
         let form = self.body.map(|body| {
             url::form_urlencoded::parse(body)
                 .filter(|(k, _)| k == "client_secret")
@@ -133,11 +78,11 @@ impl Request<'_> {
     }
 }
 
-pub struct Response {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-    pub url: Url,
+pub(crate) struct Response {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+    pub(crate) url: Url,
 }
 
 /// The body may hold an access token: `Debug` shows only its length.
@@ -151,7 +96,7 @@ impl std::fmt::Debug for Response {
     }
 }
 
-pub struct Transport {
+pub(crate) struct Transport {
     client: reqwest::Client,
     settings: HttpSettings,
     proxies: ProxyConfig,
@@ -165,11 +110,15 @@ pub struct Transport {
 
 impl Transport {
     /// A transport using the proxies of this process's environment.
-    pub fn new(settings: HttpSettings, ui: Ui) -> Result<Transport> {
+    pub(crate) fn new(settings: HttpSettings, ui: Ui) -> Result<Transport> {
         Transport::with_proxies(settings, ui, ProxyConfig::from_env())
     }
 
-    pub fn with_proxies(settings: HttpSettings, ui: Ui, proxies: ProxyConfig) -> Result<Transport> {
+    pub(crate) fn with_proxies(
+        settings: HttpSettings,
+        ui: Ui,
+        proxies: ProxyConfig,
+    ) -> Result<Transport> {
         // ring is the only provider compiled in; installing it twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
@@ -238,7 +187,7 @@ impl Transport {
     /// connects again, and reports that. Origins already requested or
     /// already being opened, and those whose proxy setting is unusable, are
     /// skipped.
-    pub async fn connect_early(&self, urls: &[&Url]) {
+    pub(crate) async fn connect_early(&self, urls: &[&Url]) {
         for url in urls {
             let origin = origin_key(url);
             if self.was_requested(&origin)
@@ -262,13 +211,13 @@ impl Transport {
     }
 
     /// Send `request`, retrying per its policy, and read the body (capped).
-    pub async fn send(&self, request: &Request<'_>) -> Result<Response, NetworkError> {
+    pub(crate) async fn send(&self, request: &Request<'_>) -> Result<Response, NetworkError> {
         let mut attempt = 0;
         loop {
             let outcome = self.send_following_redirects(request).await;
             let wait = match &outcome {
-                Ok(response) => retry_wait_for_status(request.retry, response, attempt),
-                Err(err) => retry_wait_for_error(request.retry, err, attempt),
+                Ok(response) => retry::wait_for_status(request.retry, response, attempt),
+                Err(err) => retry::wait_for_error(request.retry, err, attempt),
             };
             match wait {
                 Some(delay) if attempt < MAX_RETRIES => {
@@ -296,65 +245,16 @@ impl Transport {
             if !response.status.is_redirection() {
                 return Ok(response);
             }
-            let target = response
-                .headers
-                .get(LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|loc| url.join(loc).ok());
-            let host = host_of(&url);
-            match target {
-                Some(next) if request.follow_same_origin_redirects && same_origin(&url, &next) => {
-                    url = next;
-                }
-                Some(next) => {
-                    let status = response.status.as_u16();
-                    let to = origin_of(&next);
-                    let message = if request.follow_same_origin_redirects {
-                        format!(
-                            "{host} answered HTTP {status} with a redirect to {to}, which st-setup \
-                             does not follow: credentials are only ever sent to the configured host. \
-                             Check ST_API_URL, or your proxy."
-                        )
-                    } else {
-                        format!(
-                            "{host} answered HTTP {status} with a redirect to {to}, which st-setup \
-                             does not follow: the token request carries the Client Secret and is \
-                             never redirected. Check ST_AUTH_URL (the full token endpoint URL), \
-                             or your proxy."
-                        )
-                    };
-                    return Err(NetworkError {
-                        kind: FailureKind::Redirect,
-                        host: host.clone(),
-                        message,
-                    });
-                }
-                None => {
-                    return Err(NetworkError {
-                        kind: FailureKind::Redirect,
-                        host: host.clone(),
-                        message: format!(
-                            "{host} answered HTTP {} (a redirect) without a usable Location.",
-                            response.status.as_u16()
-                        ),
-                    });
-                }
-            }
+            url = next_hop(&url, &response, request.follow_same_origin_redirects)?;
         }
-        Err(NetworkError {
-            kind: FailureKind::Redirect,
-            host: host_of(&request.url),
-            message: format!(
-                "{} redirected more than {MAX_REDIRECTS} times.",
-                host_of(&request.url)
-            ),
-        })
+        Err(too_many_redirects(&request.url))
     }
 
     async fn send_once(&self, request: &Request<'_>, url: &Url) -> Result<Response, NetworkError> {
         if let Route::Unusable(why) = self.proxies.route(url) {
             let host = host_of(url);
             return Err(NetworkError {
+                source: None,
                 kind: FailureKind::Proxy,
                 message: format!("could not reach {host}: {why}"),
                 host,
@@ -373,10 +273,12 @@ impl Transport {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(origin.clone());
-        let result = with_purpose(
-            Purpose::Request(origin),
-            self.read_capped(builder, url, &request.sensitive_values()),
-        )
+        let classify = |e: reqwest::Error| self.classify(url, e);
+        let hidden = request.sensitive_values();
+        let result = with_purpose(Purpose::Request(origin), async {
+            let response = builder.send().await.map_err(classify)?;
+            read_capped(response, url, &hidden, classify).await
+        })
         .await;
         let elapsed = started.elapsed().as_millis();
         let via = match self.proxies.proxy_for(url) {
@@ -400,81 +302,13 @@ impl Transport {
         result
     }
 
-    /// `hidden`: what the request carried that must never be shown, should
-    /// the server echo it back in a body too large to read.
-    async fn read_capped(
-        &self,
-        builder: reqwest::RequestBuilder,
-        url: &Url,
-        hidden: &[String],
-    ) -> Result<Response, NetworkError> {
-        let mut response = builder.send().await.map_err(|e| self.classify(url, &e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        if let Some(len) = response.content_length()
-            && len > MAX_BODY_BYTES as u64
-        {
-            // Only the start, to show what kind of answer this is; enough of
-            // it that a hidden value echoed there is read whole, even across
-            // the end of the first chunk, and so can be found and scrubbed.
-            let wanted = too_large_excerpt_bytes(hidden);
-            let mut first = Vec::new();
-            while first.len() < wanted {
-                match response.chunk().await {
-                    Ok(Some(chunk)) => first.extend_from_slice(&chunk),
-                    Ok(None) | Err(_) => break,
-                }
-            }
-            return Err(too_large(url, status, len, &first, hidden));
-        }
-        let expected = response.content_length();
-        let mut body = Vec::new();
-        loop {
-            let chunk = match response.chunk().await {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => break,
-                Err(e) => {
-                    // Say how far the answer got; never show its bytes here:
-                    // a token response cut short still holds part of a token.
-                    let mut err = self.classify(url, &e);
-                    let got = match expected {
-                        Some(total) => format!("{} of {total} bytes", body.len()),
-                        None => format!("{} bytes", body.len()),
-                    };
-                    let host = &err.host;
-                    let status = status.as_u16();
-                    err.message = match err.kind {
-                        FailureKind::Reset => format!(
-                            "the connection to {host} was closed in the middle of the answer \
-                             (HTTP {status}, {got} of the body received)"
-                        ),
-                        _ => format!(
-                            "{} (HTTP {status}, {got} of the body received)",
-                            err.message
-                        ),
-                    };
-                    return Err(err);
-                }
-            };
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                let len = (body.len() + chunk.len()) as u64;
-                return Err(too_large(url, status, len, &body, hidden));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Response {
-            status,
-            headers,
-            body,
-            url: url.clone(),
-        })
-    }
-
-    fn classify(&self, url: &Url, err: &reqwest::Error) -> NetworkError {
+    fn classify(&self, url: &Url, err: reqwest::Error) -> NetworkError {
         let host = host_of(url);
         let (kind, message) =
-            describe_failure(err, &host, &self.settings, self.proxies.proxy_for(url));
+            describe_failure(&err, &host, &self.settings, self.proxies.proxy_for(url));
         NetworkError {
+            // The URL is in the --verbose request lines already, without userinfo.
+            source: Some(Arc::new(err.without_url())),
             kind,
             host,
             message,
@@ -482,407 +316,20 @@ impl Transport {
     }
 }
 
-fn too_large(
-    url: &Url,
-    status: StatusCode,
-    len: u64,
-    first: &[u8],
-    hidden: &[String],
-) -> NetworkError {
-    let host = host_of(url);
-    let first = &first[..first.len().min(too_large_excerpt_bytes(hidden))];
-    let hidden: Vec<&str> = hidden.iter().map(String::as_str).collect();
-    NetworkError {
-        kind: FailureKind::BadResponse,
-        message: format!(
-            "{host} sent a response larger than {} KiB (HTTP {}, at least {len} bytes); \
-             that is not a ServiceTitan answer. Check ST_AUTH_URL / ST_API_URL or your proxy. \
-             It starts: {}",
-            MAX_BODY_BYTES / 1024,
-            status.as_u16(),
-            scrubbed_prefix_excerpt(first, &hidden, TOO_LARGE_EXCERPT_CHARS)
-        ),
-        host,
-    }
-}
-
-/// How much of a body too large to read its excerpt is made from: the
-/// characters shown (at most 4 bytes each), then room for the longest
-/// spelling of a hidden value, so that one starting among them is whole in
-/// what was read, and is scrubbed.
-fn too_large_excerpt_bytes(hidden: &[String]) -> usize {
-    let longest = hidden
-        .iter()
-        .flat_map(|value| spellings(value))
-        .map(|spelling| spelling.len())
-        .max()
-        .unwrap_or(0);
-    4 * TOO_LARGE_EXCERPT_CHARS + longest
-}
-
-/// Turn reqwest's error chain into a kind and a sentence naming the host, and
-/// the proxy when the failure was in reaching it.
-fn describe_failure(
-    err: &reqwest::Error,
-    host: &str,
-    settings: &HttpSettings,
-    proxy: Option<&Proxy>,
-) -> (FailureKind, String) {
-    let connecting = err.is_connect();
-    // Who did not answer: while connecting through a proxy, the proxy.
-    let peer = match proxy {
-        Some(p) if connecting => format!("the proxy {} on the way to {host}", p.describe()),
-        _ => host.to_string(),
-    };
-    let no_answer = |limit: Duration| {
-        let hint = if connecting {
-            "the connection was not accepted; "
-        } else {
-            ""
-        };
-        (
-            FailureKind::Timeout,
-            format!(
-                "no answer from {peer} after {} s ({hint}change the limit with --timeout or ST_TIMEOUT)",
-                limit.as_secs_f64()
-            ),
-        )
-    };
-    let limit = if connecting {
-        settings.connect_timeout
-    } else {
-        settings.timeout
-    };
-    if err.is_timeout() {
-        return no_answer(limit);
-    }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    let mut text: Vec<String> = Vec::new();
-    while let Some(e) = source {
-        if let Some(tls) = find_rustls_error(e) {
-            return tls_failure(tls, host);
-        }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind::*;
-            match io.kind() {
-                ConnectionRefused => {
-                    return (
-                        FailureKind::Refused,
-                        format!("could not connect to {peer}: connection refused"),
-                    );
-                }
-                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
-                    return (
-                        FailureKind::Reset,
-                        format!(
-                            "the connection to {peer} was closed before the answer was complete ({io})"
-                        ),
-                    );
-                }
-                TimedOut => return no_answer(limit),
-                _ => {}
-            }
-        }
-        let line = e.to_string();
-        if !text.iter().any(|t| t.contains(&line)) {
-            text.push(line);
-        }
-        source = e.source();
-    }
-    let joined = text.join(": ");
-    let lower = joined.to_ascii_lowercase();
-    if let (Some(p), true) = (proxy, lower.contains("tunnel error")) {
-        let why = if lower.contains("authorization required") {
-            format!(
-                "it asks for a user name and password (HTTP 407): put them in {} as \
-                 http://USER:PASSWORD@HOST:PORT",
-                p.var
-            )
-        } else {
-            format!(
-                "it refused ({joined}). If {host} should be reached directly, add it to NO_PROXY"
-            )
-        };
-        return (
-            FailureKind::Proxy,
-            format!(
-                "the proxy {} did not connect st-setup to {host}: {why}",
-                p.describe()
-            ),
-        );
-    }
-    if lower.contains("dns error") || lower.contains("failed to lookup") {
-        let (name, var) = match proxy {
-            Some(p) if connecting => (
-                p.url.host_str().unwrap_or("?").to_string(),
-                format!(" (the proxy in {})", p.var),
-            ),
-            _ => (host.to_string(), String::new()),
-        };
-        (
-            FailureKind::Dns,
-            format!("could not resolve {name}{var} (DNS): check the host name and your network"),
-        )
-    } else if lower.contains("certificate") || lower.contains("tls") {
-        (
-            FailureKind::Tls,
-            format!(
-                "TLS with {host} failed ({joined}). Pass a CA with --ca-bundle FILE if a proxy inspects TLS."
-            ),
-        )
-    } else if connecting {
-        // Not a refusal (that was recognised above): retrying would not help.
-        (
-            FailureKind::Other,
-            format!("could not connect to {peer}: {joined}"),
-        )
-    } else if lower.contains("connection closed")
-        || lower.contains("incomplete")
-        || lower.contains("reset")
-        || lower.contains("end of file")
-    {
-        (
-            FailureKind::Reset,
-            format!("the connection to {host} was closed before the answer was complete"),
-        )
-    } else {
-        (
-            FailureKind::Other,
-            format!("request to {host} failed: {joined}"),
-        )
-    }
-}
-
-/// The rustls error in `e`: it arrives wrapped in an io::Error (sometimes
-/// twice), whose `source()` skips the wrapped error, so look inside.
-fn find_rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
-    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-        return Some(tls);
-    }
-    let inner: &(dyn std::error::Error + 'static) =
-        e.downcast_ref::<std::io::Error>()?.get_ref()?;
-    find_rustls_error(inner)
-}
-
-/// A TLS failure in words: what is wrong with the certificate, and the fix.
-fn tls_failure(tls: &rustls::Error, host: &str) -> (FailureKind, String) {
-    use rustls::CertificateError as C;
-    let rustls::Error::InvalidCertificate(cert) = tls else {
-        return (
-            FailureKind::Tls,
-            format!(
-                "TLS with {host} failed ({tls}). Check that the URL is right and that the port \
-                 speaks https; if a proxy inspects TLS, pass its CA certificate with --ca-bundle FILE."
-            ),
-        );
-    };
-    let why = match cert {
-        C::UnknownIssuer => "it was issued by a certificate authority this computer does not trust",
-        C::NotValidForName | C::NotValidForNameContext { .. } => {
-            "it was issued for another host name"
-        }
-        C::Expired | C::ExpiredContext { .. } => "it has expired",
-        C::NotValidYet | C::NotValidYetContext { .. } => {
-            "it is not valid yet (check this computer's clock)"
-        }
-        C::Revoked => "it has been revoked",
-        _ => "it could not be verified",
-    };
-    (
-        FailureKind::Tls,
-        format!(
-            "the TLS certificate of {host} was not accepted: {why} ({tls}). If a corporate proxy \
-             inspects TLS, pass its CA certificate with --ca-bundle FILE (or SSL_CERT_FILE)."
-        ),
-    )
-}
-
-fn retry_wait_for_status(
-    policy: RetryPolicy,
-    response: &Response,
-    attempt: u32,
-) -> Option<Duration> {
-    let retryable = match policy {
-        RetryPolicy::Idempotent => matches!(response.status.as_u16(), 429 | 502 | 503 | 504),
-        RetryPolicy::Unprocessed => matches!(response.status.as_u16(), 429 | 503),
-    };
-    if !retryable {
-        return None;
-    }
-    Some(retry_after(&response.headers).unwrap_or_else(|| backoff(attempt)))
-}
-
-fn retry_wait_for_error(policy: RetryPolicy, err: &NetworkError, attempt: u32) -> Option<Duration> {
-    // Timeouts are not retried: a hung server costs the timeout once, not once
-    // per attempt.
-    let retryable = match policy {
-        RetryPolicy::Idempotent => matches!(err.kind, FailureKind::Refused | FailureKind::Reset),
-        // A reset may come after the server acted on the request.
-        RetryPolicy::Unprocessed => err.kind == FailureKind::Refused,
-    };
-    retryable.then(|| backoff(attempt))
-}
-
-/// `Retry-After` as seconds or an HTTP date, capped.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    let wait = if let Ok(secs) = value.parse::<u64>() {
-        Duration::from_secs(secs)
-    } else {
-        let when = httpdate::parse_http_date(value).ok()?;
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO)
-    };
-    Some(wait.min(MAX_RETRY_AFTER))
-}
-
-/// 250 ms, 500 ms, 1 s, ... plus up to 50% jitter.
-fn backoff(attempt: u32) -> Duration {
-    let base = backoff_base(attempt);
-    base + base.mul_f64(jitter_fraction() * 0.5)
-}
-
-fn backoff_base(attempt: u32) -> Duration {
-    Duration::from_millis(250) * 2u32.saturating_pow(attempt.min(6))
-}
-
-/// The most that backoff (without `Retry-After`) can add to one request over
-/// all its retries.
-pub fn max_total_backoff() -> Duration {
-    (0..MAX_RETRIES)
-        .map(|attempt| backoff_base(attempt).mul_f64(1.5))
-        .sum()
-}
-
-/// A number in [0, 1) that differs between runs, without a random-number crate.
-fn jitter_fraction() -> f64 {
-    use std::hash::{BuildHasher, RandomState};
-    let bits = RandomState::new().hash_one(Instant::now());
-    (bits % 10_000) as f64 / 10_000.0
-}
-
-/// `host:port`, or for a URL without a host (`data:`, `mailto:`), what kind
-/// of URL it is: never the rest of it, which a server's redirect may fill
-/// with anything.
-pub fn host_of(url: &Url) -> String {
-    let host = |h: &str| crate::printable::field(h, crate::printable::FIELD_CHARS);
-    match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{}:{p}", host(h)),
-        (Some(h), None) => host(h),
-        _ => format!("a {}: URL without a host", host(url.scheme())),
-    }
-}
-
-fn origin_of(url: &Url) -> String {
-    match url.host_str() {
-        Some(_) => format!("{}://{}", url.scheme(), host_of(url)),
-        None => host_of(url),
-    }
-}
-
-/// `scheme://host:port` with the port always given: what the connection pool
-/// keys connections by, and what early connections are kept under.
-fn origin_key(url: &Url) -> String {
-    format!(
-        "{}://{}:{}",
-        url.scheme(),
-        url.host_str().unwrap_or(""),
-        url.port_or_known_default().unwrap_or(0)
-    )
-}
-
-fn same_origin(a: &Url, b: &Url) -> bool {
-    a.scheme() == b.scheme()
-        && a.host_str() == b.host_str()
-        && a.port_or_known_default() == b.port_or_known_default()
-}
-
-/// The URL without userinfo (none of ours carry a secret in the URL itself).
-fn loggable_url(url: &Url) -> String {
-    let mut clean = url.clone();
-    let _ = clean.set_username("");
-    let _ = clean.set_password(None);
-    clean.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates_and_is_capped() {
-        let mut headers = HeaderMap::new();
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(1)));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("3600"));
-        assert_eq!(retry_after(&headers), Some(MAX_RETRY_AFTER));
-        headers.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(retry_after(&headers), Some(Duration::ZERO));
-        let future = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(5));
-        headers.insert(RETRY_AFTER, HeaderValue::from_str(&future).unwrap());
-        let wait = retry_after(&headers).unwrap();
-        assert!(
-            wait <= Duration::from_secs(5) && wait >= Duration::from_secs(3),
-            "{wait:?}"
-        );
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&headers), None);
-    }
-
-    #[test]
-    fn backoff_grows_and_stays_bounded() {
-        assert!(
-            backoff(0) >= Duration::from_millis(250) && backoff(0) < Duration::from_millis(376)
-        );
-        assert!(backoff(2) >= Duration::from_secs(1));
-        assert!(backoff(100) <= Duration::from_secs(24));
-        let total: Duration = (0..MAX_RETRIES).map(backoff).sum();
-        assert!(total <= max_total_backoff() && max_total_backoff() < Duration::from_secs(5));
-    }
-
-    #[test]
-    fn only_same_origin_counts_as_same_origin() {
-        let a = Url::parse("https://api.servicetitan.io/x").unwrap();
-        assert!(same_origin(
-            &a,
-            &Url::parse("https://api.servicetitan.io:443/y").unwrap()
-        ));
-        assert!(!same_origin(
-            &a,
-            &Url::parse("http://api.servicetitan.io/y").unwrap()
-        ));
-        assert!(!same_origin(
-            &a,
-            &Url::parse("https://evil.example/y").unwrap()
-        ));
-        assert!(!same_origin(
-            &a,
-            &Url::parse("https://api.servicetitan.io:8443/y").unwrap()
-        ));
-    }
 
     /// A listening socket whose one-slot accept queue is full: the kernel
     /// drops further SYNs, so a connection attempt hangs until its timeout.
     #[cfg(target_os = "linux")]
     fn never_accepting() -> (std::net::TcpListener, std::net::TcpStream) {
-        use std::os::fd::FromRawFd;
-        // SAFETY: plain socket calls on a descriptor the listener then owns.
-        let listener = unsafe {
-            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
-            assert!(fd >= 0);
-            let listener = std::net::TcpListener::from_raw_fd(fd);
-            let mut addr: libc::sockaddr_in = std::mem::zeroed();
-            addr.sin_family = libc::AF_INET as libc::sa_family_t;
-            addr.sin_addr.s_addr = u32::from_be_bytes([127, 0, 0, 1]).to_be();
-            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-            assert_eq!(libc::bind(fd, (&raw const addr).cast(), len), 0);
-            assert_eq!(libc::listen(fd, 0), 0);
-            listener
-        };
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        let loopback: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+        socket.bind(&loopback.into()).unwrap();
+        socket.listen(0).unwrap();
+        let listener: std::net::TcpListener = socket.into();
         let addr = listener.local_addr().unwrap();
         let filler = std::net::TcpStream::connect(addr).unwrap();
         (listener, filler)
@@ -933,16 +380,37 @@ mod tests {
         );
     }
 
-    const SECRET: &str = "cs1.prefixtestsecret0123456789abcdefghijklmnopqrstuvwxyz";
-
+    /// A connection closed before an answer is a reset, whatever the URL
+    /// says: the words "tls" and "certificate" in it are not a TLS failure.
     #[test]
-    fn enough_of_a_too_large_body_is_read_for_a_whole_secret_after_the_excerpt() {
-        let hidden = [SECRET.to_string(), "ak1.appkey".to_string()];
-        assert!(too_large_excerpt_bytes(&hidden) >= TOO_LARGE_EXCERPT_CHARS + SECRET.len());
-        // Room for the longest spelling: here the form-encoded one.
-        let slashes = "cs1.////////".to_string();
-        assert!(
-            too_large_excerpt_bytes(&[slashes]) >= TOO_LARGE_EXCERPT_CHARS + "cs1.".len() + 8 * 3
-        );
+    fn a_failure_is_classified_by_type_not_by_the_words_of_the_url() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let _ = std::io::Read::read(&mut stream, &mut request);
+        });
+        let url = Url::parse(&format!("http://{addr}/mtls-gw/tls-certificate")).unwrap();
+        let transport =
+            Transport::with_proxies(HttpSettings::default(), Ui::plain(), ProxyConfig::default())
+                .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let err = runtime
+            .block_on(transport.send(&Request {
+                method: Method::POST,
+                url,
+                headers: HeaderMap::new(),
+                body: Some(b"x"),
+                retry: RetryPolicy::Unprocessed,
+                follow_same_origin_redirects: false,
+            }))
+            .unwrap_err();
+        server.join().unwrap();
+        assert_eq!(err.kind, FailureKind::Reset, "{}", err.message);
+        assert!(!err.message.contains("TLS"), "{}", err.message);
     }
 }

@@ -9,24 +9,22 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Claims {
-    pub tenant: Option<String>,
-    pub client_id: Option<String>,
-    pub expires_at: Option<i64>,
+pub(crate) struct Claims {
+    pub(crate) tenant: Option<String>,
+    pub(crate) expires_at: Option<i64>,
     /// The `scope` claim: an array of names (or one space-separated string).
-    pub scopes: Option<Vec<String>>,
+    pub(crate) scopes: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
 struct RawClaims {
     tenant: Option<serde_json::Value>,
-    client_id: Option<serde_json::Value>,
     exp: Option<serde_json::Value>,
     scope: Option<serde_json::Value>,
 }
 
 /// Decode the payload of a JWT; `None` when it is not one.
-pub fn claims(token: &str) -> Option<Claims> {
+pub(crate) fn claims(token: &str) -> Option<Claims> {
     let mut parts = token.split('.');
     let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || payload.len() > 64 * 1024 {
@@ -37,14 +35,13 @@ pub fn claims(token: &str) -> Option<Claims> {
     let raw: RawClaims = serde_json::from_slice(&bytes).ok()?;
     Some(Claims {
         tenant: raw.tenant.and_then(scalar_to_string),
-        client_id: raw.client_id.and_then(scalar_to_string),
         expires_at: raw.exp.and_then(|v| v.as_i64()),
         scopes: raw.scope.and_then(scope_names),
     })
 }
 
 /// `["a","b"]` or `"a b"`; anything else (a number, an object) is no claim.
-pub fn scope_names(value: serde_json::Value) -> Option<Vec<String>> {
+pub(crate) fn scope_names(value: serde_json::Value) -> Option<Vec<String>> {
     match value {
         serde_json::Value::String(s) => Some(crate::scopes::normalize([s.as_str()])),
         serde_json::Value::Array(items) => Some(crate::scopes::normalize(
@@ -64,7 +61,7 @@ fn scalar_to_string(value: serde_json::Value) -> Option<String> {
 }
 
 /// Does the token's tenant claim name `tenant_id`? `None` when the token has no such claim.
-pub fn tenant_matches(token: &str, tenant_id: &str) -> Option<Result<(), String>> {
+pub(crate) fn tenant_matches(token: &str, tenant_id: &str) -> Option<Result<(), String>> {
     let claimed = claims(token)?.tenant?;
     let same = match (claimed.trim().parse::<i64>(), tenant_id.parse::<i64>()) {
         (Ok(a), Ok(b)) => a == b,
@@ -92,7 +89,6 @@ mod tests {
             claims(&token),
             Some(Claims {
                 tenant: Some("8450".into()),
-                client_id: Some("cid.x".into()),
                 expires_at: Some(1_700_000_000),
                 scopes: None,
             })

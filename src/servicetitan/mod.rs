@@ -5,11 +5,16 @@
 //! means for the user. Secrets are only ever placed in request bodies and
 //! headers, never in URLs, messages or logs.
 
-pub mod early;
-pub mod http;
-pub mod jwt;
-pub mod proxy;
-pub mod scrub;
+pub(crate) mod body_cap;
+pub(crate) mod early;
+pub(crate) mod failure;
+pub(crate) mod http;
+pub(crate) mod jwt;
+pub(crate) mod origin;
+pub(crate) mod proxy;
+pub(crate) mod redirect;
+pub(crate) mod retry;
+pub(crate) mod scrub;
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,23 +28,24 @@ use serde::Deserialize;
 use crate::credentials::ClientSecret;
 use crate::environment::Endpoints;
 use crate::scopes::Module;
-use http::{
-    FailureKind, NetworkError, Request, Response, RetryPolicy, Transport, scrubbed_excerpt,
-};
+use failure::{FailureKind, NetworkError};
+use http::{Request, Response, Transport};
+use retry::RetryPolicy;
+use scrub::scrubbed_excerpt;
 
 /// An access token: zeroed on drop, never printed by `Debug`.
 #[derive(Clone)]
-pub struct AccessToken {
+pub(crate) struct AccessToken {
     value: SecretString,
-    pub expires_in: Duration,
+    pub(crate) expires_in: Duration,
     /// The scopes the server says the token carries (sorted): the token
     /// response's `scope`, else the JWT's `scope` claim; `None` when neither
     /// names any.
-    pub scopes: Option<Vec<String>>,
+    pub(crate) scopes: Option<Vec<String>>,
 }
 
 impl AccessToken {
-    pub fn new(value: String, expires_in: Duration) -> Self {
+    pub(crate) fn new(value: String, expires_in: Duration) -> Self {
         let scopes = jwt::claims(&value).and_then(|c| c.scopes);
         AccessToken {
             value: SecretString::from(value),
@@ -48,7 +54,7 @@ impl AccessToken {
         }
     }
 
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         self.value.expose_secret()
     }
 }
@@ -65,7 +71,7 @@ impl fmt::Debug for AccessToken {
 
 /// The token endpoint's verdict.
 #[derive(Debug)]
-pub enum TokenOutcome {
+pub(crate) enum TokenOutcome {
     Issued(AccessToken),
     /// HTTP 4xx: the Client ID / Secret were refused. Fields are the server's
     /// `error` / `error_description`, cleaned for printing.
@@ -78,14 +84,14 @@ pub enum TokenOutcome {
 
 /// An RFC 7807 problem body, as far as the server sent one.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub title: Option<String>,
-    pub trace_id: Option<String>,
+pub(crate) struct Problem {
+    pub(crate) title: Option<String>,
+    pub(crate) trace_id: Option<String>,
 }
 
 impl Problem {
     /// ` ("Forbidden", trace 00-abc)` or empty.
-    pub fn suffix(&self) -> String {
+    pub(crate) fn suffix(&self) -> String {
         match (&self.title, &self.trace_id) {
             (Some(t), Some(id)) => format!(" (\"{t}\", trace ID {id})"),
             (Some(t), None) => format!(" (\"{t}\")"),
@@ -97,37 +103,37 @@ impl Problem {
 
 /// The API probe's verdict.
 #[derive(Debug, PartialEq, Eq)]
-pub enum ProbeOutcome {
+pub(crate) enum ProbeOutcome {
     Ok,
     Unauthorized(Problem),
     Forbidden(Problem),
     NotFound(Problem),
 }
 
-pub struct ServiceTitan {
+pub(crate) struct ServiceTitan {
     transport: Arc<Transport>,
     endpoints: Endpoints,
 }
 
 impl ServiceTitan {
     /// A client for `endpoints`; clients for several profiles share one transport.
-    pub fn new(transport: Arc<Transport>, endpoints: Endpoints) -> Self {
+    pub(crate) fn new(transport: Arc<Transport>, endpoints: Endpoints) -> Self {
         ServiceTitan {
             transport,
             endpoints,
         }
     }
 
-    pub fn endpoints(&self) -> &Endpoints {
+    pub(crate) fn endpoints(&self) -> &Endpoints {
         &self.endpoints
     }
 
-    pub fn transport(&self) -> &Transport {
+    pub(crate) fn transport(&self) -> &Transport {
         &self.transport
     }
 
     /// POST the client-credentials grant to this client's token endpoint.
-    pub async fn request_token(
+    pub(crate) async fn request_token(
         &self,
         client_id: &str,
         secret: &ClientSecret,
@@ -160,12 +166,17 @@ impl ServiceTitan {
     }
 
     /// The URL of `module`'s probe for `tenant_id` (with its `page=1&pageSize=1` query).
-    pub fn probe_url(&self, module: &Module, tenant_id: &str) -> Result<url::Url, NetworkError> {
+    pub(crate) fn probe_url(
+        &self,
+        module: &Module,
+        tenant_id: &str,
+    ) -> Result<url::Url, NetworkError> {
         let mut url = self.endpoints.api_base.clone();
         url.path_segments_mut()
             .map_err(|_| NetworkError {
+                source: None,
                 kind: FailureKind::Other,
-                host: http::host_of(&self.endpoints.api_base),
+                host: origin::host_of(&self.endpoints.api_base),
                 message: "ST_API_URL cannot be used as a base URL".into(),
             })?
             .pop_if_empty()
@@ -176,7 +187,7 @@ impl ServiceTitan {
     }
 
     /// GET one item of `module`'s cheap list: proves App Key, tenant and token together.
-    pub async fn probe(
+    pub(crate) async fn probe(
         &self,
         module: &Module,
         tenant_id: &str,
@@ -219,13 +230,13 @@ impl ServiceTitan {
 }
 
 /// The longest access token accepted (ServiceTitan's are about 1,000 characters).
-pub const MAX_TOKEN_CHARS: usize = 16 * 1024;
+pub(crate) const MAX_TOKEN_CHARS: usize = 16 * 1024;
 
 /// Whether `token` holds only what an OAuth bearer token may (RFC 6750's
 /// b64token: letters, digits, `-._~+/`, then `=` padding) and is not absurdly
 /// long: so one that is printed (`st-setup token`), cached or exported
 /// (`exec`) can carry no escape sequence, line break or shell syntax.
-pub fn is_well_formed_token(token: &str) -> bool {
+pub(crate) fn is_well_formed_token(token: &str) -> bool {
     let body = token.trim_end_matches('=');
     !body.is_empty()
         && token.len() <= MAX_TOKEN_CHARS
@@ -368,13 +379,13 @@ fn interpret_probe_response(
 ///
 /// `hidden`: the secret or token the request carried, never to be printed.
 fn status_error(response: &Response, hidden: &[&str]) -> NetworkError {
-    let host = http::host_of(&response.url);
+    let host = origin::host_of(&response.url);
     let status = response.status.as_u16();
     let body = scrubbed_excerpt(&response.body, hidden, 200);
     let what = match status {
         429 => format!(
             "{host} is rate limiting requests (HTTP 429) and still was after {} retries; wait a minute and try again",
-            http::MAX_RETRIES
+            retry::MAX_RETRIES
         ),
         500..=599 => format!(
             "{host} had a server error (HTTP {status}); ServiceTitan may be having trouble, try again later"
@@ -382,6 +393,7 @@ fn status_error(response: &Response, hidden: &[&str]) -> NetworkError {
         _ => format!("{host} answered HTTP {status}, which st-setup did not expect"),
     };
     NetworkError {
+        source: None,
         kind: FailureKind::Status,
         host,
         message: format!("{what}. Response: {body}"),
@@ -390,8 +402,9 @@ fn status_error(response: &Response, hidden: &[&str]) -> NetworkError {
 
 fn bad_response(url: &url::Url, message: &str) -> NetworkError {
     NetworkError {
+        source: None,
         kind: FailureKind::BadResponse,
-        host: http::host_of(url),
+        host: origin::host_of(url),
         message: message.to_string(),
     }
 }

@@ -20,21 +20,21 @@ use crate::environment::is_loopback;
 
 /// One proxy setting in effect: where it came from and where it points.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Proxy {
+pub(crate) struct Proxy {
     /// The environment variable it was read from.
-    pub var: &'static str,
+    pub(crate) var: &'static str,
     /// The proxy URL, with any user name and password in it.
-    pub url: Url,
+    pub(crate) url: Url,
 }
 
 impl Proxy {
     /// The URL with the password replaced by `***`, for logs and messages.
-    pub fn redacted(&self) -> String {
+    pub(crate) fn redacted(&self) -> String {
         redact_url(&self.url)
     }
 
     /// `HOST:PORT (HTTPS_PROXY)`, for messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let host = self.url.host_str().unwrap_or("?");
         match self.url.port_or_known_default() {
             Some(port) => format!("{host}:{port} ({})", self.var),
@@ -45,7 +45,7 @@ impl Proxy {
 
 /// The proxy settings of this process.
 #[derive(Clone, Debug, Default)]
-pub struct ProxyConfig {
+pub(crate) struct ProxyConfig {
     https: Option<Setting>,
     http: Option<Setting>,
     no_proxy: Vec<NoProxyEntry>,
@@ -64,7 +64,7 @@ enum Setting {
 
 /// How a request to a URL is sent.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Route<'a> {
+pub(crate) enum Route<'a> {
     Direct,
     Proxy(&'a Proxy),
     /// The proxy setting that applies cannot be used; the message says why.
@@ -81,12 +81,12 @@ enum NoProxyEntry {
 
 impl ProxyConfig {
     /// Read the environment.
-    pub fn from_env() -> ProxyConfig {
+    pub(crate) fn from_env() -> ProxyConfig {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Read settings through `lookup` (the environment, or a test's map).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> ProxyConfig {
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> ProxyConfig {
         let mut config = ProxyConfig::default();
         let cgi = lookup("REQUEST_METHOD").is_some();
         let mut first = |names: [&'static str; 2]| -> Option<Setting> {
@@ -136,12 +136,12 @@ impl ProxyConfig {
         config
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.https.is_none() && self.http.is_none()
     }
 
     /// How a request to `url` is sent.
-    pub fn route(&self, url: &Url) -> Route<'_> {
+    pub(crate) fn route(&self, url: &Url) -> Route<'_> {
         let setting = match url.scheme() {
             "https" => self.https.as_ref(),
             "http" => self.http.as_ref(),
@@ -174,7 +174,7 @@ impl ProxyConfig {
     }
 
     /// The proxy a request to `url` goes through, if any.
-    pub fn proxy_for(&self, url: &Url) -> Option<&Proxy> {
+    pub(crate) fn proxy_for(&self, url: &Url) -> Option<&Proxy> {
         match self.route(url) {
             Route::Proxy(proxy) => Some(proxy),
             Route::Direct | Route::Unusable(_) => None,
@@ -182,7 +182,7 @@ impl ProxyConfig {
     }
 
     /// `(variable, value)` pairs as `--verbose` shows them: passwords hidden.
-    pub fn settings(&self) -> &[(String, String)] {
+    pub(crate) fn settings(&self) -> &[(String, String)] {
         &self.shown
     }
 }
@@ -263,7 +263,7 @@ fn parse_proxy_url(var: &str, value: &str) -> std::result::Result<Url, String> {
 }
 
 /// A URL with its password replaced by `***` (the user name is kept).
-pub fn redact_url(url: &Url) -> String {
+pub(crate) fn redact_url(url: &Url) -> String {
     let mut shown = url.clone();
     if shown.password().is_some() {
         let _ = shown.set_password(Some("***"));

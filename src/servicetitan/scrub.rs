@@ -7,7 +7,7 @@
 /// and runs of spaces made one space, other control, bidi and format
 /// characters shown as escapes (see [`crate::printable`]), cut to `max`
 /// characters.
-pub fn excerpt(body: &[u8], max: usize) -> String {
+pub(crate) fn excerpt(body: &[u8], max: usize) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(max * 4)]);
     let flat: String = text
         .chars()
@@ -33,7 +33,7 @@ pub fn excerpt(body: &[u8], max: usize) -> String {
 ///
 /// The whole text is scrubbed before it is shortened, so a secret that would
 /// straddle the cut cannot leave its first half behind.
-pub fn scrubbed_excerpt(body: &[u8], hidden: &[&str], max: usize) -> String {
+pub(crate) fn scrubbed_excerpt(body: &[u8], hidden: &[&str], max: usize) -> String {
     let text = hide_token(String::from_utf8_lossy(body).into_owned());
     excerpt(mask_app_keys(&replace_hidden(text, hidden)).as_bytes(), max)
 }
@@ -42,7 +42,7 @@ pub fn scrubbed_excerpt(body: &[u8], hidden: &[&str], max: usize) -> String {
 /// (one too large to read). A hidden value that the end of `prefix` cuts
 /// through is not whole in it, so it cannot be found and replaced: the part
 /// of it that was read is dropped instead.
-pub fn scrubbed_prefix_excerpt(prefix: &[u8], hidden: &[&str], max: usize) -> String {
+pub(crate) fn scrubbed_prefix_excerpt(prefix: &[u8], hidden: &[&str], max: usize) -> String {
     let text = String::from_utf8_lossy(without_a_cut_last_char(prefix)).into_owned();
     // Whole values first: one that ends exactly at the cut is replaced, not
     // taken for the start of another.
@@ -141,7 +141,7 @@ fn replace_hidden(text: String, hidden: &[&str]) -> String {
 }
 
 /// The shortest piece of a hidden value that is never shown.
-pub const RUN: usize = 12;
+pub(crate) const RUN: usize = 12;
 
 /// One character for comparison: lower case.
 fn fold(c: char) -> char {

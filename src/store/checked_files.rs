@@ -17,16 +17,16 @@ use crate::error::{Error, Result};
 
 /// A directory of st-setup's, open and checked.
 #[derive(Debug)]
-pub struct CheckedDir {
+pub(crate) struct CheckedDir {
     /// Set when the directory was readable by others and has been made 0700.
-    pub warning: Option<String>,
+    pub(crate) warning: Option<String>,
 }
 
 /// Open and check directory `path` (`what` names it in messages).
 /// `Ok(None)` when it does not exist. `follow_link`: whether `path` itself
 /// may be a symbolic link (the config directory may be; its target is then
 /// checked), else a link is refused like any other planted file.
-pub fn open_dir(path: &Path, what: &str, follow_link: bool) -> Result<Option<CheckedDir>> {
+pub(crate) fn open_dir(path: &Path, what: &str, follow_link: bool) -> Result<Option<CheckedDir>> {
     let dir = match sys::open_dir(path, follow_link) {
         Ok(dir) => dir,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -38,7 +38,7 @@ pub fn open_dir(path: &Path, what: &str, follow_link: bool) -> Result<Option<Che
 
 /// Create directory `path` (and its parents) with mode 0700 if needed, then
 /// check it as [`open_dir`] does.
-pub fn create_dir(path: &Path, what: &str, follow_link: bool) -> Result<CheckedDir> {
+pub(crate) fn create_dir(path: &Path, what: &str, follow_link: bool) -> Result<CheckedDir> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -61,16 +61,16 @@ pub fn create_dir(path: &Path, what: &str, follow_link: bool) -> Result<CheckedD
 }
 
 /// What [`read_file`] read.
-pub struct Contents {
-    pub bytes: Zeroizing<Vec<u8>>,
+pub(crate) struct Contents {
+    pub(crate) bytes: Zeroizing<Vec<u8>>,
     /// Set when the file was readable by others and has been made 0600.
-    pub warning: Option<String>,
+    pub(crate) warning: Option<String>,
 }
 
 /// The contents of regular file `path`, at most `max_bytes`; `Ok(None)` when
 /// there is no such file. Also returns a warning when the file was readable
 /// by others and has been made 0600 (`loose_note` is added to it).
-pub fn read_file(
+pub(crate) fn read_file(
     path: &Path,
     what: &str,
     max_bytes: u64,
@@ -112,7 +112,7 @@ pub fn read_file(
 /// Open (creating it 0600 if needed) the lock file at `path` for writing,
 /// checked like any other file; a lock file readable by others holds
 /// nothing, so it is tightened without a word.
-pub fn open_lock_file(path: &Path) -> Result<File> {
+pub(crate) fn open_lock_file(path: &Path) -> Result<File> {
     let file = sys::open_file(path, true)
         .map_err(|e| open_error(path, "lock file", Expect::File, false, e))?;
     check(&file, path, "lock file", Expect::File, "")?;
@@ -217,7 +217,7 @@ mod sys {
     use super::shell_word;
     use crate::error::{Error, Result};
 
-    pub fn open_dir(path: &Path, follow_link: bool) -> std::io::Result<File> {
+    pub(crate) fn open_dir(path: &Path, follow_link: bool) -> std::io::Result<File> {
         let mut flags = libc::O_DIRECTORY | libc::O_NONBLOCK;
         if !follow_link {
             flags |= libc::O_NOFOLLOW;
@@ -227,7 +227,7 @@ mod sys {
 
     /// No link followed, no blocking on a FIFO; `for_lock`: created 0600
     /// and opened for writing (flock needs no more).
-    pub fn open_file(path: &Path, for_lock: bool) -> std::io::Result<File> {
+    pub(crate) fn open_file(path: &Path, for_lock: bool) -> std::io::Result<File> {
         let mut options = OpenOptions::new();
         options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY);
         if for_lock {
@@ -238,7 +238,7 @@ mod sys {
         options.open(path)
     }
 
-    pub fn describe_type(meta: &Metadata) -> &'static str {
+    pub(crate) fn describe_type(meta: &Metadata) -> &'static str {
         let kind = meta.file_type();
         if kind.is_dir() {
             "a directory"
@@ -255,7 +255,7 @@ mod sys {
         }
     }
 
-    pub fn check_owner_and_mode(
+    pub(crate) fn check_owner_and_mode(
         handle: &File,
         meta: &Metadata,
         path: &Path,
@@ -359,7 +359,7 @@ mod sys {
     const BACKUP_SEMANTICS: u32 = 0x0200_0000;
     const OPEN_REPARSE_POINT: u32 = 0x0020_0000;
 
-    pub fn open_dir(path: &Path, follow_link: bool) -> std::io::Result<File> {
+    pub(crate) fn open_dir(path: &Path, follow_link: bool) -> std::io::Result<File> {
         let mut flags = BACKUP_SEMANTICS;
         if !follow_link {
             flags |= OPEN_REPARSE_POINT;
@@ -367,7 +367,7 @@ mod sys {
         OpenOptions::new().read(true).custom_flags(flags).open(path)
     }
 
-    pub fn open_file(path: &Path, for_lock: bool) -> std::io::Result<File> {
+    pub(crate) fn open_file(path: &Path, for_lock: bool) -> std::io::Result<File> {
         let mut options = OpenOptions::new();
         options.custom_flags(OPEN_REPARSE_POINT);
         if for_lock {
@@ -378,7 +378,7 @@ mod sys {
         options.open(path)
     }
 
-    pub fn describe_type(meta: &Metadata) -> &'static str {
+    pub(crate) fn describe_type(meta: &Metadata) -> &'static str {
         if meta.file_type().is_symlink() {
             "a symbolic link"
         } else if meta.is_dir() {
@@ -390,7 +390,7 @@ mod sys {
         }
     }
 
-    pub fn check_owner_and_mode(
+    pub(crate) fn check_owner_and_mode(
         _handle: &File,
         _meta: &Metadata,
         _path: &Path,

@@ -21,40 +21,40 @@ use crate::store::private_files::{
     DirLock, create_private_dir, remove_abandoned_temp_files, write_atomically,
 };
 
-pub const CONFIG_FILE: &str = "config.toml";
+pub(crate) const CONFIG_FILE: &str = "config.toml";
 const LOCK_FILE: &str = ".config.lock";
 /// A config file larger than this is refused unread (a real one is a few KiB).
-pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 const DIR_WHAT: &str = "config directory";
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Config {
+pub(crate) struct Config {
     #[serde(default)]
-    pub profiles: BTreeMap<String, Profile>,
+    pub(crate) profiles: BTreeMap<String, Profile>,
 }
 
 /// One profile's stored values. The Client Secret is never here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Profile {
-    pub environment: Environment,
-    pub tenant_id: String,
-    pub app_key: String,
-    pub client_id: String,
+pub(crate) struct Profile {
+    pub(crate) environment: Environment,
+    pub(crate) tenant_id: String,
+    pub(crate) app_key: String,
+    pub(crate) client_id: String,
     /// Where the Client Secret lives.
     #[serde(default)]
-    pub secret_storage: SecretStorage,
+    pub(crate) secret_storage: SecretStorage,
     /// False when the user chose to save without a successful verification.
     #[serde(default = "default_true")]
-    pub verified: bool,
+    pub(crate) verified: bool,
     /// Token endpoint override in effect when the profile was saved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_url: Option<String>,
+    pub(crate) auth_url: Option<String>,
     /// API base override in effect when the profile was saved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_url: Option<String>,
+    pub(crate) api_url: Option<String>,
     /// `init --require`: scopes every check of this profile requires.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub require: Vec<String>,
+    pub(crate) require: Vec<String>,
 }
 
 fn default_true() -> bool {
@@ -63,7 +63,7 @@ fn default_true() -> bool {
 
 /// The config directory and the operations on the file inside it.
 #[derive(Clone, Debug)]
-pub struct ConfigStore {
+pub(crate) struct ConfigStore {
     dir: PathBuf,
     /// How long a write waits for another run's lock before giving up.
     lock_wait: Duration,
@@ -71,14 +71,14 @@ pub struct ConfigStore {
 
 /// Proof that this process holds the config lock (see [`ConfigStore::lock`]).
 #[derive(Debug)]
-pub struct ConfigLock {
+pub(crate) struct ConfigLock {
     _held: DirLock,
 }
 
 impl ConfigStore {
     /// `ST_SETUP_CONFIG_DIR` when given, else the platform's config directory.
     /// Writes wait at most `lock_wait` for another run to finish its own.
-    pub fn locate(dir_override: Option<&Path>, lock_wait: Duration) -> Result<ConfigStore> {
+    pub(crate) fn locate(dir_override: Option<&Path>, lock_wait: Duration) -> Result<ConfigStore> {
         let dir = match dir_override {
             Some(dir) => dir.to_path_buf(),
             None => directories::ProjectDirs::from("", "", "st-setup")
@@ -93,11 +93,11 @@ impl ConfigStore {
         Ok(ConfigStore { dir, lock_wait })
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
-    pub fn path(&self) -> PathBuf {
+    pub(crate) fn path(&self) -> PathBuf {
         self.dir.join(CONFIG_FILE)
     }
 
@@ -108,7 +108,7 @@ impl ConfigStore {
     /// link, a FIFO, a device or a file over [`MAX_CONFIG_BYTES`] is refused
     /// unread. Returns the config and, when the directory or the file was
     /// readable by other users, a warning (they are tightened in that case).
-    pub fn load(&self) -> Result<(Config, Option<String>)> {
+    pub(crate) fn load(&self) -> Result<(Config, Option<String>)> {
         let path = self.path();
         let Some(dir) = checked_files::open_dir(&self.dir, DIR_WHAT, true)? else {
             return Ok((Config::default(), None));
@@ -135,17 +135,10 @@ impl ConfigStore {
         Ok((config, warning))
     }
 
-    /// Lock, re-read, apply `change`, and atomically replace the file.
-    ///
-    /// `change` runs while the lock is held; when it fails nothing is written.
-    pub fn update<T>(&self, change: impl FnOnce(&mut Config) -> Result<T>) -> Result<T> {
-        let lock = self.lock()?;
-        self.update_locked(&lock, change)
-    }
-
-    /// [`update`](Self::update) for a caller that already holds the lock,
-    /// because other writes belong to the same step (see `store::save_profile`).
-    pub fn update_locked<T>(
+    /// Re-read, apply `change`, and atomically replace the file, under the
+    /// lock the caller holds because other writes belong to the same step
+    /// (see `store::save_profile`). When `change` fails nothing is written.
+    pub(crate) fn update_locked<T>(
         &self,
         _lock: &ConfigLock,
         change: impl FnOnce(&mut Config) -> Result<T>,
@@ -159,7 +152,7 @@ impl ConfigStore {
     /// Create the directory with mode 0700, or check the one there (refused
     /// when it is someone else's or others may write to it; tightened with a
     /// warning when others may read it).
-    pub fn ensure_dir(&self) -> Result<()> {
+    pub(crate) fn ensure_dir(&self) -> Result<()> {
         if let Some(warning) = create_private_dir(&self.dir, DIR_WHAT, true)? {
             crate::ui::Ui::plain().warn(&warning);
         }
@@ -170,7 +163,7 @@ impl ConfigStore {
     /// directory if needed), waiting a bounded time for another run. Under
     /// it, a temp file in the directory is one a killed writer left behind,
     /// so those are removed.
-    pub fn lock(&self) -> Result<ConfigLock> {
+    pub(crate) fn lock(&self) -> Result<ConfigLock> {
         self.ensure_dir()?;
         let lock = DirLock::acquire(&self.dir.join(LOCK_FILE), "the config lock", self.lock_wait)?;
         remove_abandoned_temp_files(&self.dir);
@@ -191,7 +184,7 @@ impl ConfigStore {
 }
 
 /// Parse config text, reporting the line of any error.
-pub fn parse(path: &Path, text: &str) -> Result<Config> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<Config> {
     let config: Config = toml::from_str(text).map_err(|e| Error::ConfigUnreadable {
         path: path.to_path_buf(),
         line: e.span().map(|span| line_of(text, span.start)),
@@ -230,6 +223,12 @@ mod tests {
 
     const WAIT: Duration = Duration::from_secs(1);
 
+    /// Lock, then [`ConfigStore::update_locked`], as every writer does.
+    fn update<T>(store: &ConfigStore, change: impl FnOnce(&mut Config) -> Result<T>) -> Result<T> {
+        let lock = store.lock()?;
+        store.update_locked(&lock, change)
+    }
+
     #[test]
     fn a_held_lock_is_waited_for_a_bounded_time_then_reported() {
         let dir = tempfile::tempdir().unwrap();
@@ -237,7 +236,7 @@ mod tests {
         let held = store.lock().unwrap();
         // Another open file description, as another process would have.
         let started = std::time::Instant::now();
-        let err = store.update(|_| Ok(())).unwrap_err();
+        let err = update(&store, |_| Ok(())).unwrap_err();
         assert!(started.elapsed() >= Duration::from_millis(200));
         assert_eq!(
             err.exit_status(),
@@ -246,7 +245,7 @@ mod tests {
         assert!(err.to_string().contains("holds the config lock"), "{err}");
         assert!(!store.path().exists(), "nothing was written");
         drop(held);
-        store.update(|_| Ok(())).unwrap();
+        update(&store, |_| Ok(())).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -273,12 +272,11 @@ mod tests {
             api_url: Some("http://127.0.0.1:9".into()),
             require: vec!["crm".into(), "tn.acc.invoices:r".into()],
         };
-        store
-            .update(|c| {
-                c.profiles.insert("dev".into(), profile.clone());
-                Ok(())
-            })
-            .unwrap();
+        update(&store, |c| {
+            c.profiles.insert("dev".into(), profile.clone());
+            Ok(())
+        })
+        .unwrap();
         let (config, warning) = store.load().unwrap();
         assert_eq!(config.profiles["dev"], profile);
         assert_eq!(warning, None);
@@ -300,7 +298,7 @@ mod tests {
         let err = store.load().unwrap_err();
         let message = err.to_string();
         assert!(message.contains("config.toml, line 3"), "{message}");
-        let err = store.update(|_| Ok(())).unwrap_err();
+        let err = update(&store, |_| Ok(())).unwrap_err();
         assert!(matches!(err, Error::ConfigUnreadable { .. }));
         assert_eq!(fs::read_to_string(store.path()).unwrap(), broken);
     }
@@ -309,7 +307,7 @@ mod tests {
     fn a_failed_change_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let store = ConfigStore::locate(Some(dir.path()), WAIT).unwrap();
-        let err = store.update(|_| -> Result<()> { Err(Error::Other("no".into())) });
+        let err = update(&store, |_| -> Result<()> { Err(Error::Other("no".into())) });
         assert!(err.is_err());
         assert!(!store.path().exists());
     }

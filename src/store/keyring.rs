@@ -21,12 +21,12 @@ use super::os_keyring as backend;
 use super::secret_service as backend;
 
 /// The keyring service name; the account is the profile name.
-pub const SERVICE: &str = "st-setup";
+pub(crate) const SERVICE: &str = "st-setup";
 /// Separate service for cached access tokens, so they never touch the secret's entry.
-pub const TOKEN_CACHE_SERVICE: &str = "st-setup-token-cache";
+pub(crate) const TOKEN_CACHE_SERVICE: &str = "st-setup-token-cache";
 
 /// What a read found under one service and account.
-pub enum Found {
+pub(crate) enum Found {
     None,
     One(Zeroizing<String>),
     /// Another client stored more than one entry.
@@ -37,7 +37,7 @@ pub enum Found {
 
 /// Why the store could not be used; the text is the platform's own words.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// No store to talk to (no D-Bus session, no Secret Service on it).
     Unavailable(String),
     /// It answered that it is locked, and unlocking failed or was dismissed.
@@ -48,18 +48,18 @@ pub enum Failure {
 }
 
 #[derive(Clone, Debug)]
-pub struct Keyring {
+pub(crate) struct Keyring {
     timeout: Duration,
 }
 
 impl Keyring {
-    pub fn new(timeout: Duration) -> Self {
+    pub(crate) fn new(timeout: Duration) -> Self {
         Keyring { timeout }
     }
 
     /// The entry's value. More than one entry is an error that says how to
     /// make it one again.
-    pub fn get(&self, service: &'static str, account: &str) -> Result<Option<String>> {
+    pub(crate) fn get(&self, service: &'static str, account: &str) -> Result<Option<String>> {
         let found = self.read(service, account)?;
         match found {
             Found::None => Ok(None),
@@ -70,7 +70,7 @@ impl Keyring {
 
     /// The entry's value, or `None` when there are several: for callers that
     /// are about to replace them all (`init`) or delete them all (`remove`).
-    pub fn get_unless_several(
+    pub(crate) fn get_unless_several(
         &self,
         service: &'static str,
         account: &str,
@@ -89,7 +89,7 @@ impl Keyring {
 
     /// Make `value` the one entry: an existing entry is updated, duplicates
     /// stored by other clients are deleted.
-    pub fn set(&self, service: &'static str, account: &str, value: &str) -> Result<()> {
+    pub(crate) fn set(&self, service: &'static str, account: &str, value: &str) -> Result<()> {
         let account = account.to_string();
         let value = Zeroizing::new(value.to_string());
         self.call("write to", move || {
@@ -98,7 +98,7 @@ impl Keyring {
     }
 
     /// Delete every entry; `Ok(false)` when there was none.
-    pub fn delete(&self, service: &'static str, account: &str) -> Result<bool> {
+    pub(crate) fn delete(&self, service: &'static str, account: &str) -> Result<bool> {
         let account = account.to_string();
         self.call("delete from", move || {
             backend::delete(service, &account).map(|n| n > 0)
@@ -190,7 +190,7 @@ fn locked(action: &str, cause: &str) -> Error {
 }
 
 /// What was tried, what happened, and the three ways on.
-pub fn unavailable(action: &str, what_happened: &str) -> Error {
+pub(crate) fn unavailable(action: &str, what_happened: &str) -> Error {
     ways_on(action, what_happened, UNLOCK_HINT)
 }
 

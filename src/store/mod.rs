@@ -2,16 +2,16 @@
 //! the secret store (the OS keyring, or an explicitly chosen 0600 file) for the
 //! Client Secret and the cached access token.
 
-pub mod checked_files;
-pub mod config;
-pub mod keyring;
+pub(crate) mod checked_files;
+pub(crate) mod config;
+pub(crate) mod keyring;
 #[cfg(any(target_os = "macos", windows))]
 mod os_keyring;
-pub mod private_files;
-pub mod secret_file;
+pub(crate) mod private_files;
+pub(crate) mod secret_file;
 #[cfg(all(unix, not(target_os = "macos")))]
 mod secret_service;
-pub mod token_cache;
+pub(crate) mod token_cache;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -27,7 +27,7 @@ use token_cache::Binding;
 /// Where a profile's Client Secret lives.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum SecretStorage {
+pub(crate) enum SecretStorage {
     /// The OS keyring (Secret Service, Keychain, Credential Manager)
     #[default]
     Keyring,
@@ -36,7 +36,7 @@ pub enum SecretStorage {
 }
 
 impl SecretStorage {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             SecretStorage::Keyring => "keyring",
             SecretStorage::File => "file",
@@ -44,7 +44,7 @@ impl SecretStorage {
     }
 
     /// How output describes it, every time.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             SecretStorage::Keyring => "OS keyring",
             SecretStorage::File => "stored in plain text file",
@@ -52,16 +52,48 @@ impl SecretStorage {
     }
 }
 
+/// Where a run's Client Secret comes from: `ST_CLIENT_SECRET`, or the store
+/// of its profile. JSON spells it `env`, `keyring` or `file`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SecretSource {
+    Env,
+    Stored(SecretStorage),
+}
+
+impl SecretSource {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            SecretSource::Env => "env",
+            SecretSource::Stored(storage) => storage.name(),
+        }
+    }
+
+    /// "Client Secret from ST_CLIENT_SECRET", "... in the OS keyring", ...
+    pub(crate) fn phrase(self) -> &'static str {
+        match self {
+            SecretSource::Env => "Client Secret from ST_CLIENT_SECRET",
+            SecretSource::Stored(SecretStorage::File) => "Client Secret stored in plain text file",
+            SecretSource::Stored(SecretStorage::Keyring) => "Client Secret in the OS keyring",
+        }
+    }
+}
+
+impl Serialize for SecretSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 /// The Client Secret and token cache, in whichever storage a profile uses.
 #[derive(Clone, Debug)]
-pub struct SecretStore {
+pub(crate) struct SecretStore {
     keyring: Keyring,
     secret_files: SecretFiles,
     token_files: SecretFiles,
 }
 
 impl SecretStore {
-    pub fn new(config_dir: &Path, keyring_timeout: Duration) -> Self {
+    pub(crate) fn new(config_dir: &Path, keyring_timeout: Duration) -> Self {
         SecretStore {
             keyring: Keyring::new(keyring_timeout),
             secret_files: SecretFiles::new(
@@ -78,11 +110,11 @@ impl SecretStore {
     }
 
     /// The file that holds a profile's secret under file storage.
-    pub fn secret_file(&self, profile: &str) -> PathBuf {
+    pub(crate) fn secret_file(&self, profile: &str) -> PathBuf {
         self.secret_files.path(profile)
     }
 
-    pub fn get_secret(
+    pub(crate) fn get_secret(
         &self,
         storage: SecretStorage,
         profile: &str,
@@ -97,7 +129,7 @@ impl SecretStore {
     /// Like [`get_secret`](Self::get_secret), but several keyring entries for
     /// the profile (stored by another program) read as none instead of an
     /// error: for `init` and `remove`, which replace or delete them all.
-    pub fn get_secret_unless_several(
+    pub(crate) fn get_secret_unless_several(
         &self,
         storage: SecretStorage,
         profile: &str,
@@ -109,7 +141,7 @@ impl SecretStore {
         Ok(value.map(ClientSecret::new))
     }
 
-    pub fn set_secret(
+    pub(crate) fn set_secret(
         &self,
         storage: SecretStorage,
         profile: &str,
@@ -121,7 +153,7 @@ impl SecretStore {
         }
     }
 
-    pub fn delete_secret(&self, storage: SecretStorage, profile: &str) -> Result<bool> {
+    pub(crate) fn delete_secret(&self, storage: SecretStorage, profile: &str) -> Result<bool> {
         match storage {
             SecretStorage::Keyring => self.keyring.delete(SERVICE, profile),
             SecretStorage::File => self.secret_files.delete(profile),
@@ -130,7 +162,7 @@ impl SecretStore {
 
     /// The token cache entry of `profile` as stored, to be checked and
     /// opened with [`token_cache::open`] (which needs the Client Secret).
-    pub fn cached_token_entry(
+    pub(crate) fn cached_token_entry(
         &self,
         storage: SecretStorage,
         profile: &str,
@@ -147,7 +179,7 @@ impl SecretStore {
 
     /// Cache `token` for `profile`, bound to `binding`. A token that cannot
     /// be cached (too long, or with a space or line break) is not: `Ok(false)`.
-    pub fn set_cached_token(
+    pub(crate) fn set_cached_token(
         &self,
         storage: SecretStorage,
         profile: &str,
@@ -165,7 +197,11 @@ impl SecretStore {
         Ok(true)
     }
 
-    pub fn delete_cached_token(&self, storage: SecretStorage, profile: &str) -> Result<bool> {
+    pub(crate) fn delete_cached_token(
+        &self,
+        storage: SecretStorage,
+        profile: &str,
+    ) -> Result<bool> {
         match storage {
             SecretStorage::Keyring => self.keyring.delete(TOKEN_CACHE_SERVICE, profile),
             SecretStorage::File => self.token_files.delete(profile),
@@ -180,7 +216,7 @@ impl SecretStore {
 ///
 /// Returns a warning when the profile moved between stores and the copy in
 /// the old one could not be deleted.
-pub fn save_profile(
+pub(crate) fn save_profile(
     lock: &config::ConfigLock,
     config: &config::ConfigStore,
     secrets: &SecretStore,
@@ -197,7 +233,7 @@ pub fn save_profile(
 /// profile would cost a thousand writes and fsyncs for a thousand rows); if
 /// a secret or the config write fails, every secret written is put back as
 /// it was. Returns one warning slot per profile.
-pub fn save_profiles(
+pub(crate) fn save_profiles(
     lock: &config::ConfigLock,
     config: &config::ConfigStore,
     secrets: &SecretStore,
@@ -286,6 +322,9 @@ fn roll_back(
     if stuck.is_empty() {
         err
     } else {
-        crate::error::Error::with_status(err.exit_status(), format!("{err}\n{}", stuck.join("\n")))
+        crate::error::Error::NotUndone {
+            cause: Box::new(err),
+            stuck,
+        }
     }
 }

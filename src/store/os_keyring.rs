@@ -5,7 +5,7 @@ use zeroize::Zeroizing;
 
 use super::keyring::{Failure, Found};
 
-pub fn read(service: &str, account: &str) -> Result<Found, Failure> {
+pub(crate) fn read(service: &str, account: &str) -> Result<Found, Failure> {
     match entry(service, account)?.get_password() {
         Ok(value) => Ok(Found::One(Zeroizing::new(value))),
         Err(keyring::Error::NoEntry) => Ok(Found::None),
@@ -13,13 +13,13 @@ pub fn read(service: &str, account: &str) -> Result<Found, Failure> {
     }
 }
 
-pub fn write(service: &str, account: &str, value: &str) -> Result<(), Failure> {
+pub(crate) fn write(service: &str, account: &str, value: &str) -> Result<(), Failure> {
     entry(service, account)?
         .set_password(value)
         .map_err(failure)
 }
 
-pub fn delete(service: &str, account: &str) -> Result<usize, Failure> {
+pub(crate) fn delete(service: &str, account: &str) -> Result<usize, Failure> {
     match entry(service, account)?.delete_credential() {
         Ok(()) => Ok(1),
         Err(keyring::Error::NoEntry) => Ok(0),

@@ -20,7 +20,11 @@ const TEMP_SUFFIX: &str = ".tmp";
 /// refused when another account owns it or others may write to it, made
 /// 0700 (with a warning, returned) when others may read it. `follow_link`:
 /// whether `dir` itself may be a symbolic link (see [`checked_files::open_dir`]).
-pub fn create_private_dir(dir: &Path, what: &str, follow_link: bool) -> Result<Option<String>> {
+pub(crate) fn create_private_dir(
+    dir: &Path,
+    what: &str,
+    follow_link: bool,
+) -> Result<Option<String>> {
     Ok(checked_files::create_dir(dir, what, follow_link)?.warning)
 }
 
@@ -29,7 +33,7 @@ pub fn create_private_dir(dir: &Path, what: &str, follow_link: bool) -> Result<O
 /// here follows a link: the temp file is created with O_EXCL under a random
 /// name, its mode is set through its descriptor, and the rename replaces
 /// whatever is at `path` (a planted link included) instead of writing through it.
-pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     let mut temp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .suffix(TEMP_SUFFIX)
@@ -59,7 +63,7 @@ pub fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
 ///
 /// Only call this while holding the lock every writer in `dir` takes: then no
 /// temp file there can belong to a write still in progress.
-pub fn remove_abandoned_temp_files(dir: &Path) {
+pub(crate) fn remove_abandoned_temp_files(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -75,14 +79,14 @@ pub fn remove_abandoned_temp_files(dir: &Path) {
 /// An exclusive lock on a lock file, held until dropped. It is an OS file
 /// lock (flock), so a holder that dies releases it: it is never stale.
 #[derive(Debug)]
-pub struct DirLock {
+pub(crate) struct DirLock {
     _file: File,
 }
 
 impl DirLock {
     /// Take the lock at `path` (created 0600), waiting at most `wait` for
     /// another process to let go of it; `what` names it in the error.
-    pub fn acquire(path: &Path, what: &str, wait: Duration) -> Result<DirLock> {
+    pub(crate) fn acquire(path: &Path, what: &str, wait: Duration) -> Result<DirLock> {
         // No link followed, a regular file of ours (tightened if loose).
         let file = checked_files::open_lock_file(path)?;
         let deadline = Instant::now() + wait;

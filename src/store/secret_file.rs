@@ -23,11 +23,11 @@ use crate::store::private_files::{
 
 const LOCK_FILE: &str = ".lock";
 /// A secret or a cached token is far smaller; anything larger is refused unread.
-pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 
 /// What a directory of such files holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// `secrets/`: Client Secrets.
     Secrets,
     /// `token-cache/`: cached access tokens.
@@ -62,7 +62,7 @@ impl Kind {
 }
 
 #[derive(Clone, Debug)]
-pub struct SecretFiles {
+pub(crate) struct SecretFiles {
     dir: PathBuf,
     lock_wait: Duration,
     kind: Kind,
@@ -71,7 +71,7 @@ pub struct SecretFiles {
 impl SecretFiles {
     /// Files in `dir` (`<config dir>/secrets` or `<config dir>/token-cache`);
     /// a write waits at most `lock_wait` for another run's write.
-    pub fn new(dir: &Path, kind: Kind, lock_wait: Duration) -> Self {
+    pub(crate) fn new(dir: &Path, kind: Kind, lock_wait: Duration) -> Self {
         SecretFiles {
             dir: dir.to_path_buf(),
             lock_wait,
@@ -79,11 +79,11 @@ impl SecretFiles {
         }
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 
-    pub fn get(&self, name: &str) -> Result<Option<String>> {
+    pub(crate) fn get(&self, name: &str) -> Result<Option<String>> {
         let note = self.kind.exposed_note();
         let Some(dir) = checked_files::open_dir(&self.dir, self.kind.dir(), false)? else {
             return Ok(None);
@@ -107,7 +107,7 @@ impl SecretFiles {
         Ok(Some(text.trim_end_matches(['\n', '\r']).to_string()))
     }
 
-    pub fn set(&self, name: &str, value: &str) -> Result<()> {
+    pub(crate) fn set(&self, name: &str, value: &str) -> Result<()> {
         warn(create_private_dir(&self.dir, self.kind.dir(), false)?);
         let _lock = DirLock::acquire(&self.dir.join(LOCK_FILE), "the lock of", self.lock_wait)?;
         remove_abandoned_temp_files(&self.dir);
@@ -116,7 +116,7 @@ impl SecretFiles {
         write_atomically(&self.dir, &self.path(name), text.as_bytes())
     }
 
-    pub fn delete(&self, name: &str) -> Result<bool> {
+    pub(crate) fn delete(&self, name: &str) -> Result<bool> {
         let path = self.path(name);
         // Unlinking never follows a link: a planted one is removed, not its target.
         match fs::remove_file(&path) {

@@ -56,7 +56,7 @@ const ITEM_INTERFACE: &str = "org.freedesktop.Secret.Item";
 /// What a text secret is labelled as (what libsecret sends for passwords).
 const CONTENT_TYPE: &str = "text/plain";
 
-pub fn read(service: &str, account: &str) -> Result<Found, Failure> {
+pub(crate) fn read(service: &str, account: &str) -> Result<Found, Failure> {
     with_session(|session| {
         let items = find_unlocked(&session.service, service, account)?;
         match items.as_slice() {
@@ -72,7 +72,7 @@ pub fn read(service: &str, account: &str) -> Result<Found, Failure> {
 /// Store `value` as the one entry for `account`: the one existing item is
 /// updated; otherwise (none, or several) one is created in the default
 /// collection, after the several are deleted.
-pub fn write(service: &str, account: &str, value: &str) -> Result<(), Failure> {
+pub(crate) fn write(service: &str, account: &str, value: &str) -> Result<(), Failure> {
     with_session(|session| {
         let ss = &session.service;
         let items = find_unlocked(ss, service, account)?;
@@ -108,7 +108,7 @@ pub fn write(service: &str, account: &str, value: &str) -> Result<(), Failure> {
 }
 
 /// Delete every item of `account`; how many there were.
-pub fn delete(service: &str, account: &str) -> Result<usize, Failure> {
+pub(crate) fn delete(service: &str, account: &str) -> Result<usize, Failure> {
     with_session(|session| {
         let items = find_unlocked(&session.service, service, account)?;
         for item in &items {

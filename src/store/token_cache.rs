@@ -19,24 +19,24 @@ use crate::servicetitan::jwt;
 /// The format version at the start of every entry (older entries are ignored).
 const VERSION: &str = "2";
 /// Longer tokens are not cached (ServiceTitan's are about 1 KiB).
-pub const MAX_CACHED_TOKEN_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_CACHED_TOKEN_BYTES: usize = 16 * 1024;
 
 /// What a cached token is bound to.
-pub struct Binding<'a> {
-    pub token_url: &'a str,
-    pub client_id: &'a str,
-    pub client_secret: &'a ClientSecret,
+pub(crate) struct Binding<'a> {
+    pub(crate) token_url: &'a str,
+    pub(crate) client_id: &'a str,
+    pub(crate) client_secret: &'a ClientSecret,
 }
 
 /// A cached access token that checked out, and when it expires (Unix seconds).
-pub struct CachedToken {
-    pub token: SecretString,
-    pub expires_at: u64,
+pub(crate) struct CachedToken {
+    pub(crate) token: SecretString,
+    pub(crate) expires_at: u64,
 }
 
 /// The entry for `token`, or `None` when it is too long or has a character
 /// that would break the line (a space or a line break).
-pub fn seal(binding: &Binding, token: &str, expires_at: u64) -> Option<Zeroizing<String>> {
+pub(crate) fn seal(binding: &Binding, token: &str, expires_at: u64) -> Option<Zeroizing<String>> {
     if token.is_empty()
         || token.len() > MAX_CACHED_TOKEN_BYTES
         || token.chars().any(char::is_whitespace)
@@ -54,7 +54,7 @@ pub fn seal(binding: &Binding, token: &str, expires_at: u64) -> Option<Zeroizing
 /// The token in `entry` if it was sealed for `binding` (same token URL,
 /// Client ID and Client Secret) and is untouched; its expiry is capped by the
 /// token's own `exp` claim. Expiry against the clock is the caller's check.
-pub fn open(binding: &Binding, entry: &str) -> Option<CachedToken> {
+pub(crate) fn open(binding: &Binding, entry: &str) -> Option<CachedToken> {
     let mut parts = entry.trim_end_matches(['\n', '\r']).splitn(4, ' ');
     let (version, expires_at, tag, token) =
         (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
@@ -71,7 +71,7 @@ pub fn open(binding: &Binding, entry: &str) -> Option<CachedToken> {
 }
 
 /// `expires_at`, or the token's `exp` claim when that is earlier.
-pub fn capped_by_claim(token: &str, expires_at: u64) -> u64 {
+pub(crate) fn capped_by_claim(token: &str, expires_at: u64) -> u64 {
     match jwt::claims(token).and_then(|c| c.expires_at) {
         Some(exp) => expires_at.min(u64::try_from(exp).unwrap_or(0)),
         None => expires_at,

@@ -6,7 +6,7 @@
 
 use crate::environment::{DEVELOPER_PORTAL_ACCESS_URL, DEVELOPER_PORTAL_URL, Environment};
 
-pub fn welcome() -> String {
+pub(crate) fn welcome() -> String {
     "st-setup walks you through the two places ServiceTitan API credentials come from:\n\
      \x20 Stage 1  the Developer Portal, where your app and its Application Key live;\n\
      \x20 Stage 2  your tenant, where the app is connected and the Client ID and Secret are made.\n\
@@ -15,7 +15,7 @@ pub fn welcome() -> String {
         .to_string()
 }
 
-pub fn developer_portal_steps() -> String {
+pub(crate) fn developer_portal_steps() -> String {
     format!(
         "\x20 1. Sign in at {DEVELOPER_PORTAL_URL} with your Production Environment login \
          (production even for integration work). No portal access yet? Request it at \
@@ -30,7 +30,7 @@ pub fn developer_portal_steps() -> String {
 }
 
 /// `None`: the user is not sure which environment; both sign-in pages follow.
-pub fn tenant_steps_before_tenant_id(environment: Option<Environment>) -> String {
+pub(crate) fn tenant_steps_before_tenant_id(environment: Option<Environment>) -> String {
     let login = match environment {
         Some(Environment::Production) => format!(
             "your production tenant at {}",
@@ -50,14 +50,14 @@ pub fn tenant_steps_before_tenant_id(environment: Option<Environment>) -> String
     )
 }
 
-pub fn tenant_steps_before_client_id() -> String {
+pub(crate) fn tenant_steps_before_client_id() -> String {
     "\x20 4. Click \"Connect New App\", choose your app, and allow the permissions it asks for. \
      (Until then the Developer Portal shows the app as \"Not Connected Yet\".)\n\
      \x20 5. Click the app's name to open its details, and copy the Client ID (it starts with cid.)."
         .to_string()
 }
 
-pub fn secret_warning() -> String {
+pub(crate) fn secret_warning() -> String {
     "\x20 6. Copy the Client Secret from the same page (it starts with cs1. or cs2.). \
      It may not be shown again once you leave that page, so paste it now. \
      Your typing is hidden; nothing is saved until the values are checked."
@@ -65,7 +65,7 @@ pub fn secret_warning() -> String {
 }
 
 /// Before the Tenant ID of another tenant of an app already set up.
-pub fn another_tenant_steps(environment: Environment) -> String {
+pub(crate) fn another_tenant_steps(environment: Environment) -> String {
     format!(
         "\x20 The Application Key and the {environment} environment stay the same. In the next \
          tenant (sign in at {url}), open Settings > Integrations > API Application Access, \

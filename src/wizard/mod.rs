@@ -8,8 +8,11 @@
 //! and nothing else.
 
 mod guide;
-pub mod no_keyring;
+pub(crate) mod no_keyring;
 mod prompt;
+mod repair;
+
+pub(crate) use repair::print_verification;
 
 use crate::credentials::{ClientSecret, Credentials, Field};
 use crate::environment::{DEVELOPER_PORTAL_URL, Environment, EnvironmentChoice};
@@ -18,40 +21,41 @@ use crate::profile::{DEFAULT_PROFILE, check_name};
 use crate::store::config::Profile;
 use crate::ui::Ui;
 use crate::verify::Verification;
-pub use prompt::{Choice, Prompter};
+pub(crate) use prompt::{Choice, Prompter};
 
 /// Values given on the command line or in the environment: their prompts are skipped.
 #[derive(Default)]
-pub struct Given {
-    pub profile: Option<String>,
-    pub environment: Option<EnvironmentChoice>,
-    pub tenant_id: Option<String>,
-    pub app_key: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<ClientSecret>,
+pub(crate) struct Given {
+    pub(crate) profile: Option<String>,
+    pub(crate) environment: Option<EnvironmentChoice>,
+    pub(crate) tenant_id: Option<String>,
+    pub(crate) app_key: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<ClientSecret>,
 }
 
 /// What is already stored for a profile.
-pub struct Stored {
-    pub profile: Option<Profile>,
-    pub secret: Option<ClientSecret>,
+pub(crate) struct Stored {
+    pub(crate) profile: Option<Profile>,
+    pub(crate) secret: Option<ClientSecret>,
 }
 
 /// The wizard's result: what to save, and whether it was verified.
-pub struct Collected {
-    pub profile: String,
-    pub environment: Environment,
+pub(crate) struct Collected {
+    pub(crate) profile: String,
+    pub(crate) environment: Environment,
     /// The environment was found out by asking (`--environment auto`, "Not sure").
-    pub environment_found: bool,
-    pub credentials: Credentials,
-    pub verified: bool,
+    pub(crate) environment_found: bool,
+    pub(crate) credentials: Credentials,
+    pub(crate) verified: bool,
 }
 
 /// How the wizard asks ServiceTitan about a profile's credentials, in an
 /// environment or (`None`) finding out which one they belong to.
-pub type VerifyFn<'a> = &'a dyn Fn(&str, Option<Environment>, &Credentials) -> Result<Verification>;
+pub(crate) type VerifyFn<'a> =
+    &'a dyn Fn(&str, Option<Environment>, &Credentials) -> Result<Verification>;
 
-pub struct Wizard<'a> {
+pub(crate) struct Wizard<'a> {
     ui: Ui,
     prompt: Prompter,
     open_browser: bool,
@@ -59,7 +63,7 @@ pub struct Wizard<'a> {
 }
 
 impl<'a> Wizard<'a> {
-    pub fn new(ui: Ui, open_browser: bool, given: &'a Given) -> Self {
+    pub(crate) fn new(ui: Ui, open_browser: bool, given: &'a Given) -> Self {
         Wizard {
             ui,
             prompt: Prompter::new(ui),
@@ -70,16 +74,30 @@ impl<'a> Wizard<'a> {
 
     /// Run the whole dialogue. `lookup` reads what is stored for a profile name;
     /// `verify` asks ServiceTitan (None when verification is switched off).
-    pub fn run(
+    pub(crate) fn run(
         &self,
         lookup: impl Fn(&str) -> Result<Stored>,
         verify: Option<VerifyFn<'_>>,
     ) -> Result<Collected> {
-        let ui = self.ui;
         crate::signals::restore_terminal_on_interrupt();
-        ui.info(&guide::welcome());
+        self.ui.info(&guide::welcome());
+        let (profile, stored, environment) =
+            self.profile_and_environment(lookup, verify.is_some())?;
+        let current = stored.profile.as_ref();
+        let app_key = self.developer_portal(current)?;
+        let credentials = self.tenant(environment, &stored, app_key)?;
 
-        // Stage 0
+        self.verify_with_repair(profile, environment, credentials, verify)
+    }
+
+    /// The first stage: the profile (with its stored values, if any) and the
+    /// environment (`None`: not sure; the verification finds out).
+    fn profile_and_environment(
+        &self,
+        lookup: impl Fn(&str) -> Result<Stored>,
+        can_verify: bool,
+    ) -> Result<(String, Stored, Option<Environment>)> {
+        let ui = self.ui;
         ui.heading("Profile and environment");
         let profile = match &self.given.profile {
             Some(p) => p.clone(),
@@ -91,26 +109,38 @@ impl<'a> Wizard<'a> {
                 "Profile {profile:?} exists: its current values are the defaults below; press Enter to keep one."
             ));
         }
-        let current = stored.profile.as_ref();
-        // `None`: not sure; the verification finds out.
         let environment = match self.given.environment {
             Some(choice) => choice.known(),
-            None => self.ask_environment(current.map(|p| p.environment), verify.is_some())?,
+            None => {
+                self.ask_environment(stored.profile.as_ref().map(|p| p.environment), can_verify)?
+            }
         };
+        Ok((profile, stored, environment))
+    }
 
-        // Stage 1
-        ui.heading("Stage 1 of 2: the Developer Portal");
-        let app_key = match &self.given.app_key {
+    /// Stage 1 of 2: the App Key, from the Developer Portal.
+    fn developer_portal(&self, current: Option<&Profile>) -> Result<String> {
+        self.ui.heading("Stage 1 of 2: the Developer Portal");
+        Ok(match &self.given.app_key {
             Some(v) => v.clone(),
             None => {
-                ui.info(&guide::developer_portal_steps());
+                self.ui.info(&guide::developer_portal_steps());
                 self.offer_to_open(DEVELOPER_PORTAL_URL, "the Developer Portal")?;
                 self.prompt
                     .field(Field::AppKey, current.map(|p| p.app_key.as_str()))?
             }
-        };
+        })
+    }
 
-        // Stage 2
+    /// Stage 2 of 2: the Tenant ID, Client ID and Client Secret, from the tenant.
+    fn tenant(
+        &self,
+        environment: Option<Environment>,
+        stored: &Stored,
+        app_key: String,
+    ) -> Result<Credentials> {
+        let ui = self.ui;
+        let current = stored.profile.as_ref();
         ui.heading(&match environment {
             Some(environment) => format!("Stage 2 of 2: your {environment} tenant"),
             None => "Stage 2 of 2: your tenant".to_string(),
@@ -151,21 +181,19 @@ impl<'a> Wizard<'a> {
                 }
             }
         };
-        let credentials = Credentials {
+        Ok(Credentials {
             tenant_id,
             app_key,
             client_id,
             client_secret,
-        };
-
-        self.verify_with_repair(profile, environment, credentials, verify)
+        })
     }
 
     /// After a profile of an app is saved: another tenant of the same app.
     /// Only the Tenant ID, a profile name (suggested from the tenant), the
     /// Client ID and the Client Secret are asked; the App Key and the
     /// environment are kept. Then verified, with repair, as in [`Wizard::run`].
-    pub fn another_tenant(
+    pub(crate) fn another_tenant(
         &self,
         previous: &Collected,
         lookup: impl Fn(&str) -> Result<Stored>,
@@ -199,76 +227,6 @@ impl<'a> Wizard<'a> {
             client_secret,
         };
         self.verify_with_repair(profile, Some(environment), credentials, verify)
-    }
-
-    /// Verify, and on a failure let the user re-enter the suspect value,
-    /// switch environment, retry, save unverified or quit. `environment`
-    /// `None`: not sure, the verification finds out.
-    fn verify_with_repair(
-        &self,
-        profile: String,
-        mut environment: Option<Environment>,
-        mut credentials: Credentials,
-        verify: Option<VerifyFn<'_>>,
-    ) -> Result<Collected> {
-        let ui = self.ui;
-        let Some(verify) = verify else {
-            // "Not sure" is only offered with a verification to find out.
-            let environment = environment.unwrap_or(Environment::Production);
-            ui.warn("verification skipped (--no-verify): these values have not been checked with ServiceTitan.");
-            self.summary(&profile, environment, &credentials);
-            return Ok(Collected {
-                profile,
-                environment,
-                environment_found: false,
-                credentials,
-                verified: false,
-            });
-        };
-        let asked_environment = environment;
-        loop {
-            let verification = {
-                let _spinner = ui.spinner("Checking the credentials with ServiceTitan…");
-                verify(&profile, environment, &credentials)?
-            };
-            print_verification(ui, &verification);
-            // A token settles the environment; two refusals leave it open.
-            if verification.token.is_some() {
-                environment = Some(verification.environment);
-            }
-            let found = asked_environment.is_none() && environment.is_some();
-            if verification.passed() {
-                self.summary(&profile, verification.environment, &credentials);
-                return Ok(Collected {
-                    profile,
-                    environment: verification.environment,
-                    environment_found: found,
-                    credentials,
-                    verified: true,
-                });
-            }
-            match self.ask_repair(&verification, environment)? {
-                Repair::ReEnter(field) => self.re_enter(field, &mut credentials)?,
-                Repair::SwitchEnvironment(to) => environment = Some(to),
-                Repair::Retry => {}
-                Repair::SaveAnyway => {
-                    let environment = environment.unwrap_or(verification.environment);
-                    ui.warn(&format!(
-                        "saving profile {profile:?} UNVERIFIED: ServiceTitan did not accept these values. \
-                         Run `st-setup check --profile {profile}` once the problem is fixed."
-                    ));
-                    self.summary(&profile, environment, &credentials);
-                    return Ok(Collected {
-                        profile,
-                        environment,
-                        environment_found: false,
-                        credentials,
-                        verified: false,
-                    });
-                }
-                Repair::Quit => return Err(Error::Interrupted),
-            }
-        }
     }
 
     fn ask_profile_name(&self, suggested: &str) -> Result<String> {
@@ -326,99 +284,5 @@ impl<'a> Wizard<'a> {
                 .warn(&format!("{problem}; open the link above by hand."));
         }
         Ok(())
-    }
-
-    fn ask_repair(
-        &self,
-        verification: &Verification,
-        environment: Option<Environment>,
-    ) -> Result<Repair> {
-        let mut options: Vec<(Choice, Repair)> = Vec::new();
-        // Known for certain: the other environment issued a token. First.
-        if let (Some(detected), Some(_)) = (verification.detected_environment, environment)
-            && verification.token.is_none()
-        {
-            options.push((
-                Choice::with_detail(
-                    format!("Switch to {detected} and try again"),
-                    "(its token endpoint accepted these credentials)",
-                ),
-                Repair::SwitchEnvironment(detected),
-            ));
-        }
-        options.extend(verification.suspects.iter().map(|f| {
-            (
-                Choice::new(format!("Re-enter the {f} and try again")),
-                Repair::ReEnter(*f),
-            )
-        }));
-        if let Some(environment) = environment
-            && verification.status == crate::error::ExitStatus::CredentialsRejected
-            && verification.detected_environment.is_none()
-        {
-            options.push((
-                Choice::new(format!(
-                    "Switch to the {} environment and try again",
-                    environment.other()
-                )),
-                Repair::SwitchEnvironment(environment.other()),
-            ));
-        }
-        options.push((Choice::new("Try again with the same values"), Repair::Retry));
-        options.push((Choice::new("Save anyway, unverified"), Repair::SaveAnyway));
-        options.push((Choice::new("Quit without saving"), Repair::Quit));
-        let (choices, mut repairs): (Vec<Choice>, Vec<Repair>) = options.into_iter().unzip();
-        let index = self.prompt.select("What now?", &choices, 0)?;
-        Ok(repairs.swap_remove(index))
-    }
-
-    fn re_enter(&self, field: Field, credentials: &mut Credentials) -> Result<()> {
-        match field {
-            Field::TenantId => {
-                credentials.tenant_id = self.prompt.field(field, Some(&credentials.tenant_id))?
-            }
-            Field::AppKey => {
-                credentials.app_key = self.prompt.field(field, Some(&credentials.app_key))?
-            }
-            Field::ClientId => {
-                credentials.client_id = self.prompt.field(field, Some(&credentials.client_id))?
-            }
-            Field::ClientSecret => {
-                if let Some(secret) = self.prompt.secret(false)? {
-                    credentials.client_secret = secret;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn summary(&self, profile: &str, environment: Environment, credentials: &Credentials) {
-        self.ui.heading("Summary");
-        let rows = [
-            ("Profile", profile.to_string()),
-            ("Environment", environment.to_string()),
-            ("Tenant ID", credentials.tenant_id.clone()),
-            ("Application Key", credentials.app_key.clone()),
-            ("Client ID", credentials.client_id.clone()),
-            ("Client Secret", credentials.client_secret.masked()),
-        ];
-        for (label, value) in rows {
-            self.ui.info(&format!("  {label:<16} {value}"));
-        }
-    }
-}
-
-enum Repair {
-    ReEnter(Field),
-    SwitchEnvironment(Environment),
-    Retry,
-    SaveAnyway,
-    Quit,
-}
-
-/// One line per step on stderr, for the wizard and for `init --non-interactive`.
-pub fn print_verification(ui: Ui, verification: &Verification) {
-    for line in ui.verification_lines(verification) {
-        ui.styled_line(&line);
     }
 }

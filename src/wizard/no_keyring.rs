@@ -11,7 +11,7 @@ use crate::wizard::prompt::Prompter;
 
 /// What the user chose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WayOn {
+pub(crate) enum WayOn {
     /// They started a keyring: try again.
     CheckAgain,
     /// Keep the Client Secret in a plain-text 0600 file (`--storage file`).
@@ -21,7 +21,7 @@ pub enum WayOn {
 /// Say why the keyring is out of reach and how to start one, and ask what
 /// to do. `err` is the keyring error; quitting returns it (exit 6).
 /// `file_allowed` is false when `--storage keyring` was asked for.
-pub fn ask(ui: Ui, err: Error, secret_file: &str, file_allowed: bool) -> Result<WayOn> {
+pub(crate) fn ask(ui: Ui, err: Error, secret_file: &str, file_allowed: bool) -> Result<WayOn> {
     let reason = err.to_string();
     let reason = reason.lines().next().unwrap_or_default();
     // A keyring that answered "locked" is running: it needs unlocking, not starting.

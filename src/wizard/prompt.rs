@@ -17,20 +17,20 @@ use crate::ui::Ui;
 /// A menu entry: what to pick, and what it means (after it on its line when
 /// that fits the terminal, listed above the menu otherwise).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Choice {
-    pub label: String,
-    pub detail: Option<String>,
+pub(crate) struct Choice {
+    pub(crate) label: String,
+    pub(crate) detail: Option<String>,
 }
 
 impl Choice {
-    pub fn new(label: impl Into<String>) -> Choice {
+    pub(crate) fn new(label: impl Into<String>) -> Choice {
         Choice {
             label: label.into(),
             detail: None,
         }
     }
 
-    pub fn with_detail(label: impl Into<String>, detail: impl Into<String>) -> Choice {
+    pub(crate) fn with_detail(label: impl Into<String>, detail: impl Into<String>) -> Choice {
         Choice {
             label: label.into(),
             detail: Some(detail.into()),
@@ -106,13 +106,13 @@ fn fit_label(label: &str, room: Option<usize>) -> String {
     }
 }
 
-pub struct Prompter {
+pub(crate) struct Prompter {
     ui: Ui,
     theme: Box<dyn Theme>,
 }
 
 impl Prompter {
-    pub fn new(ui: Ui) -> Prompter {
+    pub(crate) fn new(ui: Ui) -> Prompter {
         let theme: Box<dyn Theme> = if ui.fancy() {
             Box::new(ColorfulTheme::default())
         } else {
@@ -121,7 +121,7 @@ impl Prompter {
         Prompter { ui, theme }
     }
 
-    pub fn text(&self, prompt: &str, default: Option<&str>) -> Result<String> {
+    pub(crate) fn text(&self, prompt: &str, default: Option<&str>) -> Result<String> {
         // A stored value the terminal cannot show as it is (planted in the
         // config file) is not offered: it would fail validation anyway.
         let default = default.filter(|d| !d.chars().any(crate::printable::is_unsafe));
@@ -135,7 +135,7 @@ impl Prompter {
         Ok(input.interact_text()?)
     }
 
-    pub fn confirm(&self, prompt: &str, default: bool) -> Result<bool> {
+    pub(crate) fn confirm(&self, prompt: &str, default: bool) -> Result<bool> {
         let prompt = self.fit_prompt(prompt, |theme, f, prompt| {
             theme.format_confirm_prompt(f, prompt, Some(default))
         });
@@ -148,7 +148,7 @@ impl Prompter {
     /// A menu of `choices` ([`Choice`]s, or lines such as `label   detail`);
     /// returns the index of the one taken. The answer line left behind names
     /// the choice's label.
-    pub fn select<C>(&self, prompt: &str, choices: &[C], default: usize) -> Result<usize>
+    pub(crate) fn select<C>(&self, prompt: &str, choices: &[C], default: usize) -> Result<usize>
     where
         C: Clone + Into<Choice>,
     {
@@ -236,7 +236,7 @@ impl Prompter {
 
     /// Ask for `field` until the value passes its checks (or the user keeps an
     /// unusual-looking value on purpose). `default` is the current value.
-    pub fn field(&self, field: Field, default: Option<&str>) -> Result<String> {
+    pub(crate) fn field(&self, field: Field, default: Option<&str>) -> Result<String> {
         loop {
             let raw = self.visible_text(field.label(), default)?;
             // A value that looks like a Client Secret is refused here
@@ -266,7 +266,7 @@ impl Prompter {
     /// Ask for a value typed in the open (not the secret). An answer that
     /// looks like a Client Secret is taken off the screen at once (the
     /// terminal echoed it while it was typed); the caller refuses it.
-    pub fn visible_text(
+    pub(crate) fn visible_text(
         &self,
         label: &str,
         default: Option<&str>,
@@ -301,7 +301,7 @@ impl Prompter {
 
     /// Ask for the Client Secret with hidden input. With a stored secret,
     /// an empty answer keeps it (`None`).
-    pub fn secret(&self, has_stored: bool) -> Result<Option<ClientSecret>> {
+    pub(crate) fn secret(&self, has_stored: bool) -> Result<Option<ClientSecret>> {
         let prompt = if has_stored {
             "Client Secret (hidden; press Enter to keep the stored one)"
         } else {

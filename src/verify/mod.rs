@@ -1,0 +1,366 @@
+//! The verification shared by `init` and `check`: get a token (asking the
+//! other environment once when it is refused, to know instead of guess),
+//! compare the token's tenant with the Tenant ID, call the API once on a
+//! module the token can reach, and hold the token's scopes against
+//! `--require`.
+//!
+//! Each step ends `ok`, `failed`, `skipped` or `unconfirmed` with a sentence
+//! for the user; the whole run also names the values most likely wrong so the
+//! wizard can ask for just those again. A refused token is understood in
+//! [`refusal`], the API call and the scopes in [`probe`].
+
+mod lines;
+mod probe;
+mod refusal;
+
+pub(crate) use lines::{lines, step_line};
+
+use probe::{Probe, check_scopes};
+use refusal::{OtherAnswer, Refusal, network_failure, refused};
+pub(crate) use refusal::{rejection_message, server_said};
+
+use serde::Serialize;
+
+use crate::credentials::{Credentials, Field};
+use crate::environment::Environment;
+use crate::error::ExitStatus;
+use crate::scopes::{self, Requirement};
+use crate::servicetitan::{AccessToken, ServiceTitan, TokenOutcome, jwt};
+use crate::ui::Ui;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum StepStatus {
+    Ok,
+    Failed,
+    Skipped,
+    Unconfirmed,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Step {
+    pub(crate) status: StepStatus,
+    pub(crate) message: String,
+}
+
+impl Step {
+    fn new(status: StepStatus, message: impl Into<String>) -> Step {
+        Step {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn skipped(reason: &str) -> Step {
+        Step::new(StepStatus::Skipped, reason)
+    }
+}
+
+/// The step names used in JSON output and on screen, in order.
+pub(crate) const STEP_LABELS: [(&str, &str); 4] = [
+    ("client_credentials", "Client ID / Secret"),
+    ("tenant_match", "Tenant"),
+    ("api_access", "API access"),
+    ("scopes", "Scopes"),
+];
+
+/// The outcome of verifying one set of credentials.
+#[derive(Debug)]
+pub(crate) struct Verification {
+    pub(crate) client_credentials: Step,
+    pub(crate) tenant_match: Step,
+    pub(crate) api_access: Step,
+    /// The token's scopes summed up, and whether `--require` is met.
+    pub(crate) scope_check: Step,
+    /// One failed step per requirement the token does not meet.
+    pub(crate) missing_requirements: Vec<Step>,
+    /// The exit status this outcome maps to (`Ok` when every step passed).
+    pub(crate) status: ExitStatus,
+    /// The values most likely wrong, most likely first.
+    pub(crate) suspects: Vec<Field>,
+    /// The token, when one was issued (reused by `token` and `exec`).
+    pub(crate) token: Option<AccessToken>,
+    /// The environment the credentials were verified in (for `--environment
+    /// auto`, the one that issued the token).
+    pub(crate) environment: Environment,
+    /// Where the credentials were found to belong by asking: the other
+    /// environment's token endpoint accepted them after this one refused, or
+    /// (auto) the environment that issued the token.
+    pub(crate) detected_environment: Option<Environment>,
+    /// The token's scopes, sorted (`None`: the token names none).
+    pub(crate) scopes: Option<Vec<String>>,
+    /// The path of the API call made, without its query.
+    pub(crate) probe: Option<String>,
+    /// The `--require` items not met, as given.
+    pub(crate) missing_scopes: Vec<String>,
+}
+
+impl Verification {
+    pub(crate) fn passed(&self) -> bool {
+        self.status == ExitStatus::Ok
+    }
+
+    /// The steps with their JSON names and screen labels: the four fixed ones,
+    /// then one per missing requirement.
+    pub(crate) fn steps(&self) -> Vec<(&'static str, &'static str, &Step)> {
+        let fixed = [
+            &self.client_credentials,
+            &self.tenant_match,
+            &self.api_access,
+            &self.scope_check,
+        ];
+        STEP_LABELS
+            .iter()
+            .zip(fixed)
+            .map(|((key, label), step)| (*key, *label, step))
+            .chain(
+                self.missing_requirements
+                    .iter()
+                    .map(|step| ("required_scope", "Required", step)),
+            )
+            .collect()
+    }
+
+    /// The first step that failed (else the first unconfirmed one), for one-line summaries.
+    pub(crate) fn first_problem(&self) -> Option<&Step> {
+        let steps = self.steps();
+        let find = |status: StepStatus| {
+            steps
+                .iter()
+                .map(|(_, _, step)| *step)
+                .find(|s| s.status == status)
+        };
+        find(StepStatus::Failed).or_else(|| find(StepStatus::Unconfirmed))
+    }
+
+    /// A verification that ended before a token: the other steps are skipped.
+    fn without_token(
+        environment: Environment,
+        client_credentials: Step,
+        status: ExitStatus,
+        suspects: Vec<Field>,
+        required: &[Requirement],
+    ) -> Verification {
+        let not_reached = "skipped: no token was issued";
+        Verification {
+            client_credentials,
+            tenant_match: Step::skipped(not_reached),
+            api_access: Step::skipped(not_reached),
+            scope_check: Step::skipped(not_reached),
+            missing_requirements: Vec::new(),
+            status,
+            suspects,
+            token: None,
+            environment,
+            detected_environment: None,
+            scopes: None,
+            probe: None,
+            missing_scopes: required.iter().map(|r| r.as_given().to_string()).collect(),
+        }
+    }
+}
+
+/// What to verify against.
+pub(crate) struct Plan {
+    /// The environment asked first (production for `auto`).
+    pub(crate) environment: Environment,
+    pub(crate) client: ServiceTitan,
+    /// The other environment's client, asked once when the first refuses the
+    /// Client ID / Secret; `Err` says why it is not asked.
+    pub(crate) other: Result<ServiceTitan, String>,
+    /// `--environment auto`: the credentials belong where a token is issued.
+    pub(crate) auto: bool,
+    /// For `-v` notes (why the other environment was not asked).
+    pub(crate) ui: Ui,
+}
+
+/// Verify `credentials` as `plan` says; `required` is `--require` with the
+/// profile's saved list.
+pub(crate) async fn verify(
+    plan: Plan,
+    credentials: &Credentials,
+    required: &[Requirement],
+) -> Verification {
+    let Plan {
+        environment,
+        client,
+        other,
+        auto,
+        ui,
+    } = plan;
+    let first = client
+        .request_token(&credentials.client_id, &credentials.client_secret)
+        .await;
+    let refusal = match first {
+        Ok(TokenOutcome::Issued(token)) => {
+            let found = auto.then_some(environment);
+            return with_token(&client, environment, found, token, credentials, required).await;
+        }
+        Ok(TokenOutcome::Rejected {
+            status,
+            error,
+            description,
+        }) => Refusal::new(status, error, description),
+        Err(err) => return network_failure(environment, &err, required),
+    };
+
+    // Refused: ask the other environment once (400/401 are the refusals of
+    // credentials; anything else is not about where they belong).
+    let answer = match (&other, refusal.status) {
+        (Err(why), 400 | 401) => {
+            ui.verbose_line(why);
+            OtherAnswer::NotAsked(why.clone())
+        }
+        (Ok(other_client), 400 | 401) => {
+            match other_client
+                .request_token(&credentials.client_id, &credentials.client_secret)
+                .await
+            {
+                Ok(TokenOutcome::Issued(token)) if auto => {
+                    return with_token(
+                        other_client,
+                        environment.other(),
+                        Some(environment.other()),
+                        token,
+                        credentials,
+                        required,
+                    )
+                    .await;
+                }
+                // The token proves where the values belong; it is not used.
+                Ok(TokenOutcome::Issued(_)) => OtherAnswer::Accepted,
+                Ok(TokenOutcome::Rejected {
+                    status,
+                    error,
+                    description,
+                }) => OtherAnswer::RefusedToo(Refusal::new(status, error, description)),
+                Err(err) => OtherAnswer::Failed(err),
+            }
+        }
+        (_, status) => OtherAnswer::NotAsked(format!(
+            "HTTP {status} from a token endpoint is not a verdict on the Client ID / Secret"
+        )),
+    };
+    refused(environment, auto, &refusal, answer, required)
+}
+
+/// A token was issued (by `environment`): check its tenant, probe the API on
+/// a module it can reach, and hold its scopes against `required`.
+async fn with_token(
+    client: &ServiceTitan,
+    environment: Environment,
+    detected: Option<Environment>,
+    token: AccessToken,
+    credentials: &Credentials,
+    required: &[Requirement],
+) -> Verification {
+    let found = match detected {
+        Some(env) => format!("; these credentials belong to the {env} environment"),
+        None => String::new(),
+    };
+    let client_credentials = Step::new(
+        StepStatus::Ok,
+        format!(
+            "token issued by the {environment} token endpoint (valid {} s){found}",
+            token.expires_in.as_secs()
+        ),
+    );
+
+    let tenant = &credentials.tenant_id;
+    let tenant_claim = jwt::tenant_matches(token.expose(), tenant);
+    // The claim is the server's text: printable and short before it is shown.
+    let claimed_tenant = match &tenant_claim {
+        Some(Err(claimed)) => Some(crate::printable::field(claimed, 40)),
+        _ => None,
+    };
+    let tenant_match = match (tenant_claim, &claimed_tenant) {
+        (Some(Err(_)), Some(claimed)) => Step::new(
+            StepStatus::Unconfirmed,
+            format!(
+                "the token names tenant {claimed}, not {tenant}. That is expected only when an \
+                 Enterprise Hub group shares one Client ID across its tenants; otherwise the \
+                 Tenant ID, or the Client ID / Secret, come from another tenant (the API call \
+                 below decides)."
+            ),
+        ),
+        (Some(Ok(())), _) => Step::new(
+            StepStatus::Ok,
+            format!("the token belongs to tenant {tenant}"),
+        ),
+        _ => Step::skipped("skipped: the token does not name its tenant (the API call checks it)"),
+    };
+
+    let scopes = token.scopes.clone();
+    let module = scopes::probe_module(scopes.as_deref());
+    let probe_path = client
+        .probe_url(module, tenant)
+        .ok()
+        .map(|url| url.path().to_string());
+    let shown_path = probe_path
+        .clone()
+        .unwrap_or_else(|| module.base.to_string());
+    let outcome = client
+        .probe(module, tenant, &credentials.app_key, &token)
+        .await;
+    let probe = Probe {
+        module,
+        path: &shown_path,
+        tenant,
+        environment,
+        claimed_tenant: claimed_tenant.as_deref(),
+        scopes: scopes.as_deref(),
+    };
+    let (api_access, mut status, suspects) = probe.explain(outcome);
+
+    let (scope_check, missing_requirements) = check_scopes(scopes.as_deref(), required);
+    if !missing_requirements.is_empty() || scope_check.status == StepStatus::Unconfirmed {
+        status = worst(status, ExitStatus::ApiAccessRefused);
+    }
+    let missing_scopes = match &scopes {
+        Some(list) => required
+            .iter()
+            .filter(|r| !r.is_met(list))
+            .map(|r| r.as_given().to_string())
+            .collect(),
+        None => required.iter().map(|r| r.as_given().to_string()).collect(),
+    };
+    Verification {
+        client_credentials,
+        tenant_match,
+        api_access,
+        scope_check,
+        missing_requirements,
+        status,
+        suspects,
+        token: Some(token),
+        environment,
+        detected_environment: detected,
+        scopes,
+        probe: probe_path,
+        missing_scopes,
+    }
+}
+
+fn worst(a: ExitStatus, b: ExitStatus) -> ExitStatus {
+    if b.severity() > a.severity() { b } else { a }
+}
+
+/// A verification that could not start (bad URL override, TLS set-up).
+pub(crate) fn setup_failed(
+    environment: Environment,
+    err: &crate::error::Error,
+    required: &[Requirement],
+) -> Verification {
+    let mut verification = Verification::without_token(
+        environment,
+        Step::new(StepStatus::Failed, err.to_string()),
+        err.exit_status(),
+        Vec::new(),
+        required,
+    );
+    let not_reached = "skipped: no request was sent";
+    verification.tenant_match = Step::skipped(not_reached);
+    verification.api_access = Step::skipped(not_reached);
+    verification.scope_check = Step::skipped(not_reached);
+    verification
+}
