@@ -163,7 +163,7 @@ pub(crate) fn outcome_summary(results: &[(&str, ExitStatus)]) -> Vec<String> {
 /// Print the closing lines of a run over many profiles on stderr:
 /// `first_line` (the count), then, when anything went wrong, one line per
 /// outcome with its profiles.
-pub fn print_summary(ui: Ui, first_line: &str, results: &[(&str, ExitStatus)]) {
+pub(crate) fn print_summary(ui: Ui, first_line: &str, results: &[(&str, ExitStatus)]) {
     ui.info(first_line);
     if results.iter().any(|(_, status)| *status != ExitStatus::Ok) {
         for line in outcome_summary(results) {
