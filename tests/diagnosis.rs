@@ -175,7 +175,22 @@ fn a_403_for_a_token_of_another_tenant_names_the_tenant_first() {
         .run()
         .code(4)
         .stdout_has("Tenant: the token names tenant 9999, not 7777")
-        .stdout_has("belong to tenant 9999, not to tenant 7777");
+        .stdout_has("First: the Client ID / Secret belong to tenant 9999, not to tenant 7777")
+        // Only a warning on its own (Enterprise Hub): the other causes follow.
+        .stdout_has("If not that: The token carries the scope the call needs")
+        .stdout_has("UNCONFIRMED API access");
+    // With the scope missing too, both are named, tenant first.
+    let fake = FakeServiceTitan::builder(Credentials::demo())
+        .token_tenant_claim(Some("9999".into()))
+        .scopes(scopes(&["tn.acc.invoices:r"]))
+        .start();
+    let env = TestEnv::with_fake(&fake);
+    check(&env, &[])
+        .env("ST_TENANT_ID", "7777")
+        .run()
+        .code(4)
+        .stdout_has("not to tenant 7777")
+        .stdout_has("If not that: the token does not carry the scope tn.stt.businessunits:r");
 }
 
 #[test]
