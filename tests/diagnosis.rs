@@ -492,3 +492,32 @@ fn environment_auto_needs_a_verification_and_the_per_environment_urls() {
         .stderr_has("ST_PRODUCTION_AUTH_URL, ST_INTEGRATION_AUTH_URL");
     assert_eq!(fake.token_requests(), 0);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn environment_auto_with_only_integration_overridden_never_asks_servicetitan() {
+    require_keyring();
+    let fakes = TwoEnvironments::start();
+    let mut env = fakes.env(integration_creds());
+    let wrong = "cs1.notthesecretatall000000000000000000000000000000000";
+    env.forbid(wrong);
+    let only_integration = |cmd: Cmd| {
+        cmd.args_override("--environment", "auto")
+            .env_remove("ST_PRODUCTION_AUTH_URL")
+            .env_remove("ST_PRODUCTION_API_URL")
+            .arg("-v")
+    };
+    let profile = unique_profile("auto-int-only");
+    only_integration(env.init_cmd(&profile))
+        .run()
+        .code(0)
+        .stderr_has("token issued by the integration token endpoint");
+    // Refused by integration: production's own endpoint is not asked.
+    only_integration(env.init_cmd(&unique_profile("auto-int-wrong")))
+        .env("ST_CLIENT_SECRET", wrong)
+        .run()
+        .code(3)
+        .stderr_has("not asking the production environment");
+    assert_eq!(fakes.production.requests().len(), 0);
+    secret_tool_clear("st-setup", &profile);
+}
