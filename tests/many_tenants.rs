@@ -455,3 +455,48 @@ fn init_app_key_from_adds_another_tenant_of_the_same_app() {
         .stderr_has("--app-key-from nosuch: no such profile");
     cleanup(&[first, second]);
 }
+
+#[test]
+fn an_existing_profile_is_left_alone_before_a_secret_is_asked_and_overwrite_keeps_its_scopes() {
+    require_keyring();
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let env = TestEnv::with_fake(&fake);
+    let profile = unique_profile("kept");
+    env.init_cmd(&profile)
+        .arg("--require")
+        .arg("stt")
+        .run()
+        .code(0);
+    let app_key = env.creds.app_key.clone();
+    // No secret in the file and no terminal: the row is skipped for its
+    // profile first, so nobody is asked for a secret that would be thrown away.
+    let no_secret = csv(&[[
+        &profile,
+        "integration",
+        "8450",
+        &app_key,
+        &env.creds.client_id,
+        "",
+    ]]);
+    env.cmd(&["import", "-"])
+        .stdin(no_secret)
+        .run()
+        .code(2)
+        .stdout_has("not stored: the profile exists (--overwrite replaces it)")
+        .stderr_lacks("cannot be asked for");
+    let with_secret = csv(&[[
+        &profile,
+        "integration",
+        "8450",
+        &app_key,
+        &env.creds.client_id,
+        &env.creds.client_secret,
+    ]]);
+    env.cmd(&["import", "-", "--overwrite"])
+        .stdin(with_secret)
+        .run()
+        .code(0);
+    let config = env.config_text().unwrap();
+    assert!(config.contains("require = [\"stt\"]"), "{config}");
+    secret_tool_clear("st-setup", &profile);
+}
