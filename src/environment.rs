@@ -176,11 +176,13 @@ impl Endpoints {
 
 /// Parse an override URL: https anywhere, http only for loopback hosts.
 pub(crate) fn parse_endpoint(name: &str, raw: &str) -> Result<Url> {
+    // The value is shown back: printable, bounded, and never a pasted secret.
+    let shown = || crate::printable::field(&crate::credentials::hide_secret_shapes(raw), 200);
     let url = Url::parse(raw.trim())
-        .map_err(|e| Error::Usage(format!("{name} is not a valid URL ({e}): {raw}")))?;
+        .map_err(|e| Error::Usage(format!("{name} is not a valid URL ({e}): {}", shown())))?;
     let host = url
         .host()
-        .ok_or_else(|| Error::Usage(format!("{name} has no host: {raw}")))?;
+        .ok_or_else(|| Error::Usage(format!("{name} has no host: {}", shown())))?;
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&host) => Ok(url),

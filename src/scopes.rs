@@ -388,7 +388,7 @@ impl Requirement {
         }
         let kind = if given.to_ascii_lowercase().starts_with("tn.") {
             if parts(&given).is_none() {
-                return Err(bad(&format!("{given:?} is not a scope name")));
+                return Err(bad(&format!("{:?} is not a scope name", shown(&given))));
             }
             RequirementKind::Scope(given.clone())
         } else {
@@ -396,11 +396,17 @@ impl Requirement {
                 None => (given.as_str(), None),
                 Some((code, "r" | "R")) => (code, Some('r')),
                 Some((code, "w" | "W")) => (code, Some('w')),
-                Some(_) => return Err(bad(&format!("{given:?}: the access after ':' is r or w"))),
+                Some(_) => {
+                    return Err(bad(&format!(
+                        "{:?}: the access after ':' is r or w",
+                        shown(&given)
+                    )));
+                }
             };
             if module_by_code(code).is_none() {
                 return Err(bad(&format!(
-                    "{code:?} is not a module code st-setup knows"
+                    "{:?} is not a module code st-setup knows",
+                    shown(code)
                 )));
             }
             RequirementKind::Module {
@@ -442,6 +448,11 @@ impl Requirement {
             }
         }
     }
+}
+
+/// A requirement as shown back in a message: never a pasted secret.
+fn shown(given: &str) -> String {
+    crate::credentials::hide_secret_shapes(given)
 }
 
 /// A profile's saved requirements (`require` in config.toml), checked like

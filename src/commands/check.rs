@@ -153,7 +153,7 @@ pub(crate) fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         if names.is_empty() {
             return Err(Error::NotConfigured(format!(
                 "no stored profile is selected by {}. Run `st-setup list` to see them.",
-                describe_filter(&args)
+                describe_filter(&args, only_environment)
             )));
         }
         names
@@ -300,12 +300,12 @@ pub(crate) fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
 }
 
 /// `--match 'acme-*' and --environment production`, for "nothing selected".
-fn describe_filter(args: &CheckArgs) -> String {
+fn describe_filter(args: &CheckArgs, only_environment: Option<Environment>) -> String {
     let mut parts = Vec::new();
     if let Some(glob) = &args.filter.glob {
         parts.push(format!("--match {:?}", crate::printable::field(glob, 100)));
     }
-    if let Some(env) = args.values.environment.and_then(EnvironmentChoice::known) {
+    if let Some(env) = only_environment {
         parts.push(format!("--environment {env}"));
     }
     parts.join(" and ")

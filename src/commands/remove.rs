@@ -23,8 +23,7 @@ pub(crate) struct RemoveArgs {
         long,
         env = "ST_PROFILE",
         hide_env_values = true,
-        help_heading = "Credentials",
-        conflicts_with = "glob"
+        help_heading = "Credentials"
     )]
     pub(crate) profile: Option<String>,
 
@@ -40,6 +39,13 @@ pub(crate) fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
     let (config_store, config) = ctx.load_config()?;
     let names: Vec<String> = match args.filter.pattern()? {
         Some(pattern) => {
+            // ST_PROFILE from CI's environment is ignored here; a --profile flag is not.
+            if ctx.source_of("profile", "ST_PROFILE") == crate::resolve::Source::Flag {
+                return Err(Error::Usage(
+                    "--profile and --match both say which profiles to remove: give one of them."
+                        .into(),
+                ));
+            }
             let names: Vec<String> = config
                 .profiles
                 .keys()
@@ -145,8 +151,15 @@ pub(crate) fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
 
 /// `profile "a"`, or `3 profiles (a, b, c)`.
 fn describe(names: &[String]) -> String {
+    const SHOWN: usize = 20;
     match names {
         [one] => format!("profile {one:?}"),
+        many if many.len() > SHOWN => format!(
+            "{} profiles ({}, and {} more)",
+            many.len(),
+            many[..SHOWN].join(", "),
+            many.len() - SHOWN
+        ),
         many => format!("{} profiles ({})", many.len(), many.join(", ")),
     }
 }

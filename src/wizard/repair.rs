@@ -61,6 +61,16 @@ impl Wizard<'_> {
                 Repair::SwitchEnvironment(to) => environment = Some(to),
                 Repair::Retry => {}
                 Repair::SaveAnyway => {
+                    if environment.is_none() {
+                        // "Not sure", and neither environment said: a guess, said so.
+                        ui.warn(&format!(
+                            "neither environment accepted these values, so the environment is \
+                             not known: saving as {} (change it with `st-setup init --profile \
+                             {profile} --environment {}`).",
+                            verification.environment,
+                            verification.environment.other()
+                        ));
+                    }
                     let environment = environment.unwrap_or(verification.environment);
                     ui.warn(&format!(
                         "saving profile {profile:?} UNVERIFIED: ServiceTitan did not accept these values. \
