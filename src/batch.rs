@@ -88,31 +88,62 @@ pub(crate) fn verify_all(
     limit: usize,
     ui: Ui,
 ) -> Vec<Option<Verification>> {
-    let count = jobs.iter().filter(|j| j.is_some()).count();
+    let count = jobs.len();
+    let (sender, arriving) = tokio::sync::mpsc::unbounded_channel();
+    for (index, job) in jobs.into_iter().enumerate() {
+        let _ = sender.send((index, job));
+    }
+    drop(sender);
+    runtime.block_on(verify_arriving(arriving, count, limit, ui))
+}
+
+/// Verify jobs as they arrive (`(index, job)`; `None` is skipped), at most
+/// `limit` at once, until the sender is dropped: `check --all` sends each
+/// profile's job as soon as its secret is read, so reading the keyring and
+/// verifying overlap instead of adding up. The result has `count` entries,
+/// `None` where no job came.
+pub(crate) async fn verify_arriving(
+    mut arriving: tokio::sync::mpsc::UnboundedReceiver<(usize, Option<Job>)>,
+    count: usize,
+    limit: usize,
+    ui: Ui,
+) -> Vec<Option<Verification>> {
     let progress = (count > limit).then(|| ui.progress(count as u64, "checking"));
-    runtime.block_on(async {
-        let permits = Arc::new(Semaphore::new(limit.max(1)));
-        let mut tasks = JoinSet::new();
-        let mut done: Vec<Option<Verification>> = jobs.iter().map(|_| None).collect();
-        for (index, job) in jobs.into_iter().enumerate() {
-            let Some(job) = job else { continue };
-            let permits = Arc::clone(&permits);
-            tasks.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                let verification = verify::verify(job.plan, &job.credentials, &job.required).await;
-                (index, verification)
-            });
+    let permits = Arc::new(Semaphore::new(limit.max(1)));
+    let mut tasks = JoinSet::new();
+    let mut done: Vec<Option<Verification>> = (0..count).map(|_| None).collect();
+    let mut record = |joined: Result<(usize, Verification), tokio::task::JoinError>| {
+        if let Ok((index, verification)) = joined
+            && let Some(slot) = done.get_mut(index)
+        {
+            *slot = Some(verification);
         }
-        while let Some(joined) = tasks.join_next().await {
-            if let Ok((index, verification)) = joined {
-                done[index] = Some(verification);
-            }
-            if let Some(bar) = &progress {
-                bar.inc();
-            }
+        if let Some(bar) = &progress {
+            bar.inc();
         }
-        done
-    })
+    };
+    loop {
+        tokio::select! {
+            next = arriving.recv() => match next {
+                Some((index, Some(job))) => {
+                    let permits = Arc::clone(&permits);
+                    tasks.spawn(async move {
+                        let _permit = permits.acquire_owned().await;
+                        let verification =
+                            verify::verify(job.plan, &job.credentials, &job.required).await;
+                        (index, verification)
+                    });
+                }
+                Some((_, None)) => {}
+                None => break,
+            },
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => record(joined),
+        }
+    }
+    while let Some(joined) = tasks.join_next().await {
+        record(joined);
+    }
+    done
 }
 
 /// The closing lines of a run over many profiles: one per outcome, with the

@@ -2,7 +2,6 @@
 //! settings, the shared options, where each value came from) and the ways to
 //! reach the config, the secret store and ServiceTitan built from them.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::GlobalArgs;
@@ -203,42 +202,6 @@ impl Context {
             },
             self.ui,
         )
-    }
-
-    /// Run `work` (reading secrets: waiting on the keyring's D-Bus answers)
-    /// on another thread while this one builds the HTTP transport (reading
-    /// and parsing the platform's trust store) and, on `runtime`, opens the
-    /// connections to `early` (see [`Transport::connect_early`]): none of it
-    /// needs the secret, so a command pays for the longest of them instead of
-    /// their sum. The connections keep opening on `runtime` until used.
-    /// The caller decides which failure to report first.
-    pub(crate) fn with_connections_ready<T: Send>(
-        &self,
-        runtime: &tokio::runtime::Runtime,
-        early: &[&url::Url],
-        work: impl FnOnce() -> T + Send,
-    ) -> (T, Result<Arc<Transport>>) {
-        std::thread::scope(|scope| {
-            let (read_tx, read_rx) = tokio::sync::oneshot::channel::<()>();
-            let reader = scope.spawn(move || {
-                let done = work();
-                let _ = read_tx.send(());
-                done
-            });
-            let transport = self.transport().map(Arc::new);
-            if let Ok(transport) = &transport {
-                runtime.block_on(async {
-                    transport.connect_early(early).await;
-                    // Drives the connections until the secret is read (or
-                    // the reader ended some other way).
-                    let _ = read_rx.await;
-                });
-            }
-            let done = reader
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (done, transport)
-        })
     }
 
     /// The config store and its contents; warns when permissions were tightened.

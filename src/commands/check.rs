@@ -1,6 +1,8 @@
 //! `st-setup check`: re-verify stored (or environment-only) credentials with
 //! the same steps as `init` (token, tenant, API call, scopes), one profile or all of them concurrently.
 
+use std::sync::Arc;
+
 use clap::Args;
 use serde::Serialize;
 
@@ -184,63 +186,36 @@ pub(crate) fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         .iter()
         .flat_map(|e| [&e.token_url, &e.api_base])
         .collect();
-    let (targets, transport) = ctx.with_connections_ready(&runtime, &early, || {
-        resolved
-            .iter()
-            .map(|r| {
-                // ST_CLIENT_SECRET belongs to one set of credentials, never to every profile.
-                let secret = if args.all {
-                    secrets
-                        .get_secret(r.storage, &r.profile.value)
-                        .and_then(|s| s.ok_or_else(|| missing_secret(&r.profile.value, r.storage)))
-                } else {
-                    r.require_secret(&secrets)
-                };
-                let saved = r.stored.as_ref().map_or(&[][..], |p| &p.require[..]);
-                let required = scopes::saved_requirements(&r.profile.value, saved)
-                    .map(|saved| scopes::merge(saved.into_iter().chain(given_required.clone())));
-                let (required, job) = match required {
-                    Ok(required) => (required, secret.map(|s| r.credentials(s))),
-                    Err(err) => (given_required.clone(), Err(err)),
-                };
-                Target {
-                    name: r.profile.value.clone(),
-                    environment: r.environment.value,
-                    tenant: r.tenant_id.value.clone(),
-                    secret_source: secret_source(r, args.all),
-                    required,
-                    job,
-                }
-            })
-            .collect::<Vec<Target>>()
-    });
-    let transport = transport?;
-    let mut plan_failures: Vec<(usize, Error)> = Vec::new();
-    let jobs: Vec<Option<Job>> = targets
-        .iter()
-        .zip(&resolved)
-        .enumerate()
-        .map(|(index, (target, r))| {
-            let credentials = target.job.as_ref().ok()?;
-            match crate::commands::verification::plan(
-                ctx,
-                &transport,
-                Some(target.environment),
-                r.stored.as_ref(),
-            ) {
-                Ok(plan) => Some(Job {
-                    plan,
-                    credentials: credentials.clone(),
-                    required: target.required.clone(),
-                }),
-                Err(err) => {
-                    plan_failures.push((index, err));
-                    None
-                }
-            }
-        })
-        .collect();
-    let verifications = batch::verify_all(&runtime, jobs, usize::from(args.jobs.jobs), ctx.ui);
+    // One profile's secret, read from its store (the slow part with many
+    // profiles: one keyring call each), and what to check for it.
+    let read_target = |r: &Resolved| -> Target {
+        // ST_CLIENT_SECRET belongs to one set of credentials, never to every profile.
+        let secret = if args.all {
+            secrets
+                .get_secret(r.storage, &r.profile.value)
+                .and_then(|s| s.ok_or_else(|| missing_secret(&r.profile.value, r.storage)))
+        } else {
+            r.require_secret(&secrets)
+        };
+        let saved = r.stored.as_ref().map_or(&[][..], |p| &p.require[..]);
+        let required = scopes::saved_requirements(&r.profile.value, saved)
+            .map(|saved| scopes::merge(saved.into_iter().chain(given_required.clone())));
+        let (required, job) = match required {
+            Ok(required) => (required, secret.map(|s| r.credentials(s))),
+            Err(err) => (given_required.clone(), Err(err)),
+        };
+        Target {
+            name: r.profile.value.clone(),
+            environment: r.environment.value,
+            tenant: r.tenant_id.value.clone(),
+            secret_source: secret_source(r, args.all),
+            required,
+            job,
+        }
+    };
+    let limit = usize::from(args.jobs.jobs);
+    let (targets, verifications, plan_failures) =
+        read_and_verify(ctx, &runtime, &resolved, &early, read_target, limit)?;
 
     let reports: Vec<Report> = targets
         .iter()
@@ -298,6 +273,94 @@ pub(crate) fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
     }
     Ok(batch::worst(reports.iter().map(|r| r.status)))
 }
+
+/// Read each profile's secret on a thread while the HTTP client is set up
+/// (loading the platform's trust store takes about as long) and the
+/// connections to every token host and API host are opened; each profile is
+/// verified as soon as its secret is read, at most `limit` at once, so that
+/// with many profiles reading the keyring and asking ServiceTitan overlap
+/// instead of adding up. Returns the targets, their verifications (`None`
+/// where none ran) and the profiles whose plan could not be made.
+fn read_and_verify(
+    ctx: &Context,
+    runtime: &tokio::runtime::Runtime,
+    resolved: &[Resolved],
+    early: &[&url::Url],
+    read_target: impl Fn(&Resolved) -> Target + Sync,
+    limit: usize,
+) -> Result<ReadAndVerified> {
+    let (sender, arriving) = tokio::sync::mpsc::unbounded_channel::<(usize, Target)>();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            for (index, r) in resolved.iter().enumerate() {
+                if sender.send((index, read_target(r))).is_err() {
+                    break;
+                }
+            }
+            drop(sender);
+        });
+        let transport = ctx.transport().map(Arc::new);
+        let mut arriving = arriving;
+        let mut targets: Vec<Option<Target>> = resolved.iter().map(|_| None).collect();
+        let mut plan_failures: Vec<(usize, Error)> = Vec::new();
+        let verifications = match &transport {
+            Ok(transport) => runtime.block_on(async {
+                transport.connect_early(early).await;
+                let (jobs, queued) = tokio::sync::mpsc::unbounded_channel();
+                let verifying = batch::verify_arriving(queued, resolved.len(), limit, ctx.ui);
+                let feeding = async {
+                    while let Some((index, target)) = arriving.recv().await {
+                        let job = target.job.as_ref().ok().and_then(|credentials| {
+                            let stored = resolved[index].stored.as_ref();
+                            match crate::commands::verification::plan(
+                                ctx,
+                                transport,
+                                Some(target.environment),
+                                stored,
+                            ) {
+                                Ok(plan) => Some(Job {
+                                    plan,
+                                    credentials: credentials.clone(),
+                                    required: target.required.clone(),
+                                }),
+                                Err(err) => {
+                                    plan_failures.push((index, err));
+                                    None
+                                }
+                            }
+                        });
+                        targets[index] = Some(target);
+                        let _ = jobs.send((index, job));
+                    }
+                    drop(jobs);
+                };
+                let ((), verifications) = tokio::join!(feeding, verifying);
+                verifications
+            }),
+            Err(_) => {
+                // No HTTP client: read the secrets all the same (their
+                // problems are reported too), verify nothing.
+                while let Some((index, target)) = arriving.blocking_recv() {
+                    targets[index] = Some(target);
+                }
+                resolved.iter().map(|_| None).collect()
+            }
+        };
+        reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let transport = transport?;
+        drop(transport);
+        let targets = targets
+            .into_iter()
+            .map(|t| t.ok_or_else(|| Error::Other("a profile was not read".into())))
+            .collect::<Result<Vec<Target>>>()?;
+        Ok((targets, verifications, plan_failures))
+    })
+}
+
+/// What [`read_and_verify`] gives back.
+type ReadAndVerified = (Vec<Target>, Vec<Option<Verification>>, Vec<(usize, Error)>);
 
 /// `--match 'acme-*' and --environment production`, for "nothing selected".
 fn describe_filter(args: &CheckArgs, only_environment: Option<Environment>) -> String {
