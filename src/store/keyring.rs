@@ -97,6 +97,22 @@ impl Keyring {
         })
     }
 
+    /// [`Keyring::set`], returning the one value it replaced (`None` when
+    /// there was none, or several): for a save that must be able to put it back.
+    pub(crate) fn replace(
+        &self,
+        service: &'static str,
+        account: &str,
+        value: &str,
+    ) -> Result<Option<String>> {
+        let account = account.to_string();
+        let value = Zeroizing::new(value.to_string());
+        self.call("write to", move || {
+            backend::replace(service, &account, &value, true)
+                .map(|before| before.map(|mut v| std::mem::take(&mut *v)))
+        })
+    }
+
     /// Delete every entry; `Ok(false)` when there was none.
     pub(crate) fn delete(&self, service: &'static str, account: &str) -> Result<bool> {
         let account = account.to_string();

@@ -153,6 +153,25 @@ impl SecretStore {
         }
     }
 
+    /// Store `secret` and return what it replaced (`None`: nothing, or
+    /// several keyring entries, which are all replaced).
+    pub(crate) fn replace_secret(
+        &self,
+        storage: SecretStorage,
+        profile: &str,
+        secret: &ClientSecret,
+    ) -> Result<Option<ClientSecret>> {
+        let before = match storage {
+            SecretStorage::Keyring => self.keyring.replace(SERVICE, profile, secret.expose())?,
+            SecretStorage::File => {
+                let before = self.secret_files.get(profile)?;
+                self.secret_files.set(profile, secret.expose())?;
+                before
+            }
+        };
+        Ok(before.map(ClientSecret::new))
+    }
+
     pub(crate) fn delete_secret(&self, storage: SecretStorage, profile: &str) -> Result<bool> {
         match storage {
             SecretStorage::Keyring => self.keyring.delete(SERVICE, profile),
@@ -246,12 +265,7 @@ pub(crate) fn save_profiles(
         let storage = profile.secret_storage;
         // Several entries (from another program) are all replaced; a rollback
         // leaves none.
-        let step = secrets
-            .get_secret_unless_several(storage, name)
-            .and_then(|previous| {
-                secrets.set_secret(storage, name, secret)?;
-                Ok(previous)
-            });
+        let step = secrets.replace_secret(storage, name, secret);
         match step {
             Ok(previous) => written.push((name, storage, previous)),
             Err(err) => {

@@ -19,6 +19,25 @@ pub(crate) fn write(service: &str, account: &str, value: &str) -> Result<(), Fai
         .map_err(failure)
 }
 
+/// [`write`], returning the one value it replaces when `previous` is asked for.
+pub(crate) fn replace(
+    service: &str,
+    account: &str,
+    value: &str,
+    previous: bool,
+) -> Result<Option<zeroize::Zeroizing<String>>, Failure> {
+    let before = if previous {
+        match read(service, account)? {
+            Found::One(value) => Some(value),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    write(service, account, value)?;
+    Ok(before)
+}
+
 pub(crate) fn delete(service: &str, account: &str) -> Result<usize, Failure> {
     match entry(service, account)?.delete_credential() {
         Ok(()) => Ok(1),
