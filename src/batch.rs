@@ -160,6 +160,18 @@ pub(crate) fn outcome_summary(results: &[(&str, ExitStatus)]) -> Vec<String> {
         .collect()
 }
 
+/// Print the closing lines of a run over many profiles on stderr:
+/// `first_line` (the count), then, when anything went wrong, one line per
+/// outcome with its profiles.
+pub(crate) fn print_summary(ui: Ui, first_line: &str, results: &[(&str, ExitStatus)]) {
+    ui.info(first_line);
+    if results.iter().any(|(_, status)| *status != ExitStatus::Ok) {
+        for line in outcome_summary(results) {
+            ui.info(&format!("  {line}"));
+        }
+    }
+}
+
 /// The worst of many outcomes (`Ok` for none).
 pub(crate) fn worst(statuses: impl IntoIterator<Item = ExitStatus>) -> ExitStatus {
     statuses

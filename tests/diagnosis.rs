@@ -175,7 +175,22 @@ fn a_403_for_a_token_of_another_tenant_names_the_tenant_first() {
         .run()
         .code(4)
         .stdout_has("Tenant: the token names tenant 9999, not 7777")
-        .stdout_has("belong to tenant 9999, not to tenant 7777");
+        .stdout_has("First: the Client ID / Secret belong to tenant 9999, not to tenant 7777")
+        // Only a warning on its own (Enterprise Hub): the other causes follow.
+        .stdout_has("If not that: The token carries the scope the call needs")
+        .stdout_has("UNCONFIRMED API access");
+    // With the scope missing too, both are named, tenant first.
+    let fake = FakeServiceTitan::builder(Credentials::demo())
+        .token_tenant_claim(Some("9999".into()))
+        .scopes(scopes(&["tn.acc.invoices:r"]))
+        .start();
+    let env = TestEnv::with_fake(&fake);
+    check(&env, &[])
+        .env("ST_TENANT_ID", "7777")
+        .run()
+        .code(4)
+        .stdout_has("not to tenant 7777")
+        .stdout_has("If not that: the token does not carry the scope tn.stt.businessunits:r");
 }
 
 #[test]
@@ -476,4 +491,33 @@ fn environment_auto_needs_a_verification_and_the_per_environment_urls() {
         .code(2)
         .stderr_has("ST_PRODUCTION_AUTH_URL, ST_INTEGRATION_AUTH_URL");
     assert_eq!(fake.token_requests(), 0);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn environment_auto_with_only_integration_overridden_never_asks_servicetitan() {
+    require_keyring();
+    let fakes = TwoEnvironments::start();
+    let mut env = fakes.env(integration_creds());
+    let wrong = "cs1.notthesecretatall000000000000000000000000000000000";
+    env.forbid(wrong);
+    let only_integration = |cmd: Cmd| {
+        cmd.args_override("--environment", "auto")
+            .env_remove("ST_PRODUCTION_AUTH_URL")
+            .env_remove("ST_PRODUCTION_API_URL")
+            .arg("-v")
+    };
+    let profile = unique_profile("auto-int-only");
+    only_integration(env.init_cmd(&profile))
+        .run()
+        .code(0)
+        .stderr_has("token issued by the integration token endpoint");
+    // Refused by integration: production's own endpoint is not asked.
+    only_integration(env.init_cmd(&unique_profile("auto-int-wrong")))
+        .env("ST_CLIENT_SECRET", wrong)
+        .run()
+        .code(3)
+        .stderr_has("not asking the production environment");
+    assert_eq!(fakes.production.requests().len(), 0);
+    secret_tool_clear("st-setup", &profile);
 }

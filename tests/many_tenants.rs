@@ -47,6 +47,18 @@ fn csv(rows: &[[&str; 6]]) -> String {
     text
 }
 
+/// A valid integration row of tenant 8450 for `profile` with `client`'s Client ID and Secret.
+fn good_row<'a>(profile: &'a str, app_key: &'a str, client: &'a (String, String)) -> [&'a str; 6] {
+    [
+        profile,
+        "integration",
+        "8450",
+        app_key,
+        &client.0,
+        &client.1,
+    ]
+}
+
 fn write(env: &TestEnv, name: &str, text: &str) -> String {
     let path = env.dir.path().join(name);
     std::fs::write(&path, text).unwrap();
@@ -67,16 +79,7 @@ fn import_csv_verifies_and_stores_every_row() {
     let app_key = env.creds.app_key.clone();
     let names: Vec<String> = (0..3).map(|i| unique_profile(&format!("imp{i}"))).collect();
     let rows: Vec<[&str; 6]> = (0..3)
-        .map(|i| {
-            [
-                names[i].as_str(),
-                "integration",
-                "8450",
-                app_key.as_str(),
-                clients[i].0.as_str(),
-                clients[i].1.as_str(),
-            ]
-        })
+        .map(|i| good_row(&names[i], &app_key, &clients[i]))
         .collect();
     let file = write(&env, "tenants.csv", &csv(&rows));
 
@@ -146,14 +149,7 @@ fn malformed_rows_are_all_named_by_line_and_nothing_is_stored() {
     let good = unique_profile("good");
     let app_key = env.creds.app_key.clone();
     let text = csv(&[
-        [
-            &good,
-            "integration",
-            "8450",
-            &app_key,
-            &clients[0].0,
-            &clients[0].1,
-        ],
+        good_row(&good, &app_key, &clients[0]),
         [
             "bad name",
             "integration",
@@ -226,14 +222,7 @@ fn a_refused_row_is_reported_and_the_others_are_stored() {
         &env,
         "mixed.csv",
         &csv(&[
-            [
-                &names[0],
-                "integration",
-                "8450",
-                &app_key,
-                &clients[0].0,
-                &clients[0].1,
-            ],
+            good_row(&names[0], &app_key, &clients[0]),
             [
                 &names[1],
                 "integration",
@@ -267,14 +256,7 @@ fn dry_run_verifies_and_stores_nothing_and_overwrite_is_needed_to_replace() {
     let file = write(
         &env,
         "one.csv",
-        &csv(&[[
-            &name,
-            "integration",
-            "8450",
-            &app_key,
-            &clients[0].0,
-            &clients[0].1,
-        ]]),
+        &csv(&[good_row(&name, &app_key, &clients[0])]),
     );
     env.cmd(&["import", &file, "--dry-run"])
         .run()
@@ -337,16 +319,7 @@ fn jobs_caps_the_requests_the_server_sees_at_once() {
         .map(|i| unique_profile(&format!("jobs{i}")))
         .collect();
     let rows: Vec<[&str; 6]> = (0..n)
-        .map(|i| {
-            [
-                names[i].as_str(),
-                "integration",
-                "8450",
-                app_key.as_str(),
-                clients[i].0.as_str(),
-                clients[i].1.as_str(),
-            ]
-        })
+        .map(|i| good_row(&names[i], &app_key, &clients[i]))
         .collect();
     let file = write(&env, "jobs.csv", &csv(&rows));
     env.cmd(&["import", &file, "--jobs", "3"]).run().code(0);
@@ -481,4 +454,49 @@ fn init_app_key_from_adds_another_tenant_of_the_same_app() {
         .code(7)
         .stderr_has("--app-key-from nosuch: no such profile");
     cleanup(&[first, second]);
+}
+
+#[test]
+fn an_existing_profile_is_left_alone_before_a_secret_is_asked_and_overwrite_keeps_its_scopes() {
+    require_keyring();
+    let fake = FakeServiceTitan::start(Credentials::demo());
+    let env = TestEnv::with_fake(&fake);
+    let profile = unique_profile("kept");
+    env.init_cmd(&profile)
+        .arg("--require")
+        .arg("stt")
+        .run()
+        .code(0);
+    let app_key = env.creds.app_key.clone();
+    // No secret in the file and no terminal: the row is skipped for its
+    // profile first, so nobody is asked for a secret that would be thrown away.
+    let no_secret = csv(&[[
+        &profile,
+        "integration",
+        "8450",
+        &app_key,
+        &env.creds.client_id,
+        "",
+    ]]);
+    env.cmd(&["import", "-"])
+        .stdin(no_secret)
+        .run()
+        .code(2)
+        .stdout_has("not stored: the profile exists (--overwrite replaces it)")
+        .stderr_lacks("cannot be asked for");
+    let with_secret = csv(&[[
+        &profile,
+        "integration",
+        "8450",
+        &app_key,
+        &env.creds.client_id,
+        &env.creds.client_secret,
+    ]]);
+    env.cmd(&["import", "-", "--overwrite"])
+        .stdin(with_secret)
+        .run()
+        .code(0);
+    let config = env.config_text().unwrap();
+    assert!(config.contains("require = [\"stt\"]"), "{config}");
+    secret_tool_clear("st-setup", &profile);
 }

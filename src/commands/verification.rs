@@ -15,7 +15,8 @@ use crate::servicetitan::http::Transport;
 use crate::store::config::Profile;
 use crate::verify::{Plan, Verification};
 
-/// What to verify against: `environment` (production first for `auto`),
+/// What to verify against: `environment` (for `auto`, production first, or
+/// integration first when only its token URL is overridden),
 /// with the other environment's client for the one question a refusal
 /// asks it. Clients share `transport`.
 pub(crate) fn plan(
@@ -33,7 +34,23 @@ pub(crate) fn plan(
                 .into(),
         ));
     }
-    let environment = environment.unwrap_or(Environment::Production);
+    let environment = match environment {
+        Some(environment) => environment,
+        // Production first, unless only integration's token URL is an
+        // override (a sandbox): then a built-in URL must never be asked
+        // first, and other_endpoints skips it after a refusal.
+        None => {
+            let overridden = |e: Environment| {
+                ctx.endpoints(e, profile)
+                    .is_ok_and(|x| x.token_origin != crate::environment::UrlOrigin::BuiltIn)
+            };
+            if !overridden(Environment::Production) && overridden(Environment::Integration) {
+                Environment::Integration
+            } else {
+                Environment::Production
+            }
+        }
+    };
     let endpoints = ctx.endpoints(environment, profile)?;
     let other = ctx
         .other_endpoints(&endpoints, environment)

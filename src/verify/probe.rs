@@ -90,69 +90,93 @@ impl Probe<'_> {
         let refused = format!("the API refused GET {path} (HTTP 403{problem})");
         let unconfirmed = format!("could not confirm API access (HTTP 403{problem}) to GET {path}");
         let scope = module.probe_scope;
-        if let Some(claimed) = self.claimed_tenant {
-            // Suggest the claim as a Tenant ID only when it could be one.
-            let use_it = if !claimed.is_empty() && claimed.chars().all(|c| c.is_ascii_digit()) {
-                format!(" (use {claimed} if that is your tenant)")
-            } else {
-                String::new()
-            };
-            return (
-                Step::new(
-                    StepStatus::Failed,
+        // (1) The token names another tenant: the likeliest cause, named
+        // first, but only a warning on its own (an Enterprise Hub group
+        // shares one Client ID across its tenants), so (2) and (3) follow.
+        let (tenant_first, mut suspects) = match self.claimed_tenant {
+            Some(claimed) => {
+                // Suggest the claim as a Tenant ID only when it could be one.
+                let use_it = if !claimed.is_empty() && claimed.chars().all(|c| c.is_ascii_digit()) {
+                    format!(" (use {claimed} if that is your tenant)")
+                } else {
+                    String::new()
+                };
+                (
                     format!(
-                        "{refused}: the Client ID / Secret belong to tenant {claimed}, not to \
-                         tenant {tenant}. Either the Tenant ID is wrong{use_it}, or copy the \
-                         Client ID / Secret from tenant {tenant}'s API Application Access page."
+                        " First: the Client ID / Secret belong to tenant {claimed}, not to \
+                         tenant {tenant}. Unless tenant {tenant} is in an Enterprise Hub group \
+                         with it, either the Tenant ID is wrong{use_it}, or copy the Client ID \
+                         / Secret from tenant {tenant}'s API Application Access page. If not \
+                         that:"
                     ),
-                ),
-                ExitStatus::ApiAccessRefused,
-                vec![Field::TenantId, Field::ClientId, Field::ClientSecret],
-            );
+                    vec![Field::TenantId, Field::ClientId, Field::ClientSecret],
+                )
+            }
+            None => (String::new(), Vec::new()),
+        };
+        let (certain, explanation, others) = self.forbidden_by_scope(scope);
+        let message = match (certain, tenant_first.is_empty()) {
+            (true, true) => format!("{refused}: {explanation}"),
+            (false, true) => format!("{unconfirmed}. {explanation}"),
+            (true, false) => format!("{refused}.{tenant_first} {explanation}"),
+            (false, false) => format!("{unconfirmed}.{tenant_first} {explanation}"),
+        };
+        // With the tenant in doubt, nothing after it is certain.
+        let status = if certain && tenant_first.is_empty() {
+            StepStatus::Failed
+        } else {
+            StepStatus::Unconfirmed
+        };
+        for field in others {
+            if !suspects.contains(&field) {
+                suspects.push(field);
+            }
         }
+        (
+            Step::new(status, message),
+            ExitStatus::ApiAccessRefused,
+            suspects,
+        )
+    }
+
+    /// (2) the scope the call needs is missing from the token (certain),
+    /// (3) otherwise the connection, the App Key or the product: whether the
+    /// cause is certain, the explanation, and the values to suspect.
+    fn forbidden_by_scope(&self, scope: &str) -> (bool, String, Vec<Field>) {
+        let Probe { module, tenant, .. } = *self;
         match self.scopes {
             Some(scopes) if !scopes::has(scopes, scope) => (
-                Step::new(
-                    StepStatus::Failed,
-                    format!(
-                        "{refused}: the token does not carry the scope {scope} that this call \
-                         needs. To fix it, {}.",
-                        scopes::SCOPE_FIX
-                    ),
+                true,
+                format!(
+                    "the token does not carry the scope {scope} that this call needs. To fix \
+                     it, {}.",
+                    scopes::SCOPE_FIX
                 ),
-                ExitStatus::ApiAccessRefused,
                 vec![],
             ),
             Some(_) => (
-                Step::new(
-                    StepStatus::Unconfirmed,
-                    format!(
-                        "{unconfirmed}. The token carries the scope the call needs ({scope}), \
-                         so one of these is the cause: 1) the app is not connected to tenant \
-                         {tenant} (in the tenant, Settings > Integrations > API Application Access \
-                         > Connect New App), or the Tenant ID is wrong; 2) the Application Key \
-                         belongs to another app (Developer Portal > My Apps); 3) tenant {tenant} \
-                         does not have the {} product.",
-                        module.name
-                    ),
+                false,
+                format!(
+                    "The token carries the scope the call needs ({scope}), so one of these is \
+                     the cause: 1) the app is not connected to tenant {tenant} (in the tenant, \
+                     Settings > Integrations > API Application Access > Connect New App), or \
+                     the Tenant ID is wrong; 2) the Application Key belongs to another app \
+                     (Developer Portal > My Apps); 3) tenant {tenant} does not have the {} \
+                     product.",
+                    module.name
                 ),
-                ExitStatus::ApiAccessRefused,
                 vec![Field::AppKey, Field::TenantId],
             ),
             None => (
-                Step::new(
-                    StepStatus::Unconfirmed,
-                    format!(
-                        "{unconfirmed}. The token itself was fine but names no scopes, so the \
-                         likely causes are: 1) the app is not connected \
-                         to tenant {tenant} yet (in the tenant, Settings > Integrations > API \
-                         Application Access > Connect New App); 2) the Tenant ID is wrong; 3) the \
-                         app was not granted {scope} (after adding scopes, the tenant admin must \
-                         click \"Upgrade to New Version\"); 4) the Application Key belongs to \
-                         another app."
-                    ),
+                false,
+                format!(
+                    "The token itself was fine but names no scopes, so the likely causes are: \
+                     1) the app is not connected to tenant {tenant} yet (in the tenant, Settings \
+                     > Integrations > API Application Access > Connect New App); 2) the Tenant \
+                     ID is wrong; 3) the app was not granted {scope} (after adding scopes, the \
+                     tenant admin must click \"Upgrade to New Version\"); 4) the Application \
+                     Key belongs to another app."
                 ),
-                ExitStatus::ApiAccessRefused,
                 vec![Field::TenantId],
             ),
         }

@@ -110,21 +110,20 @@ pub(super) fn print_reports(ctx: &Context, args: &CheckArgs, reports: &[Report])
     }
     if args.all {
         let ok = reports.iter().filter(|r| r.ok).count();
-        ctx.ui.info(&format!(
-            "{} profile{} checked: {ok} ok, {} with problems.",
-            reports.len(),
-            if reports.len() == 1 { "" } else { "s" },
-            reports.len() - ok
-        ));
-        if ok < reports.len() {
-            let outcomes: Vec<(&str, ExitStatus)> = reports
-                .iter()
-                .map(|r| (r.profile.as_str(), r.status))
-                .collect();
-            for line in batch::outcome_summary(&outcomes) {
-                ctx.ui.info(&format!("  {line}"));
-            }
-        }
+        let outcomes: Vec<(&str, ExitStatus)> = reports
+            .iter()
+            .map(|r| (r.profile.as_str(), r.status))
+            .collect();
+        batch::print_summary(
+            ctx.ui,
+            &format!(
+                "{} profile{} checked: {ok} ok, {} with problems.",
+                reports.len(),
+                if reports.len() == 1 { "" } else { "s" },
+                reports.len() - ok
+            ),
+            &outcomes,
+        );
     }
     Ok(())
 }

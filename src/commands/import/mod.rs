@@ -46,8 +46,25 @@ Examples:
   st-setup import tenants.jsonl --dry-run              # verify every row, store nothing
   some-export | st-setup import - --format jsonl --json --jobs 20
 
-Exit code: the worst row's (see `st-setup --help`); 2, and nothing stored,
-when any row is malformed.";
+Exit code: the worst row's (see `st-setup --help`): 2, and nothing stored,
+when any row is malformed; 2 also for a row left alone because its profile
+exists (the other rows are stored).";
+
+/// A verified row and the profile it becomes.
+type ToStore<'a> = (&'a Row, Profile);
+
+const EXISTS: &str = "not stored: the profile exists (--overwrite replaces it)";
+
+/// The plain-text secrets of `file` are the user's to delete: say so, with a
+/// command that can be pasted (the path single-quoted for the shell).
+fn warn_to_delete(ctx: &Context, file: &std::path::Path) {
+    let quoted = format!("'{}'", file.to_string_lossy().replace('\'', r"'\''"));
+    ctx.ui.warn(&format!(
+        "{} holds Client Secrets in plain text: delete it now (for example `shred -u {}`).",
+        shown_path(file),
+        printable::field(&quoted, 300)
+    ));
+}
 
 /// The largest file read (a row is under 300 bytes: 16 MiB is 50,000 rows).
 pub(super) const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
@@ -144,38 +161,47 @@ pub(crate) fn exec(args: ImportArgs, ctx: &Context) -> Result<ExitStatus> {
 
     let (config_store, config) = ctx.load_config()?;
     let defaults = Defaults::new(&args, &config)?;
-    let mut rows = validate(&raw_rows, &defaults)?;
+    let rows = validate(&raw_rows, &defaults).inspect_err(|_| {
+        if held_secrets && !from_stdin {
+            warn_to_delete(ctx, &args.file);
+        }
+    })?;
     drop(raw_rows);
-    ask_missing_secrets(ctx, &mut rows, from_stdin)?;
 
-    // Existing profiles are left alone unless --overwrite.
-    let (rows, mut outcomes): (Vec<Row>, Vec<Outcome>) = {
+    // Existing profiles are left alone unless --overwrite (checked again
+    // under the lock when storing).
+    let (mut rows, mut outcomes): (Vec<Row>, Vec<Outcome>) = {
         let mut kept = Vec::new();
         let mut skipped = Vec::new();
         for row in rows {
             if !args.overwrite && config.profiles.contains_key(&row.profile) {
-                skipped.push(outcome(
-                    &row,
-                    ExitStatus::Usage,
-                    "not stored: the profile exists (--overwrite replaces it)".into(),
-                ));
+                skipped.push(outcome(&row, ExitStatus::Usage, EXISTS.into()));
             } else {
                 kept.push(row);
             }
         }
         (kept, skipped)
     };
+    // Only for the rows that will be imported.
+    ask_missing_secrets(ctx, &mut rows, from_stdin)?;
 
-    let verifications = if args.no_verify {
-        rows.iter().map(|_| None).collect()
-    } else {
-        verify_rows(ctx, &rows, usize::from(args.jobs.jobs))?
-    };
     let secrets = ctx.secret_store(&config_store);
     let storage_of = |name: &str| {
         args.storage
             .or_else(|| config.profiles.get(name).map(|p| p.secret_storage))
             .unwrap_or_default()
+    };
+    // A store that cannot be used fails once, before any request is made.
+    if !args.dry_run
+        && let Some(first) = rows.first()
+    {
+        secrets.get_secret_unless_several(storage_of(&first.profile), &first.profile)?;
+    }
+
+    let verifications = if args.no_verify {
+        rows.iter().map(|_| None).collect()
+    } else {
+        verify_rows(ctx, &rows, &config, usize::from(args.jobs.jobs))?
     };
     let mut to_store: Vec<(&Row, Profile)> = Vec::new();
     for (row, verification) in rows.iter().zip(&verifications) {
@@ -192,8 +218,12 @@ pub(crate) fn exec(args: ImportArgs, ctx: &Context) -> Result<ExitStatus> {
                 "verified (dry run: not stored)".into(),
             )),
             verification => {
-                // As `init`: the URL overrides in effect are saved with the profile.
+                // As `init`: the URL overrides in effect are saved with the
+                // profile; a replaced profile keeps its own and its scopes.
+                let existing = config.profiles.get(&row.profile);
                 let (auth_url, api_url) = ctx.endpoint_overrides(row.environment);
+                let auth_url = auth_url.or_else(|| existing.and_then(|p| p.auth_url.clone()));
+                let api_url = api_url.or_else(|| existing.and_then(|p| p.api_url.clone()));
                 to_store.push((
                     row,
                     Profile {
@@ -205,22 +235,25 @@ pub(crate) fn exec(args: ImportArgs, ctx: &Context) -> Result<ExitStatus> {
                         verified: verification.is_some(),
                         auth_url,
                         api_url,
-                        require: Vec::new(),
+                        require: existing.map(|p| p.require.clone()).unwrap_or_default(),
                     },
                 ))
             }
         }
     }
-    let interrupted = store_rows(ctx, &config_store, &secrets, &to_store, &mut outcomes)?;
+    let interrupted = store_rows(
+        ctx,
+        &config_store,
+        &secrets,
+        &to_store,
+        args.overwrite,
+        &mut outcomes,
+    )?;
 
     outcomes.sort_by_key(|o| o.line);
     print_outcomes(ctx, &args, &outcomes)?;
     if held_secrets && !from_stdin {
-        ctx.ui.warn(&format!(
-            "{} holds Client Secrets in plain text: delete it now (for example `shred -u {}`).",
-            shown_path(&args.file),
-            shown_path(&args.file)
-        ));
+        warn_to_delete(ctx, &args.file);
     }
     if interrupted {
         ctx.ui
@@ -278,13 +311,25 @@ fn ask_missing_secrets(ctx: &Context, rows: &mut [Row], from_stdin: bool) -> Res
     Ok(())
 }
 
-fn verify_rows(ctx: &Context, rows: &[Row], limit: usize) -> Result<Vec<Option<Verification>>> {
+/// Verify `rows`, at most `limit` at once; a row that replaces a stored
+/// profile is checked against that profile's saved URLs, as `check` would.
+fn verify_rows(
+    ctx: &Context,
+    rows: &[Row],
+    config: &crate::store::config::Config,
+    limit: usize,
+) -> Result<Vec<Option<Verification>>> {
     let transport = Arc::new(ctx.transport()?);
     let runtime = ctx.runtime()?;
     let plans: Vec<Result<verify::Plan>> = rows
         .iter()
         .map(|row| {
-            crate::commands::verification::plan(ctx, &transport, Some(row.environment), None)
+            crate::commands::verification::plan(
+                ctx,
+                &transport,
+                Some(row.environment),
+                config.profiles.get(&row.profile),
+            )
         })
         .collect();
     let mut failures: Vec<Option<Error>> = Vec::new();
@@ -334,13 +379,23 @@ fn store_rows(
     ctx: &Context,
     config_store: &crate::store::config::ConfigStore,
     secrets: &crate::store::SecretStore,
-    to_store: &[(&Row, Profile)],
+    to_store: &[ToStore],
+    overwrite: bool,
     outcomes: &mut Vec<Outcome>,
 ) -> Result<bool> {
     if to_store.is_empty() {
         return Ok(false);
     }
     let lock = config_store.lock()?;
+    // A profile another run created since the file was checked is left
+    // alone too, unless --overwrite.
+    let (now, _) = config_store.load()?;
+    let (to_store, created): (Vec<&ToStore>, Vec<&ToStore>) = to_store
+        .iter()
+        .partition(|(row, _)| overwrite || !now.profiles.contains_key(&row.profile));
+    for (row, _) in created {
+        outcomes.push(outcome(row, ExitStatus::Usage, EXISTS.into()));
+    }
     let held = crate::signals::hold_interrupts();
     let batch: Vec<(&str, &Profile, &ClientSecret)> = to_store
         .iter()
@@ -353,7 +408,7 @@ fn store_rows(
     drop(lock);
     match saved {
         Ok(warnings) => {
-            for ((row, profile), warning) in to_store.iter().zip(warnings) {
+            for ((row, profile), warning) in to_store.iter().copied().zip(warnings) {
                 if let Some(w) = warning {
                     ctx.ui.warn(&format!("profile {:?}: {w}", row.profile));
                 }
@@ -409,20 +464,19 @@ fn print_outcomes(ctx: &Context, args: &ImportArgs, outcomes: &[Outcome]) -> Res
         }
     }
     let ok = outcomes.iter().filter(|o| o.ok).count();
-    ctx.ui.info(&format!(
-        "{} row{}: {ok} ok, {} not.",
-        outcomes.len(),
-        if outcomes.len() == 1 { "" } else { "s" },
-        outcomes.len() - ok
-    ));
-    if ok < outcomes.len() {
-        let results: Vec<(&str, ExitStatus)> = outcomes
-            .iter()
-            .map(|o| (o.profile.as_str(), o.status))
-            .collect();
-        for line in batch::outcome_summary(&results) {
-            ctx.ui.info(&format!("  {line}"));
-        }
-    }
+    let results: Vec<(&str, ExitStatus)> = outcomes
+        .iter()
+        .map(|o| (o.profile.as_str(), o.status))
+        .collect();
+    batch::print_summary(
+        ctx.ui,
+        &format!(
+            "{} row{}: {ok} ok, {} not.",
+            outcomes.len(),
+            if outcomes.len() == 1 { "" } else { "s" },
+            outcomes.len() - ok
+        ),
+        &results,
+    );
     Ok(())
 }
