@@ -13,6 +13,9 @@
 //!   through [`printable`], which makes outside text safe for a terminal, and
 //!   [`layout`], which wraps prose to the terminal's width;
 //! - [`core_dumps`] and [`signals`] guard the process itself.
+//!
+//! Dependencies point down this list; CONTRIBUTING.md has the map. (The
+//! links work in `cargo doc --document-private-items`.)
 
 // Only `main` (and what the tests check against) leaves the crate, so the
 // compiler sees every unused item.

@@ -37,65 +37,9 @@ pub(crate) struct RemoveArgs {
 
 pub(crate) fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
     let (config_store, config) = ctx.load_config()?;
-    let names: Vec<String> = match args.filter.pattern()? {
-        Some(pattern) => {
-            // ST_PROFILE from CI's environment is ignored here; a --profile flag is not.
-            if ctx.source_of("profile", "ST_PROFILE") == crate::resolve::Source::Flag {
-                return Err(Error::Usage(
-                    "--profile and --match both say which profiles to remove: give one of them."
-                        .into(),
-                ));
-            }
-            let names: Vec<String> = config
-                .profiles
-                .keys()
-                .filter(|name| pattern.matches(name))
-                .cloned()
-                .collect();
-            if names.is_empty() {
-                return Err(Error::NotConfigured(format!(
-                    "no profile matches --match {:?}, so there is nothing to remove. `st-setup list` shows the profiles.",
-                    crate::printable::field(pattern.as_str(), 100)
-                )));
-            }
-            names
-        }
-        None => {
-            let name = args
-                .profile
-                .clone()
-                .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
-            crate::profile::check_profile_option(&name)?;
-            if !config.profiles.contains_key(&name) {
-                return Err(Error::NotConfigured(format!(
-                    "profile {name:?} is not configured, so there is nothing to remove. `st-setup list` shows the profiles."
-                )));
-            }
-            vec![name]
-        }
-    };
-    if !args.yes {
-        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-            return Err(Error::Usage(format!(
-                "refusing to remove {} without confirmation: pass --yes when running without a terminal.",
-                describe(&names)
-            )));
-        }
-        let question = match names.as_slice() {
-            [name] => {
-                let profile = &config.profiles[name];
-                format!(
-                    "Remove profile {name:?} (tenant {}, {}) and its Client Secret?",
-                    crate::printable::field(&profile.tenant_id, 40),
-                    profile.environment
-                )
-            }
-            _ => format!("Remove {} and their Client Secrets?", describe(&names)),
-        };
-        if !Prompter::new(ctx.ui).confirm(&question, false)? {
-            ctx.ui.info("Nothing was removed.");
-            return Ok(ExitStatus::Ok);
-        }
+    let names = select(ctx, &args, &config)?;
+    if !args.yes && !confirmed(ctx, &config, &names)? {
+        return Ok(ExitStatus::Ok);
     }
     let secrets = ctx.secret_store(&config_store);
     // All under the config lock, so that an `init` of the same profile
@@ -147,6 +91,82 @@ pub(crate) fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
     } else {
         Err(Error::Store(failures.join("\n")))
     }
+}
+
+/// The profiles to remove: those `--match` selects, else the one named.
+fn select(
+    ctx: &Context,
+    args: &RemoveArgs,
+    config: &crate::store::config::Config,
+) -> Result<Vec<String>> {
+    Ok(match args.filter.pattern()? {
+        Some(pattern) => {
+            // ST_PROFILE from CI's environment is ignored here; a --profile flag is not.
+            if ctx.source_of("profile", "ST_PROFILE") == crate::resolve::Source::Flag {
+                return Err(Error::Usage(
+                    "--profile and --match both say which profiles to remove: give one of them."
+                        .into(),
+                ));
+            }
+            let names: Vec<String> = config
+                .profiles
+                .keys()
+                .filter(|name| pattern.matches(name))
+                .cloned()
+                .collect();
+            if names.is_empty() {
+                return Err(Error::NotConfigured(format!(
+                    "no profile matches --match {:?}, so there is nothing to remove. `st-setup list` shows the profiles.",
+                    crate::printable::field(pattern.as_str(), 100)
+                )));
+            }
+            names
+        }
+        None => {
+            let name = args
+                .profile
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
+            crate::profile::check_profile_option(&name)?;
+            if !config.profiles.contains_key(&name) {
+                return Err(Error::NotConfigured(format!(
+                    "profile {name:?} is not configured, so there is nothing to remove. `st-setup list` shows the profiles."
+                )));
+            }
+            vec![name]
+        }
+    })
+}
+
+/// Whether the user confirms removing `names` (in a terminal; refused
+/// without one).
+fn confirmed(
+    ctx: &Context,
+    config: &crate::store::config::Config,
+    names: &[String],
+) -> Result<bool> {
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::Usage(format!(
+            "refusing to remove {} without confirmation: pass --yes when running without a terminal.",
+            describe(names)
+        )));
+    }
+    let question = match names {
+        [name] => {
+            let profile = &config.profiles[name];
+            format!(
+                "Remove profile {name:?} (tenant {}, {}) and its Client Secret?",
+                crate::printable::field(&profile.tenant_id, 40),
+                profile.environment
+            )
+        }
+        _ => format!("Remove {} and their Client Secrets?", describe(names)),
+    };
+    if !Prompter::new(ctx.ui).confirm(&question, false)? {
+        ctx.ui.info("Nothing was removed.");
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// `profile "a"`, or `3 profiles (a, b, c)`.

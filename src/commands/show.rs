@@ -62,7 +62,25 @@ pub(crate) fn exec(args: ShowArgs, ctx: &Context) -> Result<ExitStatus> {
     let (config_store, config) = ctx.load_config()?;
     let secrets = ctx.secret_store(&config_store);
     let resolved = Resolved::resolve(ctx, &args.values, &config)?;
-    let secret = match resolved.load_secret(&secrets) {
+    let secret = secret_entry(ctx, &resolved, &secrets);
+    let shown = shown(ctx, &resolved, secret)?;
+    if args.json {
+        let json = serde_json::to_string_pretty(&shown).map_err(|e| Error::Other(e.to_string()))?;
+        stdout_line(&printable::json(&json))?;
+        return Ok(ExitStatus::Ok);
+    }
+    print_table(&shown)?;
+    if shown.verified == Some(false) {
+        ctx.ui.warn(
+            "this profile was saved without a successful verification: run `st-setup check`.",
+        );
+    }
+    Ok(ExitStatus::Ok)
+}
+
+/// The Client Secret's row: whether it is set, never its value.
+fn secret_entry(ctx: &Context, resolved: &Resolved, secrets: &crate::store::SecretStore) -> Entry {
+    match resolved.load_secret(secrets) {
         Ok(s) if s.value.is_some() => Entry::new("set (never shown)", s.source),
         Ok(_) => Entry::new(
             format!(
@@ -78,7 +96,11 @@ pub(crate) fn exec(args: ShowArgs, ctx: &Context) -> Result<ExitStatus> {
                 Source::Missing,
             )
         }
-    };
+    }
+}
+
+/// Every value with where it came from; identifiers masked.
+fn shown(ctx: &Context, resolved: &Resolved, secret: Entry) -> Result<Shown> {
     let url_source = |id: &str, var: &'static str, saved: Option<&String>| {
         let given = ctx.source_of(id, var);
         if given != Source::Default {
@@ -91,7 +113,7 @@ pub(crate) fn exec(args: ShowArgs, ctx: &Context) -> Result<ExitStatus> {
     };
     let endpoints = ctx.endpoints(resolved.environment.value, resolved.stored.as_ref())?;
     let stored = resolved.stored.as_ref();
-    let shown = Shown {
+    Ok(Shown {
         profile: Entry::new(&resolved.profile.value, resolved.profile.source),
         environment: Entry::new(
             resolved.environment.value.name(),
@@ -124,12 +146,11 @@ pub(crate) fn exec(args: ShowArgs, ctx: &Context) -> Result<ExitStatus> {
             ),
         ),
         verified: stored.map(|p| p.verified),
-    };
-    if args.json {
-        let json = serde_json::to_string_pretty(&shown).map_err(|e| Error::Other(e.to_string()))?;
-        stdout_line(&printable::json(&json))?;
-        return Ok(ExitStatus::Ok);
-    }
+    })
+}
+
+/// The values as a NAME / VALUE / SOURCE table.
+fn print_table(shown: &Shown) -> Result<()> {
     let rows = [
         ("profile", &shown.profile),
         ("environment", &shown.environment),
@@ -156,10 +177,5 @@ pub(crate) fn exec(args: ShowArgs, ctx: &Context) -> Result<ExitStatus> {
             entry.source_text
         ))?;
     }
-    if shown.verified == Some(false) {
-        ctx.ui.warn(
-            "this profile was saved without a successful verification: run `st-setup check`.",
-        );
-    }
-    Ok(ExitStatus::Ok)
+    Ok(())
 }

@@ -110,27 +110,8 @@ pub(crate) fn access_token(
         client_id: &resolved.client_id.value,
         client_secret: &secret,
     };
-    match cached {
-        Some(Ok(Some(entry))) => match token_cache::open(&binding, &entry) {
-            Some(cached)
-                if crate::servicetitan::is_well_formed_token(cached.token.expose_secret())
-                    && cached.expires_at > now().saturating_add(MIN_REMAINING_SECS) =>
-            {
-                ctx.ui.verbose_line(&format!(
-                    "using the cached token ({} s left)",
-                    cached.expires_at.saturating_sub(now())
-                ));
-                return Ok(cached.token);
-            }
-            Some(_) => ctx.ui.verbose_line("the cached token expires too soon"),
-            None => ctx
-                .ui
-                .verbose_line("the cached token was not made for these credentials"),
-        },
-        Some(Err(err)) => ctx
-            .ui
-            .warn(&format!("could not read the token cache: {err}")),
-        Some(Ok(None)) | None => {}
+    if let Some(token) = usable_cached_token(ctx, &binding, cached) {
+        return Ok(token);
     }
     let transport = match transport {
         Some(transport) => transport?,
@@ -153,21 +134,7 @@ pub(crate) fn access_token(
                     client_id: &credentials.client_id,
                     client_secret: &credentials.client_secret,
                 };
-                match secrets.set_cached_token(
-                    resolved.storage,
-                    profile,
-                    &binding,
-                    token.expose(),
-                    expires_at,
-                ) {
-                    Ok(true) => {}
-                    Ok(false) => ctx
-                        .ui
-                        .verbose_line("the token has a form that is not cached"),
-                    Err(err) => ctx
-                        .ui
-                        .warn(&format!("the token works but could not be cached: {err}")),
-                }
+                cache_token(ctx, secrets, resolved, &binding, token.expose(), expires_at);
             }
             Ok(SecretString::from(token.expose().to_string()))
         }
@@ -183,6 +150,65 @@ pub(crate) fn access_token(
                 &server_said(error, description)
             )
         ))),
+    }
+}
+
+/// The cached token, when there is an entry, it was made for `binding` and
+/// has more than [`MIN_REMAINING_SECS`] left; `-v` says why not otherwise.
+fn usable_cached_token(
+    ctx: &Context,
+    binding: &Binding,
+    cached: Option<Result<Option<zeroize::Zeroizing<String>>>>,
+) -> Option<SecretString> {
+    match cached {
+        Some(Ok(Some(entry))) => match token_cache::open(binding, &entry) {
+            Some(cached)
+                if crate::servicetitan::is_well_formed_token(cached.token.expose_secret())
+                    && cached.expires_at > now().saturating_add(MIN_REMAINING_SECS) =>
+            {
+                ctx.ui.verbose_line(&format!(
+                    "using the cached token ({} s left)",
+                    cached.expires_at.saturating_sub(now())
+                ));
+                return Some(cached.token);
+            }
+            Some(_) => ctx.ui.verbose_line("the cached token expires too soon"),
+            None => ctx
+                .ui
+                .verbose_line("the cached token was not made for these credentials"),
+        },
+        Some(Err(err)) => ctx
+            .ui
+            .warn(&format!("could not read the token cache: {err}")),
+        Some(Ok(None)) | None => {}
+    }
+    None
+}
+
+/// Keep a new token in the profile's cache; a failure is only a warning
+/// (the token works).
+fn cache_token(
+    ctx: &Context,
+    secrets: &SecretStore,
+    resolved: &Resolved,
+    binding: &Binding,
+    token: &str,
+    expires_at: u64,
+) {
+    match secrets.set_cached_token(
+        resolved.storage,
+        &resolved.profile.value,
+        binding,
+        token,
+        expires_at,
+    ) {
+        Ok(true) => {}
+        Ok(false) => ctx
+            .ui
+            .verbose_line("the token has a form that is not cached"),
+        Err(err) => ctx
+            .ui
+            .warn(&format!("the token works but could not be cached: {err}")),
     }
 }
 

@@ -290,17 +290,36 @@ impl Cmd {
             .stderr(Stdio::piped());
         let started = Instant::now();
         let mut child = command.spawn().expect("spawn st-setup");
+        // Stdin is fed and both pipes are drained on their own threads, as
+        // ripgrep's harness does: a program that prints more than a pipe
+        // holds (64 KiB) before reading its input, or while the test polls
+        // for its end, never blocks on the test.
         if let Some(bytes) = self.stdin.take() {
             let mut pipe = child.stdin.take().unwrap();
-            // The program may exit before reading; a broken pipe is fine.
-            let _ = pipe.write_all(&bytes);
+            std::thread::spawn(move || {
+                // The program may exit before reading; a broken pipe is fine.
+                let _ = pipe.write_all(&bytes);
+            });
         }
+        let stdout = drain(child.stdout.take().unwrap());
+        let stderr = drain(child.stderr.take().unwrap());
         Running {
             child,
             started,
             secrets: self.secrets,
+            stdout,
+            stderr,
         }
     }
+}
+
+/// Read `pipe` to its end on a thread of its own.
+fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
 }
 
 /// A started `st-setup`.
@@ -308,6 +327,8 @@ pub struct Running {
     child: Child,
     started: Instant,
     secrets: Vec<String>,
+    stdout: std::thread::JoinHandle<Vec<u8>>,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
 }
 
 impl Running {
@@ -355,17 +376,19 @@ impl Running {
     }
 
     /// Wait for the end; fails the test if a secret appears in the output.
-    pub fn wait(self) -> Output {
-        let out = self.child.wait_with_output().expect("wait for st-setup");
+    pub fn wait(mut self) -> Output {
+        let status = self.child.wait().expect("wait for st-setup");
+        let stdout = self.stdout.join().expect("read stdout");
+        let stderr = self.stderr.join().expect("read stderr");
         #[cfg(unix)]
-        let signal = std::os::unix::process::ExitStatusExt::signal(&out.status);
+        let signal = std::os::unix::process::ExitStatusExt::signal(&status);
         #[cfg(not(unix))]
         let signal = None;
         let output = Output {
-            code: out.status.code().unwrap_or(-1),
+            code: status.code().unwrap_or(-1),
             signal,
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
             elapsed: self.started.elapsed(),
         };
         for secret in &self.secrets {

@@ -4,6 +4,9 @@
 //! most `--jobs` at a time, and the verified ones are stored together (one
 //! config write, each secret in its store); a refused row is reported and
 //! not stored.
+//!
+//! Just over 400 lines: the command's steps (verify, ask, store, print) in
+//! order; reading and checking the rows is in [`rows`].
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

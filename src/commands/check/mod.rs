@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+mod report;
+
 use clap::Args;
-use serde::Serialize;
 
 use crate::batch::{self, Job, JobsArgs, ProfileFilter};
 use crate::cli::Context;
@@ -14,10 +15,9 @@ use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::{Resolved, Source, missing_secret};
 use crate::scopes::{self, RequireArgs, Requirement};
-use crate::store::config::{ConfigStore, Profile};
+use crate::store::config::{Config, ConfigStore, Profile};
 use crate::store::{SecretSource, SecretStore};
-use crate::ui::{stdout_line, stdout_text};
-use crate::verify::{self, Step, StepStatus, Verification};
+use report::{Report, print_reports, reports};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -62,68 +62,15 @@ pub(crate) struct CheckArgs {
     pub(crate) require: RequireArgs,
 }
 
-/// One profile's result, as printed and as JSON.
-#[derive(Serialize)]
-struct Report {
-    profile: String,
-    environment: Environment,
-    tenant: String,
-    secret_storage: SecretSource,
-    ok: bool,
-    exit_code: u8,
-    client_credentials: Step,
-    tenant_match: Step,
-    api_access: Step,
-    /// The token's scopes, sorted; `null` when it names none.
-    scopes: Option<Vec<String>>,
-    /// The API path probed, without its query.
-    probe: Option<String>,
-    /// The `--require` items (given or saved) the token does not meet.
-    missing_scopes: Vec<String>,
-    /// Where refused credentials turned out to belong.
-    detected_environment: Option<Environment>,
-    /// Every line printed for the profile, with its screen label.
-    #[serde(skip)]
-    lines: Vec<(&'static str, Step)>,
-    #[serde(skip)]
-    status: ExitStatus,
-}
-
-impl Report {
-    fn new(target: &Target, verification: &Verification) -> Report {
-        Report {
-            profile: target.name.clone(),
-            environment: target.environment,
-            tenant: target.tenant.clone(),
-            secret_storage: target.secret_source,
-            ok: verification.passed(),
-            exit_code: verification.status.code(),
-            client_credentials: verification.client_credentials.clone(),
-            tenant_match: verification.tenant_match.clone(),
-            api_access: verification.api_access.clone(),
-            scopes: verification.scopes.clone(),
-            probe: verification.probe.clone(),
-            missing_scopes: verification.missing_scopes.clone(),
-            detected_environment: verification.detected_environment,
-            lines: verification
-                .steps()
-                .into_iter()
-                .map(|(_, label, step)| (label, step.clone()))
-                .collect(),
-            status: verification.status,
-        }
-    }
-}
-
 /// What to check for one profile: ready credentials, or why there are none.
-struct Target {
-    name: String,
-    environment: Environment,
-    tenant: String,
-    secret_source: SecretSource,
+pub(super) struct Target {
+    pub(super) name: String,
+    pub(super) environment: Environment,
+    pub(super) tenant: String,
+    pub(super) secret_source: SecretSource,
     /// `--require` and the profile's saved list.
-    required: Vec<Requirement>,
-    job: std::result::Result<Credentials, Error>,
+    pub(super) required: Vec<Requirement>,
+    pub(super) job: std::result::Result<Credentials, Error>,
 }
 
 pub(crate) fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
@@ -137,40 +84,7 @@ pub(crate) fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
             "--match selects profiles for --all: use `st-setup check --all --match GLOB`.".into(),
         ));
     }
-    let resolved: Vec<Resolved> = if args.all {
-        let only_environment = refuse_values_with_all(ctx, &args)?;
-        if config.profiles.is_empty() {
-            return Err(Error::NotConfigured(
-                "no profiles are configured: run `st-setup init` first.".into(),
-            ));
-        }
-        let names: Vec<&String> = config
-            .profiles
-            .iter()
-            .filter(|(name, p)| {
-                batch::selected(name, p.environment, only_environment, pattern.as_ref())
-            })
-            .map(|(name, _)| name)
-            .collect();
-        if names.is_empty() {
-            return Err(Error::NotConfigured(format!(
-                "no stored profile is selected by {}. Run `st-setup list` to see them.",
-                describe_filter(&args, only_environment)
-            )));
-        }
-        names
-            .into_iter()
-            .map(|name| {
-                let values = CredentialArgs {
-                    profile: Some(name.clone()),
-                    ..CredentialArgs::default()
-                };
-                Resolved::resolve(ctx, &values, &config)
-            })
-            .collect::<Result<_>>()?
-    } else {
-        vec![Resolved::resolve(ctx, &args.values, &config)?]
-    };
+    let resolved = select(ctx, &args, &config, pattern.as_ref())?;
 
     // Secrets are read one at a time (the keyring is local and quick) on
     // another thread while the HTTP client is set up (loading the platform's
@@ -186,91 +100,16 @@ pub(crate) fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         .iter()
         .flat_map(|e| [&e.token_url, &e.api_base])
         .collect();
-    // One profile's secret, read from its store (the slow part with many
-    // profiles: one keyring call each), and what to check for it.
-    let read_target = |r: &Resolved| -> Target {
-        // ST_CLIENT_SECRET belongs to one set of credentials, never to every profile.
-        let secret = if args.all {
-            secrets
-                .get_secret(r.storage, &r.profile.value)
-                .and_then(|s| s.ok_or_else(|| missing_secret(&r.profile.value, r.storage)))
-        } else {
-            r.require_secret(&secrets)
-        };
-        let saved = r.stored.as_ref().map_or(&[][..], |p| &p.require[..]);
-        let required = scopes::saved_requirements(&r.profile.value, saved)
-            .map(|saved| scopes::merge(saved.into_iter().chain(given_required.clone())));
-        let (required, job) = match required {
-            Ok(required) => (required, secret.map(|s| r.credentials(s))),
-            Err(err) => (given_required.clone(), Err(err)),
-        };
-        Target {
-            name: r.profile.value.clone(),
-            environment: r.environment.value,
-            tenant: r.tenant_id.value.clone(),
-            secret_source: secret_source(r, args.all),
-            required,
-            job,
-        }
-    };
+    let read_target = |r: &Resolved| target(r, args.all, &secrets, &given_required);
     let limit = usize::from(args.jobs.jobs);
     let (targets, verifications, plan_failures) =
         read_and_verify(ctx, &runtime, &resolved, &early, read_target, limit)?;
 
-    let reports: Vec<Report> = targets
-        .iter()
-        .zip(verifications)
-        .enumerate()
-        .map(|(index, (target, verification))| {
-            let failed = |err: &Error| {
-                Report::new(
-                    target,
-                    &verify::setup_failed(target.environment, err, &target.required),
-                )
-            };
-            match (&target.job, verification) {
-                (_, Some(v)) => Report::new(target, &v),
-                (Err(err), None) => failed(err),
-                (Ok(_), None) => match plan_failures.iter().find(|(i, _)| *i == index) {
-                    Some((_, err)) => failed(err),
-                    None => failed(&Error::Other("the check did not finish".into())),
-                },
-            }
-        })
-        .collect();
+    let reports = reports(&targets, verifications, &plan_failures);
 
     mark_verified(ctx, &config_store, &secrets, &resolved, &targets, &reports);
 
-    if args.json {
-        let json = if args.all {
-            serde_json::to_string_pretty(&reports)
-        } else {
-            serde_json::to_string_pretty(&reports[0])
-        };
-        let json = json.map_err(|e| Error::Other(e.to_string()))?;
-        stdout_line(&crate::printable::json(&json))?;
-    } else {
-        for report in &reports {
-            print_report(ctx, report, args.scopes)?;
-        }
-    }
-    if args.all {
-        let ok = reports.iter().filter(|r| r.ok).count();
-        let outcomes: Vec<(&str, ExitStatus)> = reports
-            .iter()
-            .map(|r| (r.profile.as_str(), r.status))
-            .collect();
-        batch::print_summary(
-            ctx.ui,
-            &format!(
-                "{} profile{} checked: {ok} ok, {} with problems.",
-                reports.len(),
-                if reports.len() == 1 { "" } else { "s" },
-                reports.len() - ok
-            ),
-            &outcomes,
-        );
-    }
+    print_reports(ctx, &args, &reports)?;
     Ok(batch::worst(reports.iter().map(|r| r.status)))
 }
 
@@ -360,7 +199,86 @@ fn read_and_verify(
 }
 
 /// What [`read_and_verify`] gives back.
-type ReadAndVerified = (Vec<Target>, Vec<Option<Verification>>, Vec<(usize, Error)>);
+type ReadAndVerified = (
+    Vec<Target>,
+    Vec<Option<crate::verify::Verification>>,
+    Vec<(usize, Error)>,
+);
+
+/// The profiles to check: every stored one `--all` (with `--match` and
+/// `--environment`) selects, else the one the values name.
+fn select(
+    ctx: &Context,
+    args: &CheckArgs,
+    config: &Config,
+    pattern: Option<&glob::Pattern>,
+) -> Result<Vec<Resolved>> {
+    if args.all {
+        let only_environment = refuse_values_with_all(ctx, args)?;
+        if config.profiles.is_empty() {
+            return Err(Error::NotConfigured(
+                "no profiles are configured: run `st-setup init` first.".into(),
+            ));
+        }
+        let names: Vec<&String> = config
+            .profiles
+            .iter()
+            .filter(|(name, p)| batch::selected(name, p.environment, only_environment, pattern))
+            .map(|(name, _)| name)
+            .collect();
+        if names.is_empty() {
+            return Err(Error::NotConfigured(format!(
+                "no stored profile is selected by {}. Run `st-setup list` to see them.",
+                describe_filter(args, only_environment)
+            )));
+        }
+        names
+            .into_iter()
+            .map(|name| {
+                let values = CredentialArgs {
+                    profile: Some(name.clone()),
+                    ..CredentialArgs::default()
+                };
+                Resolved::resolve(ctx, &values, config)
+            })
+            .collect()
+    } else {
+        Ok(vec![Resolved::resolve(ctx, &args.values, config)?])
+    }
+}
+
+/// One profile to check: its credentials (the secret read from its store),
+/// or why they cannot be had, and its requirements.
+fn target(
+    r: &Resolved,
+    all: bool,
+    secrets: &SecretStore,
+    given_required: &[Requirement],
+) -> Target {
+    // ST_CLIENT_SECRET belongs to one set of credentials, never to every profile.
+    let secret = if all {
+        secrets
+            .get_secret(r.storage, &r.profile.value)
+            .and_then(|s| s.ok_or_else(|| missing_secret(&r.profile.value, r.storage)))
+    } else {
+        r.require_secret(secrets)
+    };
+    let saved = r.stored.as_ref().map_or(&[][..], |p| &p.require[..]);
+    let required = scopes::saved_requirements(&r.profile.value, saved)
+        .map(|saved| scopes::merge(saved.into_iter().chain(given_required.iter().cloned())));
+    let (required, job) = match required {
+        Ok(required) => (required, secret.map(|s| r.credentials(s))),
+        Err(err) => (given_required.to_vec(), Err(err)),
+    };
+    Target {
+        name: r.profile.value.clone(),
+        environment: r.environment.value,
+        tenant: r.tenant_id.value.clone(),
+        secret_source: secret_source(r, all),
+        required,
+        job,
+    }
+}
 
 /// `--match 'acme-*' and --environment production`, for "nothing selected".
 fn describe_filter(args: &CheckArgs, only_environment: Option<Environment>) -> String {
@@ -498,41 +416,4 @@ fn secret_source(resolved: &Resolved, all: bool) -> SecretSource {
     } else {
         SecretSource::Stored(resolved.storage)
     }
-}
-
-fn print_report(ctx: &Context, report: &Report, list_scopes: bool) -> Result<()> {
-    let secret_place = report.secret_storage.phrase();
-    stdout_text(&format!(
-        "{} ({}, tenant {}; {secret_place})",
-        console::style(crate::printable::field(&report.profile, 64)).bold(),
-        report.environment,
-        crate::printable::field(&report.tenant, 64)
-    ))?;
-    for (label, step) in &report.lines {
-        stdout_line(&crate::verify::step_line(
-            &ctx.ui.for_stdout(),
-            step.status,
-            label,
-            &step.message,
-        ))?;
-    }
-    if list_scopes {
-        match &report.scopes {
-            Some(list) if !list.is_empty() => {
-                stdout_text(&format!("  Every scope of the token ({}):", list.len()))?;
-                for (module, names) in scopes::grouped(list) {
-                    stdout_text(&format!("    {module}"))?;
-                    for name in names {
-                        stdout_text(&format!("      {name}"))?;
-                    }
-                }
-            }
-            Some(_) => stdout_text("  The token carries an empty scope list.")?,
-            None if report.client_credentials.status == StepStatus::Ok => {
-                stdout_text("  The token names no scopes (neither its response nor its claims).")?
-            }
-            None => stdout_text("  No token, so no scopes to list.")?,
-        }
-    }
-    Ok(())
 }
