@@ -5,17 +5,21 @@
 //! config write, each secret in its store); a refused row is reported and
 //! not stored.
 //!
-//! Just over 400 lines: the command's steps (verify, ask, store, print) in
-//! order; reading and checking the rows is in [`rows`].
+//! Reading and checking the rows is in [`rows`], storing them in [`save`],
+//! what happened to each in [`outcome`].
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use serde::Serialize;
 
+mod outcome;
 mod rows;
+mod save;
+
+use outcome::{Outcome, outcome, print_outcomes};
+use save::store_rows;
 
 use rows::{
     Defaults, Row, format_of, malformed, parse_csv, parse_jsonl, read_bounded, shown_path, validate,
@@ -23,13 +27,12 @@ use rows::{
 
 use crate::batch::{self, Job, JobsArgs};
 use crate::cli::Context;
-use crate::credentials::{ClientSecret, Credentials};
+use crate::credentials::Credentials;
 use crate::environment::Environment;
 use crate::error::{Error, ExitStatus, Result};
 use crate::printable;
 use crate::store::SecretStorage;
 use crate::store::config::Profile;
-use crate::ui::stdout_line;
 use crate::verify::{self, Verification};
 
 const AFTER_HELP: &str = "\
@@ -125,20 +128,6 @@ pub(crate) struct ImportArgs {
 
     #[command(flatten)]
     pub(crate) jobs: JobsArgs,
-}
-
-/// What happened to one row, as printed and as JSON.
-#[derive(Serialize)]
-struct Outcome {
-    line: u64,
-    profile: String,
-    tenant: String,
-    environment: Environment,
-    ok: bool,
-    exit_code: u8,
-    message: String,
-    #[serde(skip)]
-    status: ExitStatus,
 }
 
 pub(crate) fn exec(args: ImportArgs, ctx: &Context) -> Result<ExitStatus> {
@@ -263,19 +252,6 @@ pub(crate) fn exec(args: ImportArgs, ctx: &Context) -> Result<ExitStatus> {
     Ok(batch::worst(outcomes.iter().map(|o| o.status)))
 }
 
-fn outcome(row: &Row, status: ExitStatus, message: String) -> Outcome {
-    Outcome {
-        line: row.line,
-        profile: row.profile.clone(),
-        tenant: row.tenant_id.clone(),
-        environment: row.environment,
-        ok: status == ExitStatus::Ok,
-        exit_code: status.code(),
-        message,
-        status,
-    }
-}
-
 /// Rows whose secret cell was empty: asked for in a terminal (hidden), else refused.
 fn ask_missing_secrets(ctx: &Context, rows: &mut [Row], from_stdin: bool) -> Result<()> {
     let missing: Vec<u64> = rows
@@ -371,112 +347,4 @@ fn verify_rows(
             })
         })
         .collect())
-}
-
-/// Store `to_store` in one go under the config lock; record each row's
-/// outcome. Returns whether a signal arrived during the save.
-fn store_rows(
-    ctx: &Context,
-    config_store: &crate::store::config::ConfigStore,
-    secrets: &crate::store::SecretStore,
-    to_store: &[ToStore],
-    overwrite: bool,
-    outcomes: &mut Vec<Outcome>,
-) -> Result<bool> {
-    if to_store.is_empty() {
-        return Ok(false);
-    }
-    let lock = config_store.lock()?;
-    // A profile another run created since the file was checked is left
-    // alone too, unless --overwrite.
-    let (now, _) = config_store.load()?;
-    let (to_store, created): (Vec<&ToStore>, Vec<&ToStore>) = to_store
-        .iter()
-        .partition(|(row, _)| overwrite || !now.profiles.contains_key(&row.profile));
-    for (row, _) in created {
-        outcomes.push(outcome(row, ExitStatus::Usage, EXISTS.into()));
-    }
-    let held = crate::signals::hold_interrupts();
-    let batch: Vec<(&str, &Profile, &ClientSecret)> = to_store
-        .iter()
-        .filter_map(|(row, profile)| {
-            Some((row.profile.as_str(), profile, row.client_secret.as_ref()?))
-        })
-        .collect();
-    let saved = crate::store::save_profiles(&lock, config_store, secrets, &batch);
-    let interrupted = held.release();
-    drop(lock);
-    match saved {
-        Ok(warnings) => {
-            for ((row, profile), warning) in to_store.iter().copied().zip(warnings) {
-                if let Some(w) = warning {
-                    ctx.ui.warn(&format!("profile {:?}: {w}", row.profile));
-                }
-                let message = if profile.verified {
-                    format!(
-                        "verified and stored ({})",
-                        profile.secret_storage.describe()
-                    )
-                } else {
-                    format!(
-                        "stored unverified, not checked with ServiceTitan ({})",
-                        profile.secret_storage.describe()
-                    )
-                };
-                outcomes.push(outcome(row, ExitStatus::Ok, message));
-            }
-        }
-        Err(err) => {
-            let status = err.exit_status();
-            for (row, _) in to_store {
-                outcomes.push(outcome(
-                    row,
-                    status,
-                    format!("not stored: the rows could not be saved: {err}"),
-                ));
-            }
-        }
-    }
-    Ok(interrupted)
-}
-
-fn print_outcomes(ctx: &Context, args: &ImportArgs, outcomes: &[Outcome]) -> Result<()> {
-    if args.json {
-        let json =
-            serde_json::to_string_pretty(outcomes).map_err(|e| Error::Other(e.to_string()))?;
-        stdout_line(&printable::json(&json))?;
-    } else {
-        let ui = ctx.ui.for_stdout();
-        for o in outcomes {
-            let status = if o.ok {
-                verify::StepStatus::Ok
-            } else {
-                verify::StepStatus::Failed
-            };
-            let label = format!(
-                "line {} {} (tenant {}, {})",
-                o.line,
-                o.profile,
-                printable::field(&o.tenant, 40),
-                o.environment
-            );
-            stdout_line(&crate::verify::step_line(&ui, status, &label, &o.message))?;
-        }
-    }
-    let ok = outcomes.iter().filter(|o| o.ok).count();
-    let results: Vec<(&str, ExitStatus)> = outcomes
-        .iter()
-        .map(|o| (o.profile.as_str(), o.status))
-        .collect();
-    batch::print_summary(
-        ctx.ui,
-        &format!(
-            "{} row{}: {ok} ok, {} not.",
-            outcomes.len(),
-            if outcomes.len() == 1 { "" } else { "s" },
-            outcomes.len() - ok
-        ),
-        &results,
-    );
-    Ok(())
 }
