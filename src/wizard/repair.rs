@@ -25,14 +25,7 @@ impl Wizard<'_> {
             // "Not sure" is only offered with a verification to find out.
             let environment = environment.unwrap_or(Environment::Production);
             ui.warn("verification skipped (--no-verify): these values have not been checked with ServiceTitan.");
-            self.summary(&profile, environment, &credentials);
-            return Ok(Collected {
-                profile,
-                environment,
-                environment_found: false,
-                credentials,
-                verified: false,
-            });
+            return Ok(self.unverified(profile, environment, credentials));
         };
         let asked_environment = environment;
         loop {
@@ -76,17 +69,27 @@ impl Wizard<'_> {
                         "saving profile {profile:?} UNVERIFIED: ServiceTitan did not accept these values. \
                          Run `st-setup check --profile {profile}` once the problem is fixed."
                     ));
-                    self.summary(&profile, environment, &credentials);
-                    return Ok(Collected {
-                        profile,
-                        environment,
-                        environment_found: false,
-                        credentials,
-                        verified: false,
-                    });
+                    return Ok(self.unverified(profile, environment, credentials));
                 }
                 Repair::Quit => return Err(Error::Interrupted),
             }
+        }
+    }
+
+    /// Show the summary and collect the values to save as unverified.
+    fn unverified(
+        &self,
+        profile: String,
+        environment: Environment,
+        credentials: Credentials,
+    ) -> Collected {
+        self.summary(&profile, environment, &credentials);
+        Collected {
+            profile,
+            environment,
+            environment_found: false,
+            credentials,
+            verified: false,
         }
     }
 
