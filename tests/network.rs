@@ -920,6 +920,40 @@ fn an_unknown_certificate_authority_is_a_clear_tls_error() {
 }
 
 #[test]
+fn without_any_system_certificate_authority_only_tls_fails_and_it_says_why() {
+    // SSL_CERT_DIR tells the platform verifier where this computer's
+    // certificate authorities are: an empty directory is a system without any.
+    let (fake, front, env, ca) = tls_world();
+    let none = env.dir.path().join("no-certificate-authorities");
+    std::fs::create_dir(&none).unwrap();
+    let none = none.to_str().unwrap();
+    let out = check(&env).env("SSL_CERT_DIR", none).run();
+    out.code(5).within(timeout_limit());
+    says(
+        &out,
+        "could not load this computer's trusted certificate authorities",
+    );
+    says(&out, "--ca-bundle FILE");
+    assert!(fake.requests().is_empty(), "nothing got past the handshake");
+    assert_eq!(front.handshakes(), 0);
+
+    // The test CA given: it is trusted on its own.
+    let out = check(&env)
+        .env("SSL_CERT_DIR", none)
+        .arg("--ca-bundle")
+        .arg(ca.to_str().unwrap())
+        .run();
+    out.code(0);
+    assert_eq!(fake.probe_requests(), 1);
+    no_tokens(&fake, &out);
+
+    // Plain http needs no certificate authority at all.
+    let (fake, env) = world();
+    check(&env).env("SSL_CERT_DIR", none).run().code(0);
+    assert_eq!(fake.probe_requests(), 1);
+}
+
+#[test]
 fn a_certificate_for_another_host_name_is_named() {
     let (fake, env) = world();
     let pki = TestPki::generate_for(&["localhost"]);

@@ -13,12 +13,13 @@
 //! Over 400 lines only with its unit tests (the code is about 320).
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
+use rustls::pki_types::CertificateDer;
 use url::Url;
 
 use super::body_cap::read_capped;
@@ -28,6 +29,7 @@ use super::origin::{host_of, loggable_url, origin_key};
 use super::proxy::{ProxyConfig, Route};
 use super::redirect::{MAX_REDIRECTS, next_hop, too_many_redirects};
 use super::retry::{self, MAX_RETRIES, RetryPolicy};
+use super::trust;
 use crate::error::{Error, Result};
 use crate::ui::Ui;
 
@@ -98,6 +100,42 @@ impl std::fmt::Debug for Response {
     }
 }
 
+/// The TLS configuration: ring (the only provider compiled in), the
+/// platform's CA roots ([`super::trust`]) and `ca_bundle`'s.
+fn tls_config(ca_bundle: Option<&Path>) -> Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let extra_roots = match ca_bundle {
+        Some(path) => read_ca_bundle(path)?,
+        None => Vec::new(),
+    };
+    trust::client_config(provider, extra_roots)
+        .map_err(|e| Error::Other(format!("could not set up HTTPS: {e}")))
+}
+
+/// The certificates of `--ca-bundle` / `SSL_CERT_FILE`, trusted in addition
+/// to the platform's.
+fn read_ca_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let pem = std::fs::read(path).map_err(|e| {
+        Error::Usage(format!(
+            "could not read the CA bundle {} (--ca-bundle / SSL_CERT_FILE): {e}",
+            path.display()
+        ))
+    })?;
+    let certs = trust::parse_pem_bundle(&pem).map_err(|e| {
+        Error::Usage(format!(
+            "{} is not a PEM certificate bundle (--ca-bundle / SSL_CERT_FILE): {e}",
+            path.display()
+        ))
+    })?;
+    if certs.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} contains no PEM certificates (--ca-bundle / SSL_CERT_FILE)",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
 pub(crate) struct Transport {
     client: reqwest::Client,
     settings: HttpSettings,
@@ -121,9 +159,9 @@ impl Transport {
         ui: Ui,
         proxies: ProxyConfig,
     ) -> Result<Transport> {
-        // ring is the only provider compiled in; installing it twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let tls = tls_config(settings.ca_bundle.as_deref())?;
         let mut builder = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .timeout(settings.timeout)
             .connect_timeout(settings.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -135,27 +173,6 @@ impl Transport {
             connect_timeout: settings.connect_timeout,
             ui,
         });
-        if let Some(path) = &settings.ca_bundle {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::Usage(format!(
-                    "could not read the CA bundle {} (--ca-bundle / SSL_CERT_FILE): {e}",
-                    path.display()
-                ))
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::Usage(format!(
-                    "{} is not a PEM certificate bundle (--ca-bundle / SSL_CERT_FILE): {e}",
-                    path.display()
-                ))
-            })?;
-            if certs.is_empty() {
-                return Err(Error::Usage(format!(
-                    "{} contains no PEM certificates (--ca-bundle / SSL_CERT_FILE)",
-                    path.display()
-                )));
-            }
-            builder = builder.tls_certs_merge(certs);
-        }
         // Proxies are chosen by ProxyConfig alone, so that the route a request
         // takes and what --verbose and error messages say about it agree.
         builder = builder.no_proxy();

@@ -16,6 +16,7 @@ pub(crate) mod proxy;
 pub(crate) mod redirect;
 pub(crate) mod retry;
 pub(crate) mod scrub;
+mod trust;
 
 use std::fmt;
 use std::sync::Arc;
