@@ -1,10 +1,9 @@
 //! Fitting in: every command's `--help` (summary, usage, environment
 //! variables, examples), shell completions, the man page, colour only when
-//! asked for, and a snapshot of the top-level help so that any change to it is
-//! a visible diff. No keyring and no server are needed.
+//! asked for, and an insta snapshot of the top-level help so that any change
+//! to it is a visible diff. No keyring and no server are needed.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use clap::CommandFactory;
@@ -445,112 +444,20 @@ fn color_always_colours_help_and_errors() {
 // Snapshot of the top-level help
 // ---------------------------------------------------------------------------
 
-/// `st-setup --help` as committed in tests/snapshots/help.txt. A deliberate
-/// change is recorded with `UPDATE_SNAPSHOTS=1 cargo test --test integration help`.
+/// `st-setup --help` as committed in tests/snapshots/help.snap (insta shows
+/// the diff; CONTRIBUTING.md says how to accept a deliberate change).
 #[test]
 fn top_level_help_matches_the_snapshot() {
     let out = run(&["--help"]);
     out.code(0);
-    assert_snapshot("help.txt", &out.stdout);
-}
-
-fn snapshot_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("snapshots")
-        .join(name)
-}
-
-#[track_caller]
-fn assert_snapshot(name: &str, actual: &str) {
-    let path = snapshot_path(name);
-    let actual = actual.replace("\r\n", "\n");
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &actual).unwrap();
-        eprintln!("updated {}", path.display());
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot read the snapshot {}: {e}\nCreate it with: UPDATE_SNAPSHOTS=1 cargo test --test integration help",
-                path.display()
-            )
-        })
-        .replace("\r\n", "\n");
-    if expected != actual {
-        panic!(
-            "`st-setup --help` differs from {} (- snapshot, + now):\n{}\n\
-             If the change is intended, rewrite the snapshot with:\n    \
-             UPDATE_SNAPSHOTS=1 cargo test --test integration help\nand commit it.",
-            path.display(),
-            line_diff(&expected, &actual)
-        );
-    }
-}
-
-/// A line diff (longest common subsequence) of the changed lines with up to
-/// three unchanged lines around each change; enough for a screenful of help.
-fn line_diff(old: &str, new: &str) -> String {
-    let a: Vec<&str> = old.lines().collect();
-    let b: Vec<&str> = new.lines().collect();
-    // lcs[i][j]: length of the LCS of a[i..] and b[j..].
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j) = (0, 0);
-    let mut lines: Vec<(char, &str)> = Vec::new();
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            lines.push((' ', a[i]));
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            lines.push(('-', a[i]));
-            i += 1;
-        } else {
-            lines.push(('+', b[j]));
-            j += 1;
-        }
-    }
-    const CONTEXT: usize = 3;
-    let changed: Vec<usize> = (0..lines.len()).filter(|&k| lines[k].0 != ' ').collect();
-    let near = |k: usize| changed.iter().any(|&c| c.abs_diff(k) <= CONTEXT);
-    let mut out = String::new();
-    let mut skipped = false;
-    for (k, (mark, line)) in lines.iter().enumerate() {
-        if near(k) {
-            if skipped && !out.is_empty() {
-                out += "...\n";
-            }
-            skipped = false;
-            out += &format!("{mark} {line}\n");
-        } else {
-            skipped = true;
-        }
-    }
-    if old.ends_with('\n') != new.ends_with('\n') {
-        out += "(the final newline differs)\n";
-    }
-    out
-}
-
-#[test]
-fn the_snapshot_diff_names_changed_lines() {
-    let diff = line_diff("a\nb\nc\n", "a\nB\nc\nd\n");
-    assert_eq!(diff, "  a\n- b\n+ B\n  c\n+ d\n");
-    let old: String = (1..=20).map(|n| format!("{n}\n")).collect();
-    let new = old.replace("10\n", "ten\n");
-    assert_eq!(
-        line_diff(&old, &new),
-        "  7\n  8\n  9\n- 10\n+ ten\n  11\n  12\n  13\n"
+    // insta ignores blank lines at either end: those are checked here.
+    assert!(
+        !out.stdout.starts_with('\n')
+            && out.stdout.ends_with('\n')
+            && !out.stdout.ends_with("\n\n"),
+        "blank lines around the help\n{out}"
     );
+    insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("help", out.stdout);
+    });
 }

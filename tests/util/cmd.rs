@@ -277,6 +277,12 @@ impl Cmd {
         self.spawn().wait()
     }
 
+    /// [`Cmd::run`], but fail the test (after killing the program) if it is
+    /// still running after `limit`: a hang ends the test instead of stalling it.
+    pub fn run_within(self, limit: Duration) -> Output {
+        self.spawn().wait_within(limit)
+    }
+
     /// Start the program and return at once (for concurrent runs and kills).
     pub fn spawn(mut self) -> Running {
         let mut command = self.command();

@@ -108,6 +108,8 @@ struct State {
     upstream: SocketAddr,
     config: Arc<rustls::ServerConfig>,
     accepted: AtomicUsize,
+    /// Connections whose thread has finished with them.
+    served: AtomicUsize,
     handshakes: AtomicUsize,
     failures: Mutex<Vec<String>>,
     connections: Mutex<Vec<JoinHandle<()>>>,
@@ -123,6 +125,7 @@ impl TlsFront {
             upstream: SocketAddr::from(([127, 0, 0, 1], upstream_port)),
             config: pki.server_config(),
             accepted: AtomicUsize::new(0),
+            served: AtomicUsize::new(0),
             handshakes: AtomicUsize::new(0),
             failures: Mutex::new(Vec::new()),
             connections: Mutex::new(Vec::new()),
@@ -138,7 +141,10 @@ impl TlsFront {
                     let Ok(stream) = stream else { continue };
                     accept_state.accepted.fetch_add(1, Ordering::SeqCst);
                     let conn_state = Arc::clone(&accept_state);
-                    let handle = thread::spawn(move || serve(stream, &conn_state));
+                    let handle = thread::spawn(move || {
+                        serve(stream, &conn_state);
+                        conn_state.served.fetch_add(1, Ordering::SeqCst);
+                    });
                     lock(&accept_state.connections).push(handle);
                 }
             })
@@ -175,17 +181,21 @@ impl TlsFront {
         lock(&self.state.failures).clone()
     }
 
-    /// [`Self::failures`], once there is one (the client may exit before this
-    /// server has read its alert), or empty after `wait`.
-    pub fn wait_for_failures(&self, wait: Duration) -> Vec<String> {
-        let deadline = std::time::Instant::now() + wait;
-        loop {
-            let failures = self.failures();
-            if !failures.is_empty() || std::time::Instant::now() >= deadline {
-                return failures;
-            }
+    /// [`Self::failures`], once every connection accepted so far has been
+    /// served to its end (the client may exit before this server has read
+    /// its alert). Call it after the client has exited, so that each of
+    /// those connections ends; fails the test if one is still open after
+    /// `hang`, a guard against a hang and not a measure of speed.
+    pub fn failures_once_served(&self, hang: Duration) -> Vec<String> {
+        let deadline = std::time::Instant::now() + hang;
+        while self.state.served.load(Ordering::SeqCst) < self.accepted() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a connection to the TLS front was still open after {hang:?}"
+            );
             thread::sleep(Duration::from_millis(10));
         }
+        self.failures()
     }
 }
 

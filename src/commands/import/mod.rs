@@ -22,7 +22,8 @@ use outcome::{Outcome, outcome, print_outcomes};
 use save::store_rows;
 
 use rows::{
-    Defaults, Row, format_of, malformed, parse_csv, parse_jsonl, read_bounded, shown_path, validate,
+    Defaults, RawRow, Row, format_of, malformed, parse_csv, parse_jsonl, read_bounded, shown_path,
+    validate,
 };
 
 use crate::batch::{self, Job, JobsArgs};
@@ -31,8 +32,8 @@ use crate::credentials::Credentials;
 use crate::environment::Environment;
 use crate::error::{Error, ExitStatus, Result};
 use crate::printable;
-use crate::store::SecretStorage;
-use crate::store::config::Profile;
+use crate::store::config::{Config, Profile};
+use crate::store::{SecretStorage, SecretStore};
 use crate::verify::{self, Verification};
 
 const AFTER_HELP: &str = "\
@@ -133,6 +134,41 @@ pub(crate) struct ImportArgs {
 pub(crate) fn exec(args: ImportArgs, ctx: &Context) -> Result<ExitStatus> {
     ctx.check_endpoint_overrides()?;
     let from_stdin = args.file.as_os_str() == "-";
+    let raw_rows = read_rows(&args, from_stdin)?;
+    let held_secrets = raw_rows.iter().any(|r| !r.cell("client_secret").is_empty());
+    // Plain-text secrets in a file the user keeps: theirs to delete.
+    let secrets_in_file = held_secrets && !from_stdin;
+
+    let (config_store, config) = ctx.load_config()?;
+    let rows = checked_rows(ctx, &args, &config, raw_rows, secrets_in_file)?;
+    let (mut rows, mut outcomes) = leave_existing(rows, &config, args.overwrite);
+    // Only for the rows that will be imported.
+    ask_missing_secrets(ctx, &mut rows, from_stdin)?;
+
+    let secrets = ctx.secret_store(&config_store);
+    if !args.dry_run {
+        check_store_usable(&secrets, &args, &config, &rows)?;
+    }
+    let verifications = if args.no_verify {
+        rows.iter().map(|_| None).collect()
+    } else {
+        verify_rows(ctx, &rows, &config, usize::from(args.jobs.jobs))?
+    };
+    let to_store = rows_to_store(ctx, &args, &config, &rows, &verifications, &mut outcomes);
+    let interrupted = store_rows(
+        ctx,
+        &config_store,
+        &secrets,
+        &to_store,
+        args.overwrite,
+        &mut outcomes,
+    )?;
+    report(ctx, &args, outcomes, secrets_in_file, interrupted)
+}
+
+/// Read the file (bounded) and parse it in its format; a file without rows
+/// is refused.
+fn read_rows(args: &ImportArgs, from_stdin: bool) -> Result<Vec<RawRow>> {
     let format = args.format.unwrap_or_else(|| format_of(&args.file));
     let text = read_bounded(&args.file, from_stdin)?;
     let raw_rows = match format {
@@ -146,54 +182,75 @@ pub(crate) fn exec(args: ImportArgs, ctx: &Context) -> Result<ExitStatus> {
             shown_path(&args.file)
         )));
     }
-    let held_secrets = raw_rows.iter().any(|r| !r.cell("client_secret").is_empty());
+    Ok(raw_rows)
+}
 
-    let (config_store, config) = ctx.load_config()?;
-    let defaults = Defaults::new(&args, &config)?;
-    let rows = validate(&raw_rows, &defaults).inspect_err(|_| {
-        if held_secrets && !from_stdin {
+/// Every row checked, with the defaults filled in; when any is malformed,
+/// the file's secrets are still the user's to delete.
+fn checked_rows(
+    ctx: &Context,
+    args: &ImportArgs,
+    config: &Config,
+    raw_rows: Vec<RawRow>,
+    secrets_in_file: bool,
+) -> Result<Vec<Row>> {
+    let defaults = Defaults::new(args, config)?;
+    validate(&raw_rows, &defaults).inspect_err(|_| {
+        if secrets_in_file {
             warn_to_delete(ctx, &args.file);
         }
-    })?;
-    drop(raw_rows);
+    })
+}
 
-    // Existing profiles are left alone unless --overwrite (checked again
-    // under the lock when storing).
-    let (mut rows, mut outcomes): (Vec<Row>, Vec<Outcome>) = {
-        let mut kept = Vec::new();
-        let mut skipped = Vec::new();
-        for row in rows {
-            if !args.overwrite && config.profiles.contains_key(&row.profile) {
-                skipped.push(outcome(&row, ExitStatus::Usage, EXISTS.into()));
-            } else {
-                kept.push(row);
-            }
+/// Existing profiles are left alone unless `overwrite` (checked again under
+/// the lock when storing): the rows to import, and the outcomes of those left.
+fn leave_existing(rows: Vec<Row>, config: &Config, overwrite: bool) -> (Vec<Row>, Vec<Outcome>) {
+    let mut kept = Vec::new();
+    let mut skipped = Vec::new();
+    for row in rows {
+        if !overwrite && config.profiles.contains_key(&row.profile) {
+            skipped.push(outcome(&row, ExitStatus::Usage, EXISTS.into()));
+        } else {
+            kept.push(row);
         }
-        (kept, skipped)
-    };
-    // Only for the rows that will be imported.
-    ask_missing_secrets(ctx, &mut rows, from_stdin)?;
-
-    let secrets = ctx.secret_store(&config_store);
-    let storage_of = |name: &str| {
-        args.storage
-            .or_else(|| config.profiles.get(name).map(|p| p.secret_storage))
-            .unwrap_or_default()
-    };
-    // A store that cannot be used fails once, before any request is made.
-    if !args.dry_run
-        && let Some(first) = rows.first()
-    {
-        secrets.get_secret_unless_several(storage_of(&first.profile), &first.profile)?;
     }
+    (kept, skipped)
+}
 
-    let verifications = if args.no_verify {
-        rows.iter().map(|_| None).collect()
-    } else {
-        verify_rows(ctx, &rows, &config, usize::from(args.jobs.jobs))?
-    };
-    let mut to_store: Vec<(&Row, Profile)> = Vec::new();
-    for (row, verification) in rows.iter().zip(&verifications) {
+/// Where the secret of profile `name` goes: `--storage`, else where the
+/// profile keeps it now, else the default.
+fn storage_of(args: &ImportArgs, config: &Config, name: &str) -> SecretStorage {
+    args.storage
+        .or_else(|| config.profiles.get(name).map(|p| p.secret_storage))
+        .unwrap_or_default()
+}
+
+/// A store that cannot be used fails once, before any request is made.
+fn check_store_usable(
+    secrets: &SecretStore,
+    args: &ImportArgs,
+    config: &Config,
+    rows: &[Row],
+) -> Result<()> {
+    if let Some(first) = rows.first() {
+        secrets
+            .get_secret_unless_several(storage_of(args, config, &first.profile), &first.profile)?;
+    }
+    Ok(())
+}
+
+/// The rows to store, each with the profile it becomes; a refused row, and
+/// every row of a dry run, gets its outcome here instead.
+fn rows_to_store<'a>(
+    ctx: &Context,
+    args: &ImportArgs,
+    config: &Config,
+    rows: &'a [Row],
+    verifications: &[Option<Verification>],
+    outcomes: &mut Vec<Outcome>,
+) -> Vec<ToStore<'a>> {
+    let mut to_store = Vec::new();
+    for (row, verification) in rows.iter().zip(verifications) {
         match verification {
             Some(v) if !v.passed() => {
                 let problem = v
@@ -207,41 +264,52 @@ pub(crate) fn exec(args: ImportArgs, ctx: &Context) -> Result<ExitStatus> {
                 "verified (dry run: not stored)".into(),
             )),
             verification => {
-                // As `init`: the URL overrides in effect are saved with the
-                // profile; a replaced profile keeps its own and its scopes.
-                let existing = config.profiles.get(&row.profile);
-                let (auth_url, api_url) = ctx.endpoint_overrides(row.environment);
-                let auth_url = auth_url.or_else(|| existing.and_then(|p| p.auth_url.clone()));
-                let api_url = api_url.or_else(|| existing.and_then(|p| p.api_url.clone()));
-                to_store.push((
-                    row,
-                    Profile {
-                        environment: row.environment,
-                        tenant_id: row.tenant_id.clone(),
-                        app_key: row.app_key.clone(),
-                        client_id: row.client_id.clone(),
-                        secret_storage: storage_of(&row.profile),
-                        verified: verification.is_some(),
-                        auth_url,
-                        api_url,
-                        require: existing.map(|p| p.require.clone()).unwrap_or_default(),
-                    },
-                ))
+                let profile = profile_of(ctx, args, config, row, verification.is_some());
+                to_store.push((row, profile));
             }
         }
     }
-    let interrupted = store_rows(
-        ctx,
-        &config_store,
-        &secrets,
-        &to_store,
-        args.overwrite,
-        &mut outcomes,
-    )?;
+    to_store
+}
 
+/// The profile `row` becomes. As `init`: the URL overrides in effect are
+/// saved with it; a replaced profile keeps its own and its scopes.
+fn profile_of(
+    ctx: &Context,
+    args: &ImportArgs,
+    config: &Config,
+    row: &Row,
+    verified: bool,
+) -> Profile {
+    let existing = config.profiles.get(&row.profile);
+    let (auth_url, api_url) = ctx.endpoint_overrides(row.environment);
+    let auth_url = auth_url.or_else(|| existing.and_then(|p| p.auth_url.clone()));
+    let api_url = api_url.or_else(|| existing.and_then(|p| p.api_url.clone()));
+    Profile {
+        environment: row.environment,
+        tenant_id: row.tenant_id.clone(),
+        app_key: row.app_key.clone(),
+        client_id: row.client_id.clone(),
+        secret_storage: storage_of(args, config, &row.profile),
+        verified,
+        auth_url,
+        api_url,
+        require: existing.map(|p| p.require.clone()).unwrap_or_default(),
+    }
+}
+
+/// Print every row's outcome in file order, remind the user of the file's
+/// secrets, and give the exit status (the worst row's, or interrupted).
+fn report(
+    ctx: &Context,
+    args: &ImportArgs,
+    mut outcomes: Vec<Outcome>,
+    secrets_in_file: bool,
+    interrupted: bool,
+) -> Result<ExitStatus> {
     outcomes.sort_by_key(|o| o.line);
-    print_outcomes(ctx, &args, &outcomes)?;
-    if held_secrets && !from_stdin {
+    print_outcomes(ctx, args, &outcomes)?;
+    if secrets_in_file {
         warn_to_delete(ctx, &args.file);
     }
     if interrupted {
@@ -292,7 +360,7 @@ fn ask_missing_secrets(ctx: &Context, rows: &mut [Row], from_stdin: bool) -> Res
 fn verify_rows(
     ctx: &Context,
     rows: &[Row],
-    config: &crate::store::config::Config,
+    config: &Config,
     limit: usize,
 ) -> Result<Vec<Option<Verification>>> {
     let transport = Arc::new(ctx.transport()?);
