@@ -7,6 +7,9 @@
 use std::path::PathBuf;
 
 use crate::servicetitan::failure::NetworkError;
+use crate::store::SecretStorage;
+use crate::store::file_error::FileError;
+use crate::store::keyring_error::KeyringError;
 
 /// The documented exit codes (README and `--help` list the same table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,9 +101,18 @@ pub(crate) enum Error {
     #[error("{0}")]
     Network(#[source] NetworkError),
 
-    /// The OS keyring (or the opted-in secret file) could not be used.
-    #[error("{0}")]
-    Store(String),
+    /// The OS keyring could not be used, or holds several entries for a profile.
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+
+    /// A file or directory of the config directory was refused or is unusable.
+    #[error(transparent)]
+    StoreFile(#[from] FileError),
+
+    /// Profiles were removed from the config file, but the Client Secret of
+    /// each of `left` could not be deleted.
+    #[error("{}", left.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    SecretsLeft { left: Vec<SecretLeft> },
 
     /// A file of the config directory could not be read or written.
     #[error("could not {action} {}: {source}", path.display())]
@@ -154,6 +166,26 @@ pub(crate) enum Error {
     Other(String),
 }
 
+/// A removed profile whose Client Secret is still in `storage`: why, and how
+/// to delete it by hand.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "profile {profile:?} was removed from the config file, but its Client Secret could not be \
+     deleted: {cause}\n{}",
+    match storage {
+        SecretStorage::Keyring => format!(
+            "Delete it by hand once the keyring works: secret-tool clear service st-setup username {profile}"
+        ),
+        SecretStorage::File => "Delete the file by hand.".to_string(),
+    }
+)]
+pub(crate) struct SecretLeft {
+    pub(crate) profile: String,
+    pub(crate) storage: SecretStorage,
+    #[source]
+    pub(crate) cause: Error,
+}
+
 /// "Configured profiles: a, b." (names made printable by the caller).
 fn known_profiles(known: &[String]) -> String {
     if known.is_empty() {
@@ -170,9 +202,11 @@ impl Error {
             Error::CredentialsRejected(_) => ExitStatus::CredentialsRejected,
             Error::NotVerified { status, .. } => *status,
             Error::Network(_) => ExitStatus::Network,
-            Error::Store(_) | Error::StoreIo { .. } | Error::ConfigUnreadable { .. } => {
-                ExitStatus::StoreUnavailable
-            }
+            Error::Keyring(_)
+            | Error::StoreFile(_)
+            | Error::SecretsLeft { .. }
+            | Error::StoreIo { .. }
+            | Error::ConfigUnreadable { .. } => ExitStatus::StoreUnavailable,
             Error::NotUndone { cause, .. } => cause.exit_status(),
             Error::ProfileNotConfigured { .. } | Error::NotConfigured(_) => {
                 ExitStatus::NotConfigured
@@ -180,6 +214,17 @@ impl Error {
             Error::Interrupted => ExitStatus::Interrupted,
             Error::Terminal(_) | Error::Other(_) => ExitStatus::Other,
         }
+    }
+
+    /// The OS keyring could not be reached or used at all (missing, locked,
+    /// not answering), as opposed to a problem with what it holds.
+    pub(crate) fn is_keyring_unavailable(&self) -> bool {
+        matches!(self, Error::Keyring(err) if err.is_unavailable())
+    }
+
+    /// The OS keyring answered that it is locked.
+    pub(crate) fn is_keyring_locked(&self) -> bool {
+        matches!(self, Error::Keyring(err) if err.is_locked())
     }
 
     /// Wrap an I/O failure on a named path.

@@ -8,9 +8,8 @@ use clap::Args;
 
 use crate::batch::ProfileFilter;
 use crate::cli::Context;
-use crate::error::{Error, ExitStatus, Result};
+use crate::error::{Error, ExitStatus, Result, SecretLeft};
 use crate::profile::DEFAULT_PROFILE;
-use crate::store::SecretStorage;
 use crate::wizard::Prompter;
 
 #[derive(Args, Debug)]
@@ -72,16 +71,11 @@ pub(crate) fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
                 "Removed profile {name:?} and its Client Secret ({}).",
                 storage.describe()
             )),
-            Err(err) => failures.push(format!(
-                "profile {name:?} was removed from the config file, but its Client Secret could not be \
-                 deleted: {err}\n{}",
-                match storage {
-                    SecretStorage::Keyring => format!(
-                        "Delete it by hand once the keyring works: secret-tool clear service st-setup username {name}"
-                    ),
-                    SecretStorage::File => "Delete the file by hand.".to_string(),
-                }
-            )),
+            Err(cause) => failures.push(SecretLeft {
+                profile: name.clone(),
+                storage,
+                cause,
+            }),
         }
         let _ = secrets.delete_cached_token(storage, name);
     }
@@ -89,7 +83,7 @@ pub(crate) fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
     if failures.is_empty() {
         Ok(ExitStatus::Ok)
     } else {
-        Err(Error::Store(failures.join("\n")))
+        Err(Error::SecretsLeft { left: failures })
     }
 }
 

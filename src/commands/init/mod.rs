@@ -138,7 +138,10 @@ pub(crate) fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
             // Reading the stored secret also proves the store works before the user types anything.
             match secrets.get_secret_unless_several(current_storage(name), name) {
                 Ok(secret) => return Ok(Stored { profile, secret }),
-                Err(err @ Error::Store(_)) if current_storage(name) == SecretStorage::Keyring => {
+                Err(err)
+                    if err.is_keyring_unavailable()
+                        && current_storage(name) == SecretStorage::Keyring =>
+                {
                     let way = wizard::no_keyring::ask(
                         ctx.ui,
                         err,
