@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use crate::invalid_input::InvalidInput;
 use crate::servicetitan::failure::NetworkError;
 use crate::store::SecretStorage;
 use crate::store::file_error::FileError;
@@ -83,6 +84,10 @@ pub(crate) enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// A value failed validation: which, and how (see [`InvalidInput`]).
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+
     /// Required values were not given and there is no terminal to ask for them.
     #[error("{0}")]
     MissingInput(String),
@@ -149,6 +154,31 @@ pub(crate) enum Error {
     )]
     ProfileNotConfigured { profile: String, known: Vec<String> },
 
+    /// `--app-key-from` names a profile that is not configured.
+    #[error("--app-key-from {profile}: no such profile. `st-setup list` shows the profiles.")]
+    AppKeyFromUnknown { profile: String },
+
+    /// Values for a profile that is not stored, without `ST_CLIENT_SECRET`.
+    #[error(
+        "no Client Secret for {profile:?}: the profile is not stored, so set ST_CLIENT_SECRET \
+         (or run `st-setup init --profile {profile}`)."
+    )]
+    SecretNotGiven { profile: String },
+
+    /// A stored profile's Client Secret is gone from its store.
+    #[error(
+        "the Client Secret of profile {profile:?} is missing from {}. \
+         Repair it with `st-setup init --profile {profile}` (the other values are kept as defaults).",
+        match storage {
+            SecretStorage::Keyring => "the OS keyring (it may have been deleted with a keyring manager)",
+            SecretStorage::File => "its plain text file",
+        }
+    )]
+    SecretMissing {
+        profile: String,
+        storage: SecretStorage,
+    },
+
     /// Something else a command needs is not configured.
     #[error("{0}")]
     NotConfigured(String),
@@ -198,7 +228,7 @@ fn known_profiles(known: &[String]) -> String {
 impl Error {
     pub(crate) fn exit_status(&self) -> ExitStatus {
         match self {
-            Error::Usage(_) | Error::MissingInput(_) => ExitStatus::Usage,
+            Error::Usage(_) | Error::Invalid(_) | Error::MissingInput(_) => ExitStatus::Usage,
             Error::CredentialsRejected(_) => ExitStatus::CredentialsRejected,
             Error::NotVerified { status, .. } => *status,
             Error::Network(_) => ExitStatus::Network,
@@ -208,9 +238,11 @@ impl Error {
             | Error::StoreIo { .. }
             | Error::ConfigUnreadable { .. } => ExitStatus::StoreUnavailable,
             Error::NotUndone { cause, .. } => cause.exit_status(),
-            Error::ProfileNotConfigured { .. } | Error::NotConfigured(_) => {
-                ExitStatus::NotConfigured
-            }
+            Error::ProfileNotConfigured { .. }
+            | Error::AppKeyFromUnknown { .. }
+            | Error::SecretNotGiven { .. }
+            | Error::SecretMissing { .. }
+            | Error::NotConfigured(_) => ExitStatus::NotConfigured,
             Error::Interrupted => ExitStatus::Interrupted,
             Error::Terminal(_) | Error::Other(_) => ExitStatus::Other,
         }

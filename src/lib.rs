@@ -30,6 +30,7 @@ mod core_dumps;
 mod credentials;
 mod environment;
 mod error;
+mod invalid_input;
 mod layout;
 mod output_file;
 mod printable;

@@ -9,6 +9,7 @@ use clap::Args;
 use crate::batch::ProfileFilter;
 use crate::cli::Context;
 use crate::error::{Error, ExitStatus, Result, SecretLeft};
+use crate::invalid_input::InvalidInput;
 use crate::profile::DEFAULT_PROFILE;
 use crate::wizard::Prompter;
 
@@ -97,10 +98,12 @@ fn select(
         Some(pattern) => {
             // ST_PROFILE from CI's environment is ignored here; a --profile flag is not.
             if ctx.source_of("profile", "ST_PROFILE") == crate::resolve::Source::Flag {
-                return Err(Error::Usage(
-                    "--profile and --match both say which profiles to remove: give one of them."
-                        .into(),
-                ));
+                return Err(InvalidInput::BothGiven {
+                    first: "--profile",
+                    second: "--match",
+                    what: "say which profiles to remove",
+                }
+                .into());
             }
             let names: Vec<String> = config
                 .profiles

@@ -9,7 +9,8 @@ use crate::cli::Context;
 use crate::credentials::{ClientSecret, Credentials, Field};
 use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, Result};
-use crate::profile::{DEFAULT_PROFILE, check_name};
+use crate::invalid_input::InvalidInput;
+use crate::profile::DEFAULT_PROFILE;
 use crate::resolve::{secret_from_env, validate_given};
 use crate::store::config::Profile;
 use crate::wizard::{self, Given};
@@ -22,17 +23,21 @@ pub(super) fn take_app_key_from(
     config: &crate::store::config::Config,
     given: &mut Given,
 ) -> Result<()> {
-    check_name(name).map_err(|e| Error::Usage(format!("--app-key-from: {e}.")))?;
+    crate::profile::check_app_key_from(name)?;
     if ctx.source_of("app_key", "ST_APP_KEY") == crate::resolve::Source::Flag {
-        return Err(Error::Usage(
-            "--app-key and --app-key-from both name the App Key: give one of them.".into(),
-        ));
+        return Err(InvalidInput::BothGiven {
+            first: "--app-key",
+            second: "--app-key-from",
+            what: "name the App Key",
+        }
+        .into());
     }
-    let from = config.profiles.get(name).ok_or_else(|| {
-        Error::NotConfigured(format!(
-            "--app-key-from {name}: no such profile. `st-setup list` shows the profiles."
-        ))
-    })?;
+    let from = config
+        .profiles
+        .get(name)
+        .ok_or_else(|| Error::AppKeyFromUnknown {
+            profile: name.to_string(),
+        })?;
     given.app_key = Some(from.app_key.clone());
     if given.environment.is_none() {
         given.environment = Some(match from.environment {
