@@ -6,7 +6,8 @@
 
 use std::path::PathBuf;
 
-use crate::invalid_input::InvalidInput;
+use crate::invalid_input::{InvalidInput, MissingInput};
+use crate::not_configured::NotConfigured;
 use crate::servicetitan::failure::NetworkError;
 use crate::store::SecretStorage;
 use crate::store::file_error::FileError;
@@ -89,12 +90,19 @@ pub(crate) enum Error {
     Invalid(#[from] InvalidInput),
 
     /// Required values were not given and there is no terminal to ask for them.
-    #[error("{0}")]
-    MissingInput(String),
+    #[error(transparent)]
+    MissingInput(#[from] MissingInput),
 
-    /// The token endpoint refused the Client ID / Client Secret.
-    #[error("{0}")]
-    CredentialsRejected(String),
+    /// The token endpoint refused the Client ID / Client Secret of `profile`
+    /// with HTTP `status`; `problem` says so in words (see `verify::refusal`).
+    #[error(
+        "{problem}\nRun `st-setup check` for details, or `st-setup init --profile {profile}` to enter new values."
+    )]
+    CredentialsRejected {
+        profile: String,
+        status: u16,
+        problem: String,
+    },
 
     /// A verification did not pass: `status` is its outcome (credentials
     /// rejected, access refused, network), `problem` its first failed step.
@@ -154,34 +162,9 @@ pub(crate) enum Error {
     )]
     ProfileNotConfigured { profile: String, known: Vec<String> },
 
-    /// `--app-key-from` names a profile that is not configured.
-    #[error("--app-key-from {profile}: no such profile. `st-setup list` shows the profiles.")]
-    AppKeyFromUnknown { profile: String },
-
-    /// Values for a profile that is not stored, without `ST_CLIENT_SECRET`.
-    #[error(
-        "no Client Secret for {profile:?}: the profile is not stored, so set ST_CLIENT_SECRET \
-         (or run `st-setup init --profile {profile}`)."
-    )]
-    SecretNotGiven { profile: String },
-
-    /// A stored profile's Client Secret is gone from its store.
-    #[error(
-        "the Client Secret of profile {profile:?} is missing from {}. \
-         Repair it with `st-setup init --profile {profile}` (the other values are kept as defaults).",
-        match storage {
-            SecretStorage::Keyring => "the OS keyring (it may have been deleted with a keyring manager)",
-            SecretStorage::File => "its plain text file",
-        }
-    )]
-    SecretMissing {
-        profile: String,
-        storage: SecretStorage,
-    },
-
-    /// Something else a command needs is not configured.
-    #[error("{0}")]
-    NotConfigured(String),
+    /// Something else a command needs is not configured (see [`NotConfigured`]).
+    #[error(transparent)]
+    NotConfigured(#[from] NotConfigured),
 
     /// The user pressed Ctrl-C or chose to quit.
     #[error("interrupted: nothing was saved")]
@@ -190,6 +173,32 @@ pub(crate) enum Error {
     /// The terminal could not be read from (a prompt failed).
     #[error("could not read from the terminal: {0}")]
     Terminal(#[source] std::io::Error),
+
+    /// A local operation failed (`action`: "write to standard output",
+    /// "start the async runtime", ...), with the I/O error as its source.
+    #[error("could not {action}: {source}")]
+    Local {
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// `--output`'s file could not be written (`action`: "write", ...).
+    #[error("--output: could not {action} {}: {source}", path.display())]
+    Output {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A JSON document could not be encoded.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+
+    /// The config could not be encoded as TOML.
+    #[error("could not encode the config: {0}")]
+    ConfigEncoding(#[from] toml::ser::Error),
 
     /// Anything else (a child process that failed to start).
     #[error("{0}")]
@@ -229,7 +238,7 @@ impl Error {
     pub(crate) fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Usage(_) | Error::Invalid(_) | Error::MissingInput(_) => ExitStatus::Usage,
-            Error::CredentialsRejected(_) => ExitStatus::CredentialsRejected,
+            Error::CredentialsRejected { .. } => ExitStatus::CredentialsRejected,
             Error::NotVerified { status, .. } => *status,
             Error::Network(_) => ExitStatus::Network,
             Error::Keyring(_)
@@ -238,13 +247,16 @@ impl Error {
             | Error::StoreIo { .. }
             | Error::ConfigUnreadable { .. } => ExitStatus::StoreUnavailable,
             Error::NotUndone { cause, .. } => cause.exit_status(),
-            Error::ProfileNotConfigured { .. }
-            | Error::AppKeyFromUnknown { .. }
-            | Error::SecretNotGiven { .. }
-            | Error::SecretMissing { .. }
-            | Error::NotConfigured(_) => ExitStatus::NotConfigured,
+            Error::ProfileNotConfigured { .. } | Error::NotConfigured(_) => {
+                ExitStatus::NotConfigured
+            }
             Error::Interrupted => ExitStatus::Interrupted,
-            Error::Terminal(_) | Error::Other(_) => ExitStatus::Other,
+            Error::Terminal(_)
+            | Error::Local { .. }
+            | Error::Output { .. }
+            | Error::Json(_)
+            | Error::ConfigEncoding(_)
+            | Error::Other(_) => ExitStatus::Other,
         }
     }
 

@@ -54,6 +54,10 @@ pub(crate) enum InvalidInput {
     #[error("{field} ({}): {warning}", field.script_sources())]
     CredentialSwapped { field: Field, warning: String },
 
+    /// `--client-secret-stdin`, and standard input could not be read.
+    #[error("could not read the Client Secret from stdin: {source}")]
+    SecretStdinUnreadable { source: std::io::Error },
+
     /// `ST_CLIENT_SECRET` holds bytes that are not UTF-8.
     #[error(
         "ST_CLIENT_SECRET is not valid UTF-8 text; set it to the Client Secret exactly as shown in ServiceTitan."
@@ -82,6 +86,29 @@ pub(crate) enum InvalidInput {
     /// An endpoint override with a scheme other than https or http.
     #[error("{name} must be an https:// URL, not {scheme}://")]
     UrlScheme { name: String, scheme: String },
+
+    /// A value flag given with `check --all`, which checks each profile's stored values.
+    #[error(
+        "{flag} cannot be used with --all: --all checks every stored profile with \
+         its own stored values. Use `st-setup check {flag} ...` for one set of values."
+    )]
+    NotWithAll { flag: &'static str },
+
+    /// `export --format dotenv` of a value (`name`: its variable) that a .env file
+    /// cannot hold literally.
+    #[error(
+        "{name} holds a character that a .env file cannot carry literally (a single quote, \
+         a backslash or a control character), so it was not exported. Use --format env or \
+         --format json, or fix the value."
+    )]
+    NotDotenvSafe { name: String },
+
+    /// `remove` without `--yes` and without a terminal to confirm on.
+    #[error(
+        "refusing to remove {} without confirmation: pass --yes when running without a terminal.",
+        crate::not_configured::describe_profiles(profiles)
+    )]
+    Unconfirmed { profiles: Vec<String> },
 
     /// `--output` names no file.
     #[error("--output: the file name is empty.")]
@@ -123,6 +150,37 @@ pub(crate) enum InvalidInput {
         problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n")
     )]
     Rows { problems: Vec<RowProblem> },
+}
+
+/// Values that are needed and were not given, with no terminal to ask for
+/// them. A usage error (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MissingInput {
+    /// Credentials given neither by flag, variable nor the stored profile.
+    #[error(
+        "missing {} value{} (no terminal to ask, so nothing was saved):\n{}",
+        fields.len(),
+        if fields.len() == 1 { "" } else { "s" },
+        fields
+            .iter()
+            .map(|f| format!("  {:<16} {}", f.label(), f.script_sources()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )]
+    Credentials { fields: Vec<Field> },
+
+    /// `--client-secret-stdin`, and stdin ended before a line.
+    #[error(
+        "--client-secret-stdin: standard input was closed before a Client Secret line arrived. \
+         Pipe the secret in, for example: printf '%s\\n' \"$SECRET\" | st-setup init --client-secret-stdin ..."
+    )]
+    SecretStdinClosed,
+
+    /// `--client-secret-stdin`, and the first line is empty.
+    #[error(
+        "--client-secret-stdin: the first line of standard input is empty; it must hold the Client Secret."
+    )]
+    SecretStdinEmpty,
 }
 
 /// One problem of a file to import, and the line it is on.

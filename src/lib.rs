@@ -32,6 +32,7 @@ mod environment;
 mod error;
 mod invalid_input;
 mod layout;
+mod not_configured;
 mod output_file;
 mod printable;
 mod profile;

@@ -26,11 +26,10 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<()
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let failed = |what: &str, e: std::io::Error| {
-        Error::Other(format!(
-            "--output: could not {what} {}: {e}",
-            path.display()
-        ))
+    let failed = |action: &'static str, source: std::io::Error| Error::Output {
+        action,
+        path: path.to_path_buf(),
+        source,
     };
     // tempfile creates the file with O_EXCL and mode 0600 on Unix.
     let mut temp = tempfile::Builder::new()

@@ -15,6 +15,7 @@ use crate::credentials::{self, ClientSecret, Credentials, Field};
 use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, Result};
 use crate::invalid_input::InvalidInput;
+use crate::not_configured::NotConfigured;
 use crate::profile::DEFAULT_PROFILE;
 use crate::store::config::{Config, Profile};
 use crate::store::{SecretStorage, SecretStore};
@@ -128,9 +129,10 @@ impl Resolved {
             });
         }
         if self.stored.is_none() {
-            return Err(Error::SecretNotGiven {
+            return Err(NotConfigured::SecretNotGiven {
                 profile: self.profile.value.clone(),
-            });
+            }
+            .into());
         }
         let value = secrets.get_secret(self.storage, &self.profile.value)?;
         let source = match (&value, self.storage) {
@@ -252,10 +254,11 @@ fn environment_of(
 
 /// The error for a profile whose secret has disappeared from its store.
 pub(crate) fn missing_secret(profile: &str, storage: SecretStorage) -> Error {
-    Error::SecretMissing {
+    NotConfigured::SecretMissing {
         profile: profile.to_string(),
         storage,
     }
+    .into()
 }
 
 fn not_configured(profile: &str, config: &Config) -> Error {

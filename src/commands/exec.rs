@@ -184,9 +184,10 @@ fn run(ctx: &Context, mut command: Command, program: &OsString) -> Result<ExitSt
         Ok(child) => child,
         Err(err) => return Ok(could_not_run(ctx, program, &err)),
     };
-    let status = child
-        .wait()
-        .map_err(|e| Error::Other(format!("could not wait for the command: {e}")))?;
+    let status = child.wait().map_err(|source| Error::Local {
+        action: "wait for the command",
+        source,
+    })?;
     Ok(ExitStatus::Child(exit_code(status)))
 }
 

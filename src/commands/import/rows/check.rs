@@ -11,8 +11,9 @@ use super::{RawRow, Row, invalid_rows};
 use crate::commands::import::ImportArgs;
 use crate::credentials::{self, ClientSecret, Field};
 use crate::environment::Environment;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::invalid_input::RowProblem;
+use crate::not_configured::NotConfigured;
 use crate::printable;
 use crate::profile::check_name;
 
@@ -34,7 +35,7 @@ impl Defaults {
                     config
                         .profiles
                         .get(name)
-                        .ok_or_else(|| Error::AppKeyFromUnknown {
+                        .ok_or_else(|| NotConfigured::AppKeyFrom {
                             profile: name.to_string(),
                         })?,
                 )
