@@ -110,6 +110,58 @@ pub(crate) enum InvalidInput {
     )]
     Unconfirmed { profiles: Vec<String> },
 
+    /// `--client-secret` was given: a secret is never taken as an argument.
+    #[error(
+        "--client-secret is not accepted: a secret given as an argument is visible to other \
+         users in the process list and stays in your shell history.\n\
+         Use one of:\n\
+         \x20 ST_CLIENT_SECRET=... st-setup init ...              (environment variable)\n\
+         \x20 printf '%s\\n' \"$SECRET\" | st-setup init --client-secret-stdin ...\n\
+         \x20 st-setup init                                       (hidden prompt)"
+    )]
+    SecretAsArgument,
+
+    /// `exec --env-style servicepytan` without `--with-secret`.
+    #[error(
+        "--env-style servicepytan needs --with-secret: servicepytan requests its own \
+         tokens with the Client ID and Client Secret (SERVICETITAN_CLIENT_SECRET)."
+    )]
+    ServicepytanNeedsSecret,
+
+    /// `exec`'s command looks like a Client Secret (a value given to `--with-secret`).
+    #[error(
+        "the command to run looks like a Client Secret. --with-secret takes no value: it \
+         passes the stored secret (or ST_CLIENT_SECRET) to the command as ST_CLIENT_SECRET. \
+         Usage: st-setup exec [--with-secret] -- CMD [ARGS]"
+    )]
+    CommandLooksLikeSecret,
+
+    /// `--environment auto` with one environment's `ST_AUTH_URL` / `ST_API_URL`.
+    #[error(
+        "--environment auto asks both environments, so ST_AUTH_URL / ST_API_URL (one \
+         environment's URLs) cannot be used with it: set ST_PRODUCTION_AUTH_URL, \
+         ST_INTEGRATION_AUTH_URL (and their _API_URL) instead, or name the environment."
+    )]
+    AutoWithOneEnvironmentUrls,
+
+    /// `init --environment auto --no-verify`: nothing would find out the environment.
+    #[error(
+        "--environment auto finds out the environment by asking ServiceTitan, so it \
+         cannot be used with --no-verify: name the environment (production or integration)."
+    )]
+    AutoWithoutVerify,
+
+    /// `check --match` without `--all`.
+    #[error("--match selects profiles for --all: use `st-setup check --all --match GLOB`.")]
+    MatchWithoutAll,
+
+    /// `check --all --environment auto`: auto selects no profiles.
+    #[error(
+        "--environment auto cannot select profiles: with --all, give production or \
+         integration to check only that environment's profiles."
+    )]
+    AutoWithAll,
+
     /// `--output` names no file.
     #[error("--output: the file name is empty.")]
     OutputEmpty,

@@ -82,9 +82,7 @@ pub(crate) fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
     let secrets = ctx.secret_store(&config_store);
     let pattern = args.filter.pattern()?;
     if pattern.is_some() && !args.all {
-        return Err(Error::Usage(
-            "--match selects profiles for --all: use `st-setup check --all --match GLOB`.".into(),
-        ));
+        return Err(Error::from(InvalidInput::MatchWithoutAll));
     }
     let resolved = select(ctx, &args, &config, pattern.as_ref())?;
 
@@ -302,11 +300,7 @@ fn refuse_values_with_all(ctx: &Context, args: &CheckArgs) -> Result<Option<Envi
         Source::Flag => match args.values.environment.and_then(EnvironmentChoice::known) {
             Some(environment) => Some(environment),
             None => {
-                return Err(Error::Usage(
-                    "--environment auto cannot select profiles: with --all, give production or \
-                     integration to check only that environment's profiles."
-                        .into(),
-                ));
+                return Err(Error::from(InvalidInput::AutoWithAll));
             }
         },
         Source::Env(var) => {

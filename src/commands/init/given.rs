@@ -117,11 +117,7 @@ pub(super) fn collect_without_prompts(
     let credentials = given_or_stored(given, stored, || read_secret(&profile))?;
     let Some(verify) = verify else {
         let Some(environment) = environment else {
-            return Err(Error::Usage(
-                "--environment auto finds out the environment by asking ServiceTitan, so it \
-                 cannot be used with --no-verify: name the environment (production or integration)."
-                    .into(),
-            ));
+            return Err(Error::from(InvalidInput::AutoWithoutVerify));
         };
         ui.warn("verification skipped (--no-verify): these values have not been checked with ServiceTitan.");
         return Ok(wizard::Collected {
