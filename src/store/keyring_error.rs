@@ -138,29 +138,10 @@ impl fmt::Display for KeyringError {
                 action,
                 store,
                 failure,
-            } => match failure {
-                Failure::Locked(cause) => ways_on(
-                    f,
-                    *action,
-                    store,
-                    &format!(
-                        "the keyring is locked, and the password prompt that would unlock it \
-                         could not be shown here or was cancelled ({cause})"
-                    ),
-                    LOCKED_HINT,
-                ),
-                Failure::NoDefaultCollection(cause) => ways_on(
-                    f,
-                    *action,
-                    store,
-                    &format!(
-                        "the Secret Service has no default keyring to keep the secret in \
-                         ({cause}); a first unlock of gnome-keyring with a password creates one"
-                    ),
-                    UNLOCK_HINT,
-                ),
-                other => ways_on(f, *action, store, &other.to_string(), UNLOCK_HINT),
-            },
+            } => {
+                let (what_happened, first_way) = explain(failure);
+                ways_on(f, *action, store, &what_happened, first_way)
+            }
             KeyringError::NoAnswer {
                 action,
                 store,
@@ -183,23 +164,47 @@ impl fmt::Display for KeyringError {
                 service,
                 profile,
                 count,
-            } => {
-                let what = if *service == super::keyring::TOKEN_CACHE_SERVICE {
-                    "cached access tokens"
-                } else {
-                    "Client Secrets"
-                };
-                write!(
-                    f,
-                    "the OS keyring holds {count} {what} for profile {profile:?} (service \
-                     {service:?}, account {profile:?}), stored there by another program, and \
-                     st-setup cannot tell which one is right.\n\
-                     Replace them with one: st-setup init --profile {profile}\n\
-                     or delete them all:    st-setup remove --profile {profile}"
-                )
-            }
+            } => several(f, service, profile, *count),
         }
     }
+}
+
+/// What happened, in words, and the first way on.
+fn explain(failure: &Failure) -> (String, &'static str) {
+    match failure {
+        Failure::Locked(cause) => (
+            format!(
+                "the keyring is locked, and the password prompt that would unlock it \
+                 could not be shown here or was cancelled ({cause})"
+            ),
+            LOCKED_HINT,
+        ),
+        Failure::NoDefaultCollection(cause) => (
+            format!(
+                "the Secret Service has no default keyring to keep the secret in \
+                 ({cause}); a first unlock of gnome-keyring with a password creates one"
+            ),
+            UNLOCK_HINT,
+        ),
+        other => (other.to_string(), UNLOCK_HINT),
+    }
+}
+
+/// Several entries for one profile: which one is right cannot be known.
+fn several(f: &mut fmt::Formatter<'_>, service: &str, profile: &str, count: usize) -> fmt::Result {
+    let what = if service == super::keyring::TOKEN_CACHE_SERVICE {
+        "cached access tokens"
+    } else {
+        "Client Secrets"
+    };
+    write!(
+        f,
+        "the OS keyring holds {count} {what} for profile {profile:?} (service \
+         {service:?}, account {profile:?}), stored there by another program, and \
+         st-setup cannot tell which one is right.\n\
+         Replace them with one: st-setup init --profile {profile}\n\
+         or delete them all:    st-setup remove --profile {profile}"
+    )
 }
 
 /// What was tried, what happened, and the three ways on.

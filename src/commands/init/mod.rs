@@ -80,15 +80,7 @@ pub(crate) struct InitArgs {
 pub(crate) fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
     let interactive = is_interactive(&args);
     ctx.check_endpoint_overrides()?;
-    let mut given = given_values(&args)?;
-    let config = ctx.config_store()?;
-    let (existing, warning) = config.load()?;
-    if let Some(w) = warning {
-        ctx.ui.warn(&w);
-    }
-    if let Some(name) = &args.app_key_from {
-        take_app_key_from(ctx, name, &existing, &mut given)?;
-    }
+    let (given, config, existing) = given_and_config(ctx, &args)?;
     let run = InitRun {
         ctx,
         args: &args,
@@ -137,6 +129,27 @@ pub(crate) fn exec(args: InitArgs, ctx: &Context) -> Result<ExitStatus> {
     }
     say_what_next(ctx, &collected.profile);
     Ok(ExitStatus::Ok)
+}
+
+/// The values given (with `--app-key-from`'s), the config store and what it holds.
+fn given_and_config(
+    ctx: &Context,
+    args: &InitArgs,
+) -> Result<(
+    wizard::Given,
+    crate::store::config::ConfigStore,
+    crate::store::config::Config,
+)> {
+    let mut given = given_values(args)?;
+    let config = ctx.config_store()?;
+    let (existing, warning) = config.load()?;
+    if let Some(w) = warning {
+        ctx.ui.warn(&w);
+    }
+    if let Some(name) = &args.app_key_from {
+        take_app_key_from(ctx, name, &existing, &mut given)?;
+    }
+    Ok((given, config, existing))
 }
 
 /// The wizard runs only with a terminal on both ends, and not when the
