@@ -57,7 +57,10 @@ fn failure(err: keyring::Error) -> Failure {
         keyring::Error::NoStorageAccess(e) => Failure::AccessDenied(e),
         keyring::Error::PlatformFailure(e) => Failure::Other(e),
         keyring::Error::NoDefaultStore => Failure::Unavailable(Box::new(NoStore)),
-        other => Failure::Other(Box::new(other)),
+        // Only the words of the others are kept: some (BadEncoding,
+        // BadDataFormat) hold the stored bytes, the secret, which the error's
+        // Debug output would show.
+        other => Failure::Other(other.to_string().into()),
     }
 }
 
