@@ -81,7 +81,9 @@ Exit codes:
 /// that is its `#[source]`, which `--verbose` prints under the message.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
-    /// Wrong flags or values on the command line, or a value that failed validation.
+    /// A usage problem said only in words: left for the CA bundle checks of
+    /// the transport and import's own check; a new one gets an
+    /// [`InvalidInput`] variant that holds what it is about.
     #[error("{0}")]
     Usage(String),
 

@@ -187,3 +187,47 @@ impl RowChecker<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use crate::invalid_input::InvalidInput;
+
+    fn row(line: u64, cells: &[(&'static str, &str)]) -> RawRow {
+        RawRow {
+            line,
+            cells: cells
+                .iter()
+                .map(|(k, v)| (*k, zeroize::Zeroizing::new(v.to_string())))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn each_problem_keeps_its_line_as_data() {
+        let good = [
+            ("profile", "a"),
+            ("environment", "production"),
+            ("tenant_id", "1234567"),
+            ("app_key", "ak1.abcdefghijklmnopqrstuvwxy"),
+            ("client_id", "cid.abcdefghijklmnopqrstuvwxy"),
+        ];
+        let mut bad = good.to_vec();
+        bad[0] = ("profile", "a");
+        bad[1] = ("environment", "");
+        let defaults = Defaults {
+            environment: None,
+            app_key: None,
+        };
+        let Err(Error::Invalid(InvalidInput::Rows { problems })) =
+            validate(&[row(2, &good), row(5, &bad)], &defaults)
+        else {
+            panic!("not a rows error");
+        };
+        let lines: Vec<Option<u64>> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [Some(5), Some(5)], "{problems:?}");
+        assert_eq!(problems[0].problem, "profile \"a\" is also on line 2");
+        assert!(problems[1].problem.starts_with("environment is empty"));
+    }
+}
