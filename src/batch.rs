@@ -51,12 +51,11 @@ impl ProfileFilter {
         self.glob
             .as_deref()
             .map(|raw| {
-                glob::Pattern::new(raw).map_err(|e| {
-                    Error::Usage(format!(
-                        "--match {:?} is not a valid pattern: {e}. Use * for any run of \
-                         characters, ? for one, [a-z] for a range.",
-                        crate::printable::field(raw, 100)
-                    ))
+                glob::Pattern::new(raw).map_err(|source| {
+                    Error::from(crate::invalid_input::InvalidInput::Pattern {
+                        shown: crate::printable::field(raw, 100),
+                        source,
+                    })
                 })
             })
             .transpose()

@@ -9,7 +9,8 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use url::{Host, Url};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::invalid_input::InvalidInput;
 
 pub(crate) const DEVELOPER_PORTAL_URL: &str = "https://developer.servicetitan.io/signin";
 pub(crate) const DEVELOPER_PORTAL_ACCESS_URL: &str =
@@ -178,21 +179,29 @@ impl Endpoints {
 pub(crate) fn parse_endpoint(name: &str, raw: &str) -> Result<Url> {
     // The value is shown back: printable, bounded, and never a pasted secret.
     let shown = || crate::printable::field(&crate::credentials::hide_secret_shapes(raw), 200);
-    let url = Url::parse(raw.trim())
-        .map_err(|e| Error::Usage(format!("{name} is not a valid URL ({e}): {}", shown())))?;
-    let host = url
-        .host()
-        .ok_or_else(|| Error::Usage(format!("{name} has no host: {}", shown())))?;
+    let name = name.to_string();
+    let url = Url::parse(raw.trim()).map_err(|source| InvalidInput::UrlUnparsable {
+        name: name.clone(),
+        shown: shown(),
+        source,
+    })?;
+    let host = url.host().ok_or_else(|| InvalidInput::UrlWithoutHost {
+        name: name.clone(),
+        shown: shown(),
+    })?;
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&host) => Ok(url),
-        "http" => Err(Error::Usage(format!(
-            "{name} uses plain http to {host}, which would send the Client Secret unencrypted. \
-             Use an https:// URL (plain http is allowed only for 127.0.0.1, ::1 and localhost)."
-        ))),
-        other => Err(Error::Usage(format!(
-            "{name} must be an https:// URL, not {other}://"
-        ))),
+        "http" => Err(InvalidInput::UrlPlainHttp {
+            name,
+            host: host.to_string(),
+        }
+        .into()),
+        other => Err(InvalidInput::UrlScheme {
+            name,
+            scheme: other.to_string(),
+        }
+        .into()),
     }
 }
 

@@ -6,7 +6,12 @@
 
 use std::path::PathBuf;
 
+use crate::invalid_input::{InvalidInput, MissingInput};
+use crate::not_configured::NotConfigured;
 use crate::servicetitan::failure::NetworkError;
+use crate::store::SecretStorage;
+use crate::store::file_error::FileError;
+use crate::store::keyring_error::KeyringError;
 
 /// The documented exit codes (README and `--help` list the same table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,17 +81,30 @@ Exit codes:
 /// that is its `#[source]`, which `--verbose` prints under the message.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
-    /// Wrong flags or values on the command line, or a value that failed validation.
+    /// A usage problem said only in words: left for the CA bundle checks of
+    /// the transport and import's own check; a new one gets an
+    /// [`InvalidInput`] variant that holds what it is about.
     #[error("{0}")]
     Usage(String),
 
-    /// Required values were not given and there is no terminal to ask for them.
-    #[error("{0}")]
-    MissingInput(String),
+    /// A value failed validation: which, and how (see [`InvalidInput`]).
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
 
-    /// The token endpoint refused the Client ID / Client Secret.
-    #[error("{0}")]
-    CredentialsRejected(String),
+    /// Required values were not given and there is no terminal to ask for them.
+    #[error(transparent)]
+    MissingInput(#[from] MissingInput),
+
+    /// The token endpoint refused the Client ID / Client Secret of `profile`
+    /// with HTTP `status`; `problem` says so in words (see `verify::refusal`).
+    #[error(
+        "{problem}\nRun `st-setup check` for details, or `st-setup init --profile {profile}` to enter new values."
+    )]
+    CredentialsRejected {
+        profile: String,
+        status: u16,
+        problem: String,
+    },
 
     /// A verification did not pass: `status` is its outcome (credentials
     /// rejected, access refused, network), `problem` its first failed step.
@@ -98,9 +116,18 @@ pub(crate) enum Error {
     #[error("{0}")]
     Network(#[source] NetworkError),
 
-    /// The OS keyring (or the opted-in secret file) could not be used.
-    #[error("{0}")]
-    Store(String),
+    /// The OS keyring could not be used, or holds several entries for a profile.
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+
+    /// A file or directory of the config directory was refused or is unusable.
+    #[error(transparent)]
+    StoreFile(#[from] FileError),
+
+    /// Profiles were removed from the config file, but the Client Secret of
+    /// each of `left` could not be deleted.
+    #[error("{}", left.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    SecretsLeft { left: Vec<SecretLeft> },
 
     /// A file of the config directory could not be read or written.
     #[error("could not {action} {}: {source}", path.display())]
@@ -137,9 +164,9 @@ pub(crate) enum Error {
     )]
     ProfileNotConfigured { profile: String, known: Vec<String> },
 
-    /// Something else a command needs is not configured.
-    #[error("{0}")]
-    NotConfigured(String),
+    /// Something else a command needs is not configured (see [`NotConfigured`]).
+    #[error(transparent)]
+    NotConfigured(#[from] NotConfigured),
 
     /// The user pressed Ctrl-C or chose to quit.
     #[error("interrupted: nothing was saved")]
@@ -149,9 +176,55 @@ pub(crate) enum Error {
     #[error("could not read from the terminal: {0}")]
     Terminal(#[source] std::io::Error),
 
+    /// A local operation failed (`action`: "write to standard output",
+    /// "start the async runtime", ...), with the I/O error as its source.
+    #[error("could not {action}: {source}")]
+    Local {
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// `--output`'s file could not be written (`action`: "write", ...).
+    #[error("--output: could not {action} {}: {source}", path.display())]
+    Output {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A JSON document could not be encoded.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+
+    /// The config could not be encoded as TOML.
+    #[error("could not encode the config: {0}")]
+    ConfigEncoding(#[from] toml::ser::Error),
+
     /// Anything else (a child process that failed to start).
     #[error("{0}")]
     Other(String),
+}
+
+/// A removed profile whose Client Secret is still in `storage`: why, and how
+/// to delete it by hand.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "profile {profile:?} was removed from the config file, but its Client Secret could not be \
+     deleted: {cause}\n{}",
+    match storage {
+        SecretStorage::Keyring => format!(
+            "Delete it by hand once the keyring works: secret-tool clear service st-setup username {profile}"
+        ),
+        SecretStorage::File => "Delete the file by hand.".to_string(),
+    }
+)]
+pub(crate) struct SecretLeft {
+    pub(crate) profile: String,
+    pub(crate) storage: SecretStorage,
+    #[source]
+    pub(crate) cause: Error,
 }
 
 /// "Configured profiles: a, b." (names made printable by the caller).
@@ -166,20 +239,38 @@ fn known_profiles(known: &[String]) -> String {
 impl Error {
     pub(crate) fn exit_status(&self) -> ExitStatus {
         match self {
-            Error::Usage(_) | Error::MissingInput(_) => ExitStatus::Usage,
-            Error::CredentialsRejected(_) => ExitStatus::CredentialsRejected,
+            Error::Usage(_) | Error::Invalid(_) | Error::MissingInput(_) => ExitStatus::Usage,
+            Error::CredentialsRejected { .. } => ExitStatus::CredentialsRejected,
             Error::NotVerified { status, .. } => *status,
             Error::Network(_) => ExitStatus::Network,
-            Error::Store(_) | Error::StoreIo { .. } | Error::ConfigUnreadable { .. } => {
-                ExitStatus::StoreUnavailable
-            }
+            Error::Keyring(_)
+            | Error::StoreFile(_)
+            | Error::SecretsLeft { .. }
+            | Error::StoreIo { .. }
+            | Error::ConfigUnreadable { .. } => ExitStatus::StoreUnavailable,
             Error::NotUndone { cause, .. } => cause.exit_status(),
             Error::ProfileNotConfigured { .. } | Error::NotConfigured(_) => {
                 ExitStatus::NotConfigured
             }
             Error::Interrupted => ExitStatus::Interrupted,
-            Error::Terminal(_) | Error::Other(_) => ExitStatus::Other,
+            Error::Terminal(_)
+            | Error::Local { .. }
+            | Error::Output { .. }
+            | Error::Json(_)
+            | Error::ConfigEncoding(_)
+            | Error::Other(_) => ExitStatus::Other,
         }
+    }
+
+    /// The OS keyring could not be reached or used at all (missing, locked,
+    /// not answering), as opposed to a problem with what it holds.
+    pub(crate) fn is_keyring_unavailable(&self) -> bool {
+        matches!(self, Error::Keyring(err) if err.is_unavailable())
+    }
+
+    /// The OS keyring answered that it is locked.
+    pub(crate) fn is_keyring_locked(&self) -> bool {
+        matches!(self, Error::Keyring(err) if err.is_locked())
     }
 
     /// Wrap an I/O failure on a named path.

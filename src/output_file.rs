@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::invalid_input::InvalidInput;
 
 /// Temp files are `.st-setup-output-XXXXXX.tmp` beside FILE.
 const TEMP_PREFIX: &str = ".st-setup-output-";
@@ -16,7 +17,7 @@ const TEMP_SUFFIX: &str = ".tmp";
 
 pub(crate) fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
     if path.as_os_str().is_empty() {
-        return Err(Error::Usage("--output: the file name is empty.".into()));
+        return Err(InvalidInput::OutputEmpty.into());
     }
     if !force && path.symlink_metadata().is_ok() {
         return Err(exists(path));
@@ -25,11 +26,10 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<()
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let failed = |what: &str, e: std::io::Error| {
-        Error::Other(format!(
-            "--output: could not {what} {}: {e}",
-            path.display()
-        ))
+    let failed = |action: &'static str, source: std::io::Error| Error::Output {
+        action,
+        path: path.to_path_buf(),
+        source,
     };
     // tempfile creates the file with O_EXCL and mode 0600 on Unix.
     let mut temp = tempfile::Builder::new()
@@ -55,11 +55,10 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<()
 }
 
 fn exists(path: &Path) -> Error {
-    Error::Usage(format!(
-        "--output: {} already exists and was left unchanged. Choose another file, or add \
-         --force to replace it.",
-        path.display()
-    ))
+    InvalidInput::OutputExists {
+        path: path.display().to_string(),
+    }
+    .into()
 }
 
 #[cfg(test)]

@@ -6,8 +6,26 @@ pub(crate) const DEFAULT_PROFILE: &str = "default";
 
 /// [`check_name`] on the value of `--profile` / `ST_PROFILE`.
 pub(crate) fn check_profile_option(name: &str) -> crate::error::Result<()> {
-    check_name(name)
-        .map_err(|e| crate::error::Error::Usage(format!("--profile / ST_PROFILE: {e}.")))
+    check_name(name).map_err(|problem| {
+        crate::invalid_input::InvalidInput::Option {
+            option: "--profile / ST_PROFILE",
+            problem,
+            fix: None,
+        }
+        .into()
+    })
+}
+
+/// [`check_name`] on the value of `--app-key-from`.
+pub(crate) fn check_app_key_from(name: &str) -> crate::error::Result<()> {
+    check_name(name).map_err(|problem| {
+        crate::invalid_input::InvalidInput::Option {
+            option: "--app-key-from",
+            problem,
+            fix: None,
+        }
+        .into()
+    })
 }
 
 /// Letters, digits, `-`, `_` and `.`, 1 to 64 characters, not starting with `.`:

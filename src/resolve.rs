@@ -14,6 +14,8 @@ use crate::cli::CredentialArgs;
 use crate::credentials::{self, ClientSecret, Credentials, Field};
 use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, Result};
+use crate::invalid_input::InvalidInput;
+use crate::not_configured::NotConfigured;
 use crate::profile::DEFAULT_PROFILE;
 use crate::store::config::{Config, Profile};
 use crate::store::{SecretStorage, SecretStore};
@@ -83,74 +85,23 @@ impl Resolved {
         args: &CredentialArgs,
         config: &Config,
     ) -> Result<Resolved> {
-        let profile = match &args.profile {
-            Some(name) => {
-                crate::profile::check_profile_option(name)?;
-                Sourced {
-                    value: name.clone(),
-                    source: ctx.source_of("profile", "ST_PROFILE"),
-                }
-            }
-            None => Sourced {
-                value: DEFAULT_PROFILE.to_string(),
-                source: Source::Default,
-            },
-        };
+        let profile = profile_of(ctx, args)?;
         let stored = config.profiles.get(&profile.value).cloned();
-        let given = |id: &str, var: &'static str, field: Field, value: &Option<String>| {
-            value
-                .as_deref()
-                .map(|raw| {
-                    validate_given(field, raw).map(|v| Sourced {
-                        value: v,
-                        source: ctx.source_of(id, var),
-                    })
-                })
-                .transpose()
-        };
-        let tenant_id = given(
-            "tenant_id",
-            "ST_TENANT_ID",
-            Field::TenantId,
-            &args.tenant_id,
-        )?;
-        let app_key = given("app_key", "ST_APP_KEY", Field::AppKey, &args.app_key)?;
-        let client_id = given(
-            "client_id",
-            "ST_CLIENT_ID",
-            Field::ClientId,
-            &args.client_id,
-        )?;
-        let from_config = |pick: fn(&Profile) -> &String| {
-            stored.as_ref().map(|p| Sourced {
-                value: pick(p).clone(),
-                source: Source::Config,
-            })
-        };
-        let tenant_id = tenant_id.or_else(|| from_config(|p| &p.tenant_id));
-        let app_key = app_key.or_else(|| from_config(|p| &p.app_key));
-        let client_id = client_id.or_else(|| from_config(|p| &p.client_id));
-        let (Some(tenant_id), Some(app_key), Some(client_id)) = (tenant_id, app_key, client_id)
-        else {
+        let given = GivenValues::read(ctx, args)?;
+        let (Some(tenant_id), Some(app_key), Some(client_id)) = (
+            given
+                .tenant_id
+                .or_else(|| from_config(&stored, |p| &p.tenant_id)),
+            given
+                .app_key
+                .or_else(|| from_config(&stored, |p| &p.app_key)),
+            given
+                .client_id
+                .or_else(|| from_config(&stored, |p| &p.client_id)),
+        ) else {
             return Err(not_configured(&profile.value, config));
         };
-        // `auto` is init's: here it leaves the profile's environment in place.
-        let environment = match args.environment.and_then(EnvironmentChoice::known) {
-            Some(e) => Sourced {
-                value: e,
-                source: ctx.source_of("environment", "ST_ENVIRONMENT"),
-            },
-            None => match &stored {
-                Some(p) => Sourced {
-                    value: p.environment,
-                    source: Source::Config,
-                },
-                None => Sourced {
-                    value: Environment::Production,
-                    source: Source::Default,
-                },
-            },
-        };
+        let environment = environment_of(ctx, args, stored.as_ref());
         let storage = stored
             .as_ref()
             .map_or(SecretStorage::Keyring, |p| p.secret_storage);
@@ -178,11 +129,10 @@ impl Resolved {
             });
         }
         if self.stored.is_none() {
-            return Err(Error::NotConfigured(format!(
-                "no Client Secret for {:?}: the profile is not stored, so set ST_CLIENT_SECRET \
-                 (or run `st-setup init --profile {}`).",
-                self.profile.value, self.profile.value
-            )));
+            return Err(NotConfigured::SecretNotGiven {
+                profile: self.profile.value.clone(),
+            }
+            .into());
         }
         let value = secrets.get_secret(self.storage, &self.profile.value)?;
         let source = match (&value, self.storage) {
@@ -214,18 +164,101 @@ impl Resolved {
     }
 }
 
-/// The message for a profile whose secret has disappeared from its store.
-pub(crate) fn missing_secret(profile: &str, storage: SecretStorage) -> Error {
-    let place = match storage {
-        SecretStorage::Keyring => {
-            "the OS keyring (it may have been deleted with a keyring manager)"
+/// The profile named by `--profile` / `ST_PROFILE`, else the default one.
+fn profile_of(ctx: &Context, args: &CredentialArgs) -> Result<Sourced<String>> {
+    Ok(match &args.profile {
+        Some(name) => {
+            crate::profile::check_profile_option(name)?;
+            Sourced {
+                value: name.clone(),
+                source: ctx.source_of("profile", "ST_PROFILE"),
+            }
         }
-        SecretStorage::File => "its plain text file",
-    };
-    Error::NotConfigured(format!(
-        "the Client Secret of profile {profile:?} is missing from {place}. \
-         Repair it with `st-setup init --profile {profile}` (the other values are kept as defaults)."
-    ))
+        None => Sourced {
+            value: DEFAULT_PROFILE.to_string(),
+            source: Source::Default,
+        },
+    })
+}
+
+/// The values given by flags or variables, each checked.
+struct GivenValues {
+    tenant_id: Option<Sourced<String>>,
+    app_key: Option<Sourced<String>>,
+    client_id: Option<Sourced<String>>,
+}
+
+impl GivenValues {
+    fn read(ctx: &Context, args: &CredentialArgs) -> Result<GivenValues> {
+        let given = |id: &str, var: &'static str, field: Field, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|raw| {
+                    validate_given(field, raw).map(|v| Sourced {
+                        value: v,
+                        source: ctx.source_of(id, var),
+                    })
+                })
+                .transpose()
+        };
+        Ok(GivenValues {
+            tenant_id: given(
+                "tenant_id",
+                "ST_TENANT_ID",
+                Field::TenantId,
+                &args.tenant_id,
+            )?,
+            app_key: given("app_key", "ST_APP_KEY", Field::AppKey, &args.app_key)?,
+            client_id: given(
+                "client_id",
+                "ST_CLIENT_ID",
+                Field::ClientId,
+                &args.client_id,
+            )?,
+        })
+    }
+}
+
+/// A value of the stored profile, when there is one.
+fn from_config(stored: &Option<Profile>, pick: fn(&Profile) -> &String) -> Option<Sourced<String>> {
+    stored.as_ref().map(|p| Sourced {
+        value: pick(p).clone(),
+        source: Source::Config,
+    })
+}
+
+/// The environment given, else the stored profile's, else production.
+/// `auto` is init's: here it leaves the profile's environment in place.
+fn environment_of(
+    ctx: &Context,
+    args: &CredentialArgs,
+    stored: Option<&Profile>,
+) -> Sourced<Environment> {
+    match args.environment.and_then(EnvironmentChoice::known) {
+        Some(e) => Sourced {
+            value: e,
+            source: ctx.source_of("environment", "ST_ENVIRONMENT"),
+        },
+        None => match stored {
+            Some(p) => Sourced {
+                value: p.environment,
+                source: Source::Config,
+            },
+            None => Sourced {
+                value: Environment::Production,
+                source: Source::Default,
+            },
+        },
+    }
+}
+
+/// The error for a profile whose secret has disappeared from its store.
+pub(crate) fn missing_secret(profile: &str, storage: SecretStorage) -> Error {
+    NotConfigured::SecretMissing {
+        profile: profile.to_string(),
+        storage,
+    }
+    .into()
 }
 
 fn not_configured(profile: &str, config: &Config) -> Error {
@@ -242,27 +275,23 @@ fn not_configured(profile: &str, config: &Config) -> Error {
 /// `ST_CLIENT_SECRET`, checked like a typed secret.
 pub(crate) fn secret_from_env() -> Result<Option<ClientSecret>> {
     match std::env::var("ST_CLIENT_SECRET") {
-        Ok(raw) => Ok(Some(ClientSecret::new(validate_given(Field::ClientSecret, &raw)?))),
+        Ok(raw) => Ok(Some(ClientSecret::new(validate_given(
+            Field::ClientSecret,
+            &raw,
+        )?))),
         Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => Err(Error::Usage(
-            "ST_CLIENT_SECRET is not valid UTF-8 text; set it to the Client Secret exactly as shown in ServiceTitan."
-                .into(),
-        )),
+        Err(std::env::VarError::NotUnicode(_)) => Err(InvalidInput::SecretNotUnicode.into()),
     }
 }
 
 /// Check a value given without a prompt: hard problems and swapped pastes are
 /// errors (nobody is there to confirm); an unusual shape is only a warning.
 pub(crate) fn validate_given(field: Field, raw: &str) -> Result<String> {
-    let checked = credentials::check(field, raw).map_err(|problem| {
-        Error::Usage(format!("{problem} (given by {})", field.script_sources()))
-    })?;
+    let checked = credentials::check(field, raw)
+        .map_err(|problem| InvalidInput::Credential { field, problem })?;
     if let Some(warning) = checked.warning {
         if checked.looks_swapped {
-            return Err(Error::Usage(format!(
-                "{field} ({}): {warning}",
-                field.script_sources()
-            )));
+            return Err(InvalidInput::CredentialSwapped { field, warning }.into());
         }
         crate::ui::Ui::plain().warn(&format!("{field}: {warning}"));
     }

@@ -237,9 +237,10 @@ pub(crate) fn write_stdout(bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Other(format!(
-            "could not write to standard output: {e}"
-        ))),
+        Err(source) if source.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Local {
+            action: "write to standard output",
+            source,
+        }),
         _ => Ok(()),
     }
 }

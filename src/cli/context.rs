@@ -190,7 +190,10 @@ impl Context {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| Error::Other(format!("could not start the async runtime: {e}")))
+            .map_err(|source| Error::Local {
+                action: "start the async runtime",
+                source,
+            })
     }
 
     pub(crate) fn transport(&self) -> Result<Transport> {

@@ -16,6 +16,7 @@ pub(crate) use credential_args::CredentialArgs;
 
 use crate::commands;
 use crate::error::{EXIT_CODES_HELP, Error};
+use crate::invalid_input::InvalidInput;
 use crate::ui::ColorChoice;
 
 const ABOUT: &str = "Set up, verify and safely store ServiceTitan API credentials";
@@ -197,15 +198,7 @@ pub(crate) struct GlobalArgs {
 
 /// Why `--client-secret` is refused, and what to use instead.
 pub(crate) fn secret_argument_refused() -> Error {
-    Error::Usage(
-        "--client-secret is not accepted: a secret given as an argument is visible to other \
-         users in the process list and stays in your shell history.\n\
-         Use one of:\n\
-         \x20 ST_CLIENT_SECRET=... st-setup init ...              (environment variable)\n\
-         \x20 printf '%s\\n' \"$SECRET\" | st-setup init --client-secret-stdin ...\n\
-         \x20 st-setup init                                       (hidden prompt)"
-            .into(),
-    )
+    Error::from(InvalidInput::SecretAsArgument)
 }
 
 /// The top-level parser, with clap's own output (help, usage errors) coloured

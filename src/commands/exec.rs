@@ -14,6 +14,7 @@ use crate::cli::CredentialArgs;
 use crate::commands::token::access_token;
 use crate::consumers;
 use crate::error::{Error, ExitStatus, Result};
+use crate::invalid_input::InvalidInput;
 use crate::resolve::Resolved;
 
 const AFTER_HELP: &str = "\
@@ -69,11 +70,7 @@ pub(crate) enum EnvStyle {
 pub(crate) fn exec(args: ExecArgs, ctx: &Context) -> Result<ExitStatus> {
     refuse_a_secret_as_the_command(&args.command)?;
     if args.env_style == EnvStyle::Servicepytan && !args.with_secret {
-        return Err(Error::Usage(
-            "--env-style servicepytan needs --with-secret: servicepytan requests its own \
-             tokens with the Client ID and Client Secret (SERVICETITAN_CLIENT_SECRET)."
-                .into(),
-        ));
+        return Err(Error::from(InvalidInput::ServicepytanNeedsSecret));
     }
     ctx.check_endpoint_overrides()?;
     let (config_store, config) = ctx.load_config()?;
@@ -137,12 +134,7 @@ fn refuse_a_secret_as_the_command(command: &[OsString]) -> Result<()> {
                 == Some(crate::credentials::Field::ClientSecret)
         });
     if looks_secret {
-        return Err(Error::Usage(
-            "the command to run looks like a Client Secret. --with-secret takes no value: it \
-             passes the stored secret (or ST_CLIENT_SECRET) to the command as ST_CLIENT_SECRET. \
-             Usage: st-setup exec [--with-secret] -- CMD [ARGS]"
-                .into(),
-        ));
+        return Err(Error::from(InvalidInput::CommandLooksLikeSecret));
     }
     Ok(())
 }
@@ -184,9 +176,10 @@ fn run(ctx: &Context, mut command: Command, program: &OsString) -> Result<ExitSt
         Ok(child) => child,
         Err(err) => return Ok(could_not_run(ctx, program, &err)),
     };
-    let status = child
-        .wait()
-        .map_err(|e| Error::Other(format!("could not wait for the command: {e}")))?;
+    let status = child.wait().map_err(|source| Error::Local {
+        action: "wait for the command",
+        source,
+    })?;
     Ok(ExitStatus::Child(exit_code(status)))
 }
 

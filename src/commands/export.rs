@@ -197,7 +197,7 @@ fn render(format: Format, pairs: &[(&str, zeroize::Zeroizing<String>)]) -> Resul
                     )
                 })
                 .collect();
-            out = serde_json::to_string_pretty(&map).map_err(|e| Error::Other(e.to_string()))?;
+            out = serde_json::to_string_pretty(&map).map_err(Error::Json)?;
             out.push('\n');
         }
         // export_for_consumer writes these, with each tool's own names.
@@ -242,11 +242,10 @@ fn dotenv_quote(name: &str, value: &str) -> Result<String> {
         .chars()
         .any(|c| c == '\'' || c == '\\' || crate::printable::is_unsafe(c))
     {
-        return Err(Error::Usage(format!(
-            "{name} holds a character that a .env file cannot carry literally (a single quote, \
-             a backslash or a control character), so it was not exported. Use --format env or \
-             --format json, or fix the value."
-        )));
+        return Err(crate::invalid_input::InvalidInput::NotDotenvSafe {
+            name: name.to_string(),
+        }
+        .into());
     }
     Ok(format!("'{value}'"))
 }

@@ -54,7 +54,7 @@ pub(crate) fn exec(args: ListArgs, ctx: &Context) -> Result<ExitStatus> {
         })
         .collect();
     if args.json {
-        let json = serde_json::to_string_pretty(&rows).map_err(|e| Error::Other(e.to_string()))?;
+        let json = serde_json::to_string_pretty(&rows).map_err(Error::Json)?;
         stdout_line(&printable::json(&json))?;
         return Ok(ExitStatus::Ok);
     }

@@ -24,8 +24,10 @@ Examples:
 pub(crate) struct ManArgs {}
 
 pub(crate) fn exec(_args: ManArgs, _ctx: &Context) -> Result<ExitStatus> {
-    let page = render(Cli::command())
-        .map_err(|e| Error::Other(format!("could not render the manual page: {e}")))?;
+    let page = render(Cli::command()).map_err(|source| Error::Local {
+        action: "render the manual page",
+        source,
+    })?;
     crate::ui::write_stdout(page.as_bytes())?;
     Ok(ExitStatus::Ok)
 }

@@ -8,9 +8,10 @@ use clap::Args;
 
 use crate::batch::ProfileFilter;
 use crate::cli::Context;
-use crate::error::{Error, ExitStatus, Result};
+use crate::error::{Error, ExitStatus, Result, SecretLeft};
+use crate::invalid_input::InvalidInput;
+use crate::not_configured::{NotConfigured, describe_profiles};
 use crate::profile::DEFAULT_PROFILE;
-use crate::store::SecretStorage;
 use crate::wizard::Prompter;
 
 #[derive(Args, Debug)]
@@ -58,11 +59,7 @@ pub(crate) fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
             .collect::<Vec<_>>())
     })?;
     if removed.is_empty() {
-        return Err(Error::NotConfigured(format!(
-            "{} {} removed by another st-setup run meanwhile.",
-            describe(&names),
-            if names.len() == 1 { "was" } else { "were" }
-        )));
+        return Err(NotConfigured::RemovedMeanwhile { profiles: names }.into());
     }
     let mut failures = Vec::new();
     for (name, profile) in &removed {
@@ -72,16 +69,11 @@ pub(crate) fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
                 "Removed profile {name:?} and its Client Secret ({}).",
                 storage.describe()
             )),
-            Err(err) => failures.push(format!(
-                "profile {name:?} was removed from the config file, but its Client Secret could not be \
-                 deleted: {err}\n{}",
-                match storage {
-                    SecretStorage::Keyring => format!(
-                        "Delete it by hand once the keyring works: secret-tool clear service st-setup username {name}"
-                    ),
-                    SecretStorage::File => "Delete the file by hand.".to_string(),
-                }
-            )),
+            Err(cause) => failures.push(SecretLeft {
+                profile: name.clone(),
+                storage,
+                cause,
+            }),
         }
         let _ = secrets.delete_cached_token(storage, name);
     }
@@ -89,7 +81,7 @@ pub(crate) fn exec(args: RemoveArgs, ctx: &Context) -> Result<ExitStatus> {
     if failures.is_empty() {
         Ok(ExitStatus::Ok)
     } else {
-        Err(Error::Store(failures.join("\n")))
+        Err(Error::SecretsLeft { left: failures })
     }
 }
 
@@ -103,10 +95,12 @@ fn select(
         Some(pattern) => {
             // ST_PROFILE from CI's environment is ignored here; a --profile flag is not.
             if ctx.source_of("profile", "ST_PROFILE") == crate::resolve::Source::Flag {
-                return Err(Error::Usage(
-                    "--profile and --match both say which profiles to remove: give one of them."
-                        .into(),
-                ));
+                return Err(InvalidInput::BothGiven {
+                    first: "--profile",
+                    second: "--match",
+                    what: "say which profiles to remove",
+                }
+                .into());
             }
             let names: Vec<String> = config
                 .profiles
@@ -115,10 +109,10 @@ fn select(
                 .cloned()
                 .collect();
             if names.is_empty() {
-                return Err(Error::NotConfigured(format!(
-                    "no profile matches --match {:?}, so there is nothing to remove. `st-setup list` shows the profiles.",
-                    crate::printable::field(pattern.as_str(), 100)
-                )));
+                return Err(NotConfigured::NothingMatches {
+                    pattern: crate::printable::field(pattern.as_str(), 100),
+                }
+                .into());
             }
             names
         }
@@ -129,9 +123,7 @@ fn select(
                 .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
             crate::profile::check_profile_option(&name)?;
             if !config.profiles.contains_key(&name) {
-                return Err(Error::NotConfigured(format!(
-                    "profile {name:?} is not configured, so there is nothing to remove. `st-setup list` shows the profiles."
-                )));
+                return Err(NotConfigured::NothingToRemove { profile: name }.into());
             }
             vec![name]
         }
@@ -146,10 +138,10 @@ fn confirmed(
     names: &[String],
 ) -> Result<bool> {
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(Error::Usage(format!(
-            "refusing to remove {} without confirmation: pass --yes when running without a terminal.",
-            describe(names)
-        )));
+        return Err(InvalidInput::Unconfirmed {
+            profiles: names.to_vec(),
+        }
+        .into());
     }
     let question = match names {
         [name] => {
@@ -160,26 +152,14 @@ fn confirmed(
                 profile.environment
             )
         }
-        _ => format!("Remove {} and their Client Secrets?", describe(names)),
+        _ => format!(
+            "Remove {} and their Client Secrets?",
+            describe_profiles(names)
+        ),
     };
     if !Prompter::new(ctx.ui).confirm(&question, false)? {
         ctx.ui.info("Nothing was removed.");
         return Ok(false);
     }
     Ok(true)
-}
-
-/// `profile "a"`, or `3 profiles (a, b, c)`.
-fn describe(names: &[String]) -> String {
-    const SHOWN: usize = 20;
-    match names {
-        [one] => format!("profile {one:?}"),
-        many if many.len() > SHOWN => format!(
-            "{} profiles ({}, and {} more)",
-            many.len(),
-            many[..SHOWN].join(", "),
-            many.len() - SHOWN
-        ),
-        many => format!("{} profiles ({})", many.len(), many.join(", ")),
-    }
 }

@@ -65,7 +65,7 @@ pub(crate) fn exec(args: ShowArgs, ctx: &Context) -> Result<ExitStatus> {
     let secret = secret_entry(ctx, &resolved, &secrets);
     let shown = shown(ctx, &resolved, secret)?;
     if args.json {
-        let json = serde_json::to_string_pretty(&shown).map_err(|e| Error::Other(e.to_string()))?;
+        let json = serde_json::to_string_pretty(&shown).map_err(Error::Json)?;
         stdout_line(&printable::json(&json))?;
         return Ok(ExitStatus::Ok);
     }

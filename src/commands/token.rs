@@ -142,14 +142,15 @@ pub(crate) fn access_token(
             status,
             error,
             description,
-        } => Err(Error::CredentialsRejected(format!(
-            "{}\nRun `st-setup check` for details, or `st-setup init --profile {profile}` to enter new values.",
-            rejection_message(
+        } => Err(Error::CredentialsRejected {
+            profile: profile.to_string(),
+            status,
+            problem: rejection_message(
                 resolved.environment.value,
                 status,
-                &server_said(error, description)
-            )
-        ))),
+                &server_said(error, description),
+            ),
+        }),
     }
 }
 

@@ -9,6 +9,7 @@ use crate::cli::Context;
 use crate::credentials::Credentials;
 use crate::environment::Environment;
 use crate::error::{Error, Result};
+use crate::invalid_input::InvalidInput;
 use crate::scopes::Requirement;
 use crate::servicetitan::ServiceTitan;
 use crate::servicetitan::http::Transport;
@@ -27,12 +28,7 @@ pub(crate) fn plan(
 ) -> Result<Plan> {
     let auto = environment.is_none();
     if auto && (ctx.global.auth_url.is_some() || ctx.global.api_url.is_some()) {
-        return Err(Error::Usage(
-            "--environment auto asks both environments, so ST_AUTH_URL / ST_API_URL (one \
-             environment's URLs) cannot be used with it: set ST_PRODUCTION_AUTH_URL, \
-             ST_INTEGRATION_AUTH_URL (and their _API_URL) instead, or name the environment."
-                .into(),
-        ));
+        return Err(Error::from(InvalidInput::AutoWithOneEnvironmentUrls));
     }
     let environment = match environment {
         Some(environment) => environment,

@@ -5,6 +5,7 @@ use clap::Args;
 
 use super::{MAX_SCOPE_LEN, MODULES, has, module_by_code, parts};
 use crate::error::{Error, Result};
+use crate::invalid_input::InvalidInput;
 
 /// `--require`: on `init`, `check` and `check --all`.
 #[derive(Args, Debug, Default, Clone)]
@@ -54,16 +55,19 @@ impl Requirement {
     pub(crate) fn parse(raw: &str) -> Result<Requirement> {
         let given = raw.trim().to_string();
         let bad = |why: &str| {
-            Error::Usage(format!(
-                "--require / ST_REQUIRE: {why}. Give a scope name such as tn.crm.customers:r, a \
-                 module code such as crm (any scope of the module) or crm:w (any write scope). \
-                 Module codes: {}.",
-                MODULES
-                    .iter()
-                    .map(|m| m.code)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
+            Error::from(InvalidInput::Option {
+                option: "--require / ST_REQUIRE",
+                problem: why.to_string(),
+                fix: Some(format!(
+                    "Give a scope name such as tn.crm.customers:r, a module code such as crm \
+                     (any scope of the module) or crm:w (any write scope). Module codes: {}.",
+                    MODULES
+                        .iter()
+                        .map(|m| m.code)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            })
         };
         if given.len() > MAX_SCOPE_LEN
             || !given
@@ -143,12 +147,10 @@ pub(crate) fn saved_requirements(profile: &str, saved: &[String]) -> Result<Vec<
         .iter()
         .map(|raw| {
             Requirement::parse(raw).map_err(|_| {
-                Error::Usage(format!(
-                    "profile {profile:?} requires {:?} (`require` in config.toml), which is not a \
-                     scope name or module code. Fix it with `st-setup init --profile {profile} \
-                     --require ...`, or edit the file.",
-                    crate::credentials::hide_secret_shapes(raw)
-                ))
+                Error::from(InvalidInput::SavedRequirement {
+                    profile: profile.to_string(),
+                    value: crate::credentials::hide_secret_shapes(raw).to_string(),
+                })
             })
         })
         .collect()

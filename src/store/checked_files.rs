@@ -16,6 +16,7 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
+use super::file_error::FileError;
 use crate::error::{Error, Result};
 
 /// A directory of st-setup's, open and checked.
@@ -56,10 +57,11 @@ pub(crate) fn create_dir(path: &Path, what: &str, follow_link: bool) -> Result<C
         }
     }
     open_dir(path, what, follow_link)?.ok_or_else(|| {
-        Error::Store(format!(
-            "the {what} {} disappeared right after it was created; try again.",
-            path.display()
-        ))
+        FileError::Disappeared {
+            what: what.to_string(),
+            path: path.to_path_buf(),
+        }
+        .into()
     })
 }
 
@@ -85,14 +87,14 @@ pub(crate) fn read_file(
         Err(e) => return Err(open_error(path, what, Expect::File, false, e)),
     };
     let warning = check(&file, path, what, Expect::File, loose_note)?;
-    let too_large = |size: u64| {
-        Error::Store(format!(
-            "the {what} {} is {size} bytes, more than the {max_bytes} bytes it may have, so it \
-             was not read. Fix: move it away (`mv {} {}.bad`) and run `st-setup init` again.",
-            path.display(),
-            shell_word(path),
-            shell_word(path)
-        ))
+    let too_large = |size: u64| -> Error {
+        FileError::TooLarge {
+            what: what.to_string(),
+            path: path.to_path_buf(),
+            size,
+            max: max_bytes,
+        }
+        .into()
     };
     let size = file
         .metadata()
@@ -151,17 +153,16 @@ fn check(
 }
 
 fn wrong_type(path: &Path, what: &str, expect: Expect, meta: &std::fs::Metadata) -> Error {
-    Error::Store(format!(
-        "the {what} {} is {}, not {}, so st-setup did not use it. Fix: remove it \
-         (`rm -r {}`) and run `st-setup init` again.",
-        path.display(),
-        sys::describe_type(meta),
-        match expect {
+    FileError::WrongType {
+        what: what.to_string(),
+        path: path.to_path_buf(),
+        found: sys::describe_type(meta),
+        expected: match expect {
             Expect::Dir => "a directory",
             Expect::File => "a regular file",
         },
-        shell_word(path)
-    ))
+    }
+    .into()
 }
 
 /// Why `path` could not be opened, in plain words when it is a link (and
@@ -181,13 +182,11 @@ fn open_error(
         std::fs::symlink_metadata(path)
     };
     match meta {
-        Ok(meta) if meta.file_type().is_symlink() => Error::Store(format!(
-            "the {what} {} is a symbolic link. st-setup does not follow links in its config \
-             directory (one could point it at another file), so it did not use it. Fix: remove \
-             the link (`rm {}`) and run `st-setup init` again.",
-            path.display(),
-            shell_word(path)
-        )),
+        Ok(meta) if meta.file_type().is_symlink() => FileError::SymbolicLink {
+            what: what.to_string(),
+            path: path.to_path_buf(),
+        }
+        .into(),
         Ok(meta)
             if (expect == Expect::Dir && !meta.is_dir())
                 || (expect == Expect::File && !meta.is_file()) =>
@@ -198,27 +197,14 @@ fn open_error(
     }
 }
 
-/// `path` as one shell word, for the commands messages suggest.
-fn shell_word(path: &Path) -> String {
-    let text = path.to_string_lossy();
-    if text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c))
-    {
-        text.into_owned()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
-}
-
 #[cfg(unix)]
 mod sys {
     use std::fs::{File, Metadata, OpenOptions, Permissions};
     use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
     use std::path::Path;
 
-    use super::shell_word;
     use crate::error::{Error, Result};
+    use crate::store::file_error::FileError;
 
     pub(crate) fn open_dir(path: &Path, follow_link: bool) -> std::io::Result<File> {
         let mut flags = libc::O_DIRECTORY | libc::O_NONBLOCK;
@@ -270,28 +256,23 @@ mod sys {
         let me = unsafe { libc::geteuid() };
         let owner = meta.uid();
         if owner != me {
-            return Err(Error::Store(format!(
-                "the {what} {} belongs to {}, not to you ({}). Another account could change \
-                 what st-setup reads there (such as the server your Client Secret is sent to), \
-                 so st-setup did not use it. Fix: if it should be yours, `sudo chown -R {} {}`; \
-                 otherwise move it away, or set ST_SETUP_CONFIG_DIR to a directory of your own.",
-                path.display(),
-                user_label(owner),
-                user_label(me),
-                user_name(me).unwrap_or_else(|| me.to_string()),
-                shell_word(path)
-            )));
+            return Err(FileError::NotYours {
+                what: what.to_string(),
+                path: path.to_path_buf(),
+                owner: user_label(owner),
+                you: user_label(me),
+                your_name: user_name(me).unwrap_or_else(|| me.to_string()),
+            }
+            .into());
         }
         let mode = meta.mode() & 0o7777;
         if mode & 0o022 != 0 {
-            return Err(Error::Store(format!(
-                "the {what} {} can be written by other users (mode {:o}), who could change what \
-                 st-setup reads there, so st-setup did not use it. Fix: `chmod go-rwx {}`, then \
-                 check that its contents are yours.",
-                path.display(),
-                mode & 0o777,
-                shell_word(path)
-            )));
+            return Err(FileError::WritableByOthers {
+                what: what.to_string(),
+                path: path.to_path_buf(),
+                mode: mode & 0o777,
+            }
+            .into());
         }
         if mode & 0o077 == 0 {
             return Ok(None);

@@ -171,8 +171,7 @@ impl ConfigStore {
     }
 
     fn write(&self, config: &Config) -> Result<()> {
-        let text = toml::to_string_pretty(config)
-            .map_err(|e| Error::Other(format!("could not encode the config: {e}")))?;
+        let text = toml::to_string_pretty(config).map_err(Error::ConfigEncoding)?;
         let header = "# st-setup profiles. The Client Secret is not in this file: it is in the\n\
                       # OS keyring (or, where secret_storage = \"file\", in secrets/<profile>).\n\n";
         write_atomically(

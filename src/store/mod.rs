@@ -4,7 +4,9 @@
 
 pub(crate) mod checked_files;
 pub(crate) mod config;
+pub(crate) mod file_error;
 pub(crate) mod keyring;
+pub(crate) mod keyring_error;
 #[cfg(any(target_os = "macos", windows))]
 mod os_keyring;
 pub(crate) mod private_files;

@@ -3,7 +3,8 @@
 
 use zeroize::Zeroizing;
 
-use super::keyring::{Failure, Found};
+use super::keyring::Found;
+use super::keyring_error::Failure;
 
 pub(crate) fn read(service: &str, account: &str) -> Result<Found, Failure> {
     match entry(service, account)?.get_password() {
@@ -50,13 +51,20 @@ fn entry(service: &str, account: &str) -> Result<keyring::Entry, Failure> {
     keyring::Entry::new(service, account).map_err(failure)
 }
 
+/// The kind of failure, by the crate's error variant; the platform's error is its source.
 fn failure(err: keyring::Error) -> Failure {
     match err {
-        keyring::Error::NoStorageAccess(e) => Failure::Other(format!("access was refused ({e})")),
-        keyring::Error::PlatformFailure(e) => Failure::Other(e.to_string()),
-        keyring::Error::NoDefaultStore => {
-            Failure::Unavailable("no credential store could be opened".into())
-        }
-        other => Failure::Other(other.to_string()),
+        keyring::Error::NoStorageAccess(e) => Failure::AccessDenied(e),
+        keyring::Error::PlatformFailure(e) => Failure::Other(e),
+        keyring::Error::NoDefaultStore => Failure::Unavailable(Box::new(NoStore)),
+        // Only the words of the others are kept: some (BadEncoding,
+        // BadDataFormat) hold the stored bytes, the secret, which the error's
+        // Debug output would show.
+        other => Failure::Other(other.to_string().into()),
     }
 }
+
+/// The crate found no credential store to open.
+#[derive(Debug, thiserror::Error)]
+#[error("no credential store could be opened")]
+struct NoStore;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::store::checked_files;
+use crate::store::file_error::FileError;
 
 /// Temp files are `.st-setup-XXXXXX.tmp` beside the file they will replace.
 const TEMP_PREFIX: &str = ".st-setup-";
@@ -97,13 +98,12 @@ impl DirLock {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(TryLockError::WouldBlock) => {
-                    return Err(Error::Store(format!(
-                        "another st-setup run still holds {what} {} after {} s, so nothing was \
-                         changed. Try again once it has finished (ST_KEYRING_TIMEOUT sets how \
-                         long to wait).",
-                        path.display(),
-                        wait.as_secs_f64()
-                    )));
+                    return Err(FileError::LockHeld {
+                        what: what.to_string(),
+                        path: path.to_path_buf(),
+                        waited: wait,
+                    }
+                    .into());
                 }
                 Err(TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
             }

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::store::checked_files;
+use crate::store::file_error::FileError;
 use crate::store::private_files::{
     DirLock, create_private_dir, remove_abandoned_temp_files, write_atomically,
 };
@@ -97,12 +98,12 @@ impl SecretFiles {
         };
         warn(warning);
         let Ok(text) = std::str::from_utf8(&bytes) else {
-            return Err(Error::Store(format!(
-                "the {} {} is not UTF-8 text. Fix: run `st-setup init --profile {name}` to \
-                 store the value again.",
-                self.kind.file(),
-                path.display()
-            )));
+            return Err(FileError::NotText {
+                what: self.kind.file().to_string(),
+                path,
+                profile: name.to_string(),
+            }
+            .into());
         };
         Ok(Some(text.trim_end_matches(['\n', '\r']).to_string()))
     }
@@ -122,10 +123,7 @@ impl SecretFiles {
         match fs::remove_file(&path) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::Store(format!(
-                "could not delete {}: {e}",
-                path.display()
-            ))),
+            Err(e) => Err(Error::io("delete", &path, e)),
         }
     }
 }

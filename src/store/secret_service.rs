@@ -39,7 +39,8 @@ use secret_service::blocking::{Item, SecretService};
 use secret_service::{EncryptionType, Error as SsError};
 use zeroize::Zeroizing;
 
-use super::keyring::{Failure, Found};
+use super::keyring::Found;
+use super::keyring_error::Failure;
 
 /// The run's connection and session, opened by the first call.
 static SESSION: Mutex<Option<Session>> = Mutex::new(None);
@@ -163,14 +164,12 @@ fn with_session<T>(op: impl FnOnce(&Session) -> Result<T, Failure>) -> Result<T,
 }
 
 fn open() -> Result<Session, Failure> {
-    let connection = zbus::blocking::Connection::session().map_err(|err| {
-        failure(match err {
-            zbus::Error::Address(_) => SsError::Unavailable,
-            zbus::Error::InputOutput(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                SsError::Unavailable
-            }
-            other => SsError::Zbus(other),
-        })
+    let connection = zbus::blocking::Connection::session().map_err(|err| match err {
+        zbus::Error::Address(_) => Failure::Unavailable(Box::new(NoSessionBus(err))),
+        zbus::Error::InputOutput(ref e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Failure::Unavailable(Box::new(NoSessionBus(err)))
+        }
+        other => failure(SsError::Zbus(other)),
     })?;
     // The first message a client sends to gnome-keyring can find the daemon
     // without a record of the client yet; a ping is answered by GLib alone
@@ -231,11 +230,7 @@ fn delete_item(connection: &zbus::blocking::Connection, item: &Item<'_>) -> Resu
     if prompt.as_str() == "/" {
         Ok(())
     } else {
-        Err(Failure::Other(
-            "the Secret Service wants a confirmation prompt to delete the entry, which st-setup \
-             does not show; delete it with the keyring's own manager (for example seahorse)"
-                .into(),
-        ))
+        Err(Failure::DeleteNeedsPrompt)
     }
 }
 
@@ -247,9 +242,7 @@ fn text(bytes: Vec<u8>) -> Result<Zeroizing<String>, Failure> {
     let bytes = Zeroizing::new(bytes);
     match std::str::from_utf8(&bytes) {
         Ok(text) => Ok(Zeroizing::new(text.to_string())),
-        Err(_) => Err(Failure::Other(
-            "the stored value is not text; store it again with `st-setup init`".into(),
-        )),
+        Err(_) => Err(Failure::NotText),
     }
 }
 
@@ -263,17 +256,25 @@ fn is_locked_error(err: &SsError) -> bool {
     }
 }
 
+/// The kind of failure, by the crate's error variant; the error is kept as its source.
 fn failure(err: SsError) -> Failure {
+    let locked = matches!(
+        err,
+        SsError::Locked | SsError::Prompt | SsError::PromptDisconnected
+    ) || is_locked_error(&err);
     match err {
-        SsError::Locked | SsError::Prompt | SsError::PromptDisconnected => {
-            Failure::Locked(err.to_string())
-        }
-        ref other if is_locked_error(other) => Failure::Locked(other.to_string()),
-        SsError::NoResult => Failure::NoDefaultCollection(err.to_string()),
-        SsError::Unavailable => Failure::Unavailable(err.to_string()),
-        other => Failure::Other(other.to_string()),
+        _ if locked => Failure::Locked(Box::new(err)),
+        SsError::NoResult => Failure::NoDefaultCollection(Box::new(err)),
+        SsError::Unavailable => Failure::Unavailable(Box::new(err)),
+        other => Failure::Other(Box::new(other)),
     }
 }
+
+/// No D-Bus session bus to connect to: said as the crate says a missing
+/// Secret Service, with zbus's own error as the source.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", SsError::Unavailable)]
+struct NoSessionBus(#[source] zbus::Error);
 
 #[cfg(test)]
 mod tests {

@@ -25,7 +25,7 @@ pub(crate) fn ask(ui: Ui, err: Error, secret_file: &str, file_allowed: bool) -> 
     let reason = err.to_string();
     let reason = reason.lines().next().unwrap_or_default();
     // A keyring that answered "locked" is running: it needs unlocking, not starting.
-    let locked = reason.contains("the keyring is locked");
+    let locked = err.is_keyring_locked();
     let what = if locked {
         "The OS keyring is locked"
     } else {

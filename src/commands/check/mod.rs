@@ -13,6 +13,8 @@ use crate::cli::CredentialArgs;
 use crate::credentials::{ClientSecret, Credentials};
 use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, ExitStatus, Result};
+use crate::invalid_input::InvalidInput;
+use crate::not_configured::NotConfigured;
 use crate::resolve::{Resolved, Source, missing_secret};
 use crate::scopes::{self, RequireArgs, Requirement};
 use crate::store::config::{Config, ConfigStore, Profile};
@@ -80,9 +82,7 @@ pub(crate) fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
     let secrets = ctx.secret_store(&config_store);
     let pattern = args.filter.pattern()?;
     if pattern.is_some() && !args.all {
-        return Err(Error::Usage(
-            "--match selects profiles for --all: use `st-setup check --all --match GLOB`.".into(),
-        ));
+        return Err(Error::from(InvalidInput::MatchWithoutAll));
     }
     let resolved = select(ctx, &args, &config, pattern.as_ref())?;
 
@@ -216,9 +216,7 @@ fn select(
     if args.all {
         let only_environment = refuse_values_with_all(ctx, args)?;
         if config.profiles.is_empty() {
-            return Err(Error::NotConfigured(
-                "no profiles are configured: run `st-setup init` first.".into(),
-            ));
+            return Err(NotConfigured::NoProfiles.into());
         }
         let names: Vec<&String> = config
             .profiles
@@ -227,10 +225,10 @@ fn select(
             .map(|(name, _)| name)
             .collect();
         if names.is_empty() {
-            return Err(Error::NotConfigured(format!(
-                "no stored profile is selected by {}. Run `st-setup list` to see them.",
-                describe_filter(args, only_environment)
-            )));
+            return Err(NotConfigured::NoneSelected {
+                filter: describe_filter(args, only_environment),
+            }
+            .into());
         }
         names
             .into_iter()
@@ -302,11 +300,7 @@ fn refuse_values_with_all(ctx: &Context, args: &CheckArgs) -> Result<Option<Envi
         Source::Flag => match args.values.environment.and_then(EnvironmentChoice::known) {
             Some(environment) => Some(environment),
             None => {
-                return Err(Error::Usage(
-                    "--environment auto cannot select profiles: with --all, give production or \
-                     integration to check only that environment's profiles."
-                        .into(),
-                ));
+                return Err(Error::from(InvalidInput::AutoWithAll));
             }
         },
         Source::Env(var) => {
@@ -326,10 +320,7 @@ fn refuse_values_with_all(ctx: &Context, args: &CheckArgs) -> Result<Option<Envi
     ] {
         match ctx.source_of(id, var) {
             Source::Flag => {
-                return Err(Error::Usage(format!(
-                    "{flag} cannot be used with --all: --all checks every stored profile with \
-                     its own stored values. Use `st-setup check {flag} ...` for one set of values."
-                )));
+                return Err(InvalidInput::NotWithAll { flag }.into());
             }
             Source::Env(_) => ctx.ui.verbose_line(&format!(
                 "--all: ignoring {var}; each profile is checked with its own values"

@@ -101,7 +101,7 @@ pub(super) fn print_reports(ctx: &Context, args: &CheckArgs, reports: &[Report])
         } else {
             serde_json::to_string_pretty(&reports[0])
         };
-        let json = json.map_err(|e| Error::Other(e.to_string()))?;
+        let json = json.map_err(Error::Json)?;
         stdout_line(&crate::printable::json(&json))?;
     } else {
         for report in reports {

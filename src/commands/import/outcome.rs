@@ -42,8 +42,7 @@ pub(super) fn outcome(row: &Row, status: ExitStatus, message: String) -> Outcome
 
 pub(super) fn print_outcomes(ctx: &Context, args: &ImportArgs, outcomes: &[Outcome]) -> Result<()> {
     if args.json {
-        let json =
-            serde_json::to_string_pretty(outcomes).map_err(|e| Error::Other(e.to_string()))?;
+        let json = serde_json::to_string_pretty(outcomes).map_err(Error::Json)?;
         stdout_line(&printable::json(&json))?;
     } else {
         let ui = ctx.ui.for_stdout();

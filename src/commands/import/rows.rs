@@ -1,20 +1,24 @@
 //! `import`'s rows: reading the file (bounded, UTF-8, wiped when dropped),
 //! parsing it as CSV or JSON Lines, and checking every row, with all the
-//! problems at once and their lines, before anything is verified or stored.
+//! problems at once and their lines, before anything is verified or stored
+//! (the checks are in `rows/check.rs`).
 
-use std::collections::{BTreeMap, HashMap};
+mod check;
+
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
-use clap::ValueEnum;
 use zeroize::Zeroizing;
 
-use super::{COLUMNS, ImportArgs, ImportFormat, MAX_FILE_BYTES};
-use crate::credentials::{self, ClientSecret, Field};
+pub(super) use check::{Defaults, validate};
+
+use super::{COLUMNS, ImportFormat, MAX_FILE_BYTES};
+use crate::credentials::ClientSecret;
 use crate::environment::Environment;
 use crate::error::{Error, Result};
+use crate::invalid_input::{InvalidInput, RowProblem};
 use crate::printable;
-use crate::profile::check_name;
 
 /// One row as written in the file.
 #[derive(Default)]
@@ -58,8 +62,10 @@ pub(super) fn shown_path(path: &Path) -> String {
 /// The whole file (or stdin), refused past [`MAX_FILE_BYTES`] or when it is
 /// not UTF-8; the buffer is wiped when dropped (it holds secrets).
 pub(super) fn read_bounded(path: &Path, from_stdin: bool) -> Result<Zeroizing<String>> {
-    let unreadable =
-        |e: std::io::Error| Error::Usage(format!("could not read {}: {e}", shown_path(path)));
+    let unreadable = |source: std::io::Error| InvalidInput::InputUnreadable {
+        path: shown_path(path),
+        source,
+    };
     // Sized up front for a file, so that growing the buffer leaves no
     // unwiped copy of the secrets behind (stdin may still grow it).
     let mut size_hint = 64 * 1024;
@@ -69,10 +75,10 @@ pub(super) fn read_bounded(path: &Path, from_stdin: bool) -> Result<Zeroizing<St
         let file = std::fs::File::open(path).map_err(unreadable)?;
         let meta = file.metadata().map_err(unreadable)?;
         if !meta.is_file() {
-            return Err(Error::Usage(format!(
-                "{} is not a regular file: give the CSV or JSON Lines file (or - for standard input).",
-                shown_path(path)
-            )));
+            return Err(InvalidInput::InputNotAFile {
+                path: shown_path(path),
+            }
+            .into());
         }
         size_hint = meta.len().min(MAX_FILE_BYTES) as usize + 1;
         Box::new(file)
@@ -83,35 +89,40 @@ pub(super) fn read_bounded(path: &Path, from_stdin: bool) -> Result<Zeroizing<St
         .read_to_end(&mut bytes)
         .map_err(unreadable)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Error::Usage(format!(
-            "{} is larger than {} MiB: split it into smaller files.",
-            shown_path(path),
-            MAX_FILE_BYTES / 1024 / 1024
-        )));
+        return Err(InvalidInput::InputTooLarge {
+            path: shown_path(path),
+            max_mib: MAX_FILE_BYTES / 1024 / 1024,
+        }
+        .into());
     }
     match std::str::from_utf8(&bytes) {
         Ok(text) => Ok(Zeroizing::new(
             text.trim_start_matches('\u{feff}').to_string(),
         )),
-        Err(e) => Err(Error::Usage(format!(
-            "{} is not UTF-8 text (byte {}): save it as UTF-8 CSV or JSON Lines.",
-            shown_path(path),
-            e.valid_up_to()
-        ))),
+        Err(e) => Err(InvalidInput::InputNotText {
+            path: shown_path(path),
+            byte: e.valid_up_to(),
+        }
+        .into()),
     }
 }
 
+/// The rows' problems, each on its line: nothing is stored.
+pub(super) fn invalid_rows(problems: Vec<RowProblem>) -> Error {
+    InvalidInput::Rows { problems }.into()
+}
+
+/// [`invalid_rows`] for problems that already say their line in their words.
 pub(super) fn malformed(problems: Vec<String>) -> Error {
-    Error::Usage(format!(
-        "the file has {} problem{}, so nothing was stored:\n{}",
-        problems.len(),
-        if problems.len() == 1 { "" } else { "s" },
+    invalid_rows(
         problems
-            .iter()
-            .map(|p| format!("  {p}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    ))
+            .into_iter()
+            .map(|problem| RowProblem {
+                line: None,
+                problem,
+            })
+            .collect(),
+    )
 }
 
 pub(super) fn parse_csv(text: &str) -> Result<Vec<RawRow>> {
@@ -121,13 +132,13 @@ pub(super) fn parse_csv(text: &str) -> Result<Vec<RawRow>> {
         .from_reader(text.as_bytes());
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| malformed(vec![format!("line 1: {}", csv_problem(&e))]))?
+        .map_err(|e| invalid_rows(vec![RowProblem::on(1, csv_problem(&e))]))?
         .iter()
         .map(|h| h.trim().to_ascii_lowercase())
         .collect();
     let mut problems = header_problems(&header);
     if !problems.is_empty() {
-        return Err(malformed(problems));
+        return Err(invalid_rows(problems));
     }
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
@@ -137,7 +148,7 @@ pub(super) fn parse_csv(text: &str) -> Result<Vec<RawRow>> {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                problems.push(format!("line {line}: {}", csv_problem(&e)));
+                problems.push(RowProblem::on(line, csv_problem(&e)));
                 continue;
             }
         }
@@ -146,23 +157,17 @@ pub(super) fn parse_csv(text: &str) -> Result<Vec<RawRow>> {
             continue;
         }
         if record.len() != header.len() {
-            problems.push(format!(
-                "line {line}: {} cells, but the header has {}",
-                record.len(),
-                header.len()
+            problems.push(RowProblem::on(
+                line,
+                format!(
+                    "{} cells, but the header has {}",
+                    record.len(),
+                    header.len()
+                ),
             ));
             continue;
         }
-        let mut row = RawRow {
-            line,
-            ..RawRow::default()
-        };
-        for (name, value) in header.iter().zip(record.iter()) {
-            if let Some(column) = COLUMNS.iter().find(|c| *c == name) {
-                row.cells.insert(column, Zeroizing::new(value.to_string()));
-            }
-        }
-        rows.push(row);
+        rows.push(csv_row(line, &header, &record));
     }
     // The csv reader's own buffers held the secrets too and are not wiped:
     // a limit of the crate, noted in SECURITY.md.
@@ -170,8 +175,22 @@ pub(super) fn parse_csv(text: &str) -> Result<Vec<RawRow>> {
     if problems.is_empty() {
         Ok(rows)
     } else {
-        Err(malformed(problems))
+        Err(invalid_rows(problems))
     }
+}
+
+/// One CSV record as a row: its cells under the columns the header names.
+fn csv_row(line: u64, header: &[String], record: &csv::StringRecord) -> RawRow {
+    let mut row = RawRow {
+        line,
+        ..RawRow::default()
+    };
+    for (name, value) in header.iter().zip(record.iter()) {
+        if let Some(column) = COLUMNS.iter().find(|c| *c == name) {
+            row.cells.insert(column, Zeroizing::new(value.to_string()));
+        }
+    }
+    row
 }
 
 /// A CSV error in words, without the cell contents it may quote.
@@ -184,24 +203,30 @@ pub(super) fn csv_problem(err: &csv::Error) -> String {
 }
 
 /// The header must name the six columns, each once, and nothing else.
-pub(super) fn header_problems(header: &[String]) -> Vec<String> {
+pub(super) fn header_problems(header: &[String]) -> Vec<RowProblem> {
     let mut problems = Vec::new();
     for (i, name) in header.iter().enumerate() {
         if !COLUMNS.contains(&name.as_str()) {
-            problems.push(format!(
-                "line 1: unknown column {:?}; the header is {}",
-                printable::field(name, 40),
-                COLUMNS.join(",")
+            problems.push(RowProblem::on(
+                1,
+                format!(
+                    "unknown column {:?}; the header is {}",
+                    printable::field(name, 40),
+                    COLUMNS.join(",")
+                ),
             ));
         } else if header[..i].contains(name) {
-            problems.push(format!("line 1: column {name} appears twice"));
+            problems.push(RowProblem::on(1, format!("column {name} appears twice")));
         }
     }
     for column in COLUMNS {
         if !header.iter().any(|h| h == column) {
-            problems.push(format!(
-                "line 1: the header lacks the column {column}; it is {}",
-                COLUMNS.join(",")
+            problems.push(RowProblem::on(
+                1,
+                format!(
+                    "the header lacks the column {column}; it is {}",
+                    COLUMNS.join(",")
+                ),
             ));
         }
     }
@@ -219,9 +244,9 @@ pub(super) fn parse_jsonl(text: &str) -> Result<Vec<RawRow>> {
         let object: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(line) {
             Ok(object) => object,
             Err(_) => {
-                problems.push(format!(
-                    "line {line_number}: not a JSON object with the keys {}",
-                    COLUMNS.join(", ")
+                problems.push(RowProblem::on(
+                    line_number,
+                    format!("not a JSON object with the keys {}", COLUMNS.join(", ")),
                 ));
                 continue;
             }
@@ -232,10 +257,13 @@ pub(super) fn parse_jsonl(text: &str) -> Result<Vec<RawRow>> {
         };
         for (key, value) in object {
             let Some(column) = COLUMNS.iter().find(|c| **c == key) else {
-                problems.push(format!(
-                    "line {line_number}: unknown key {:?}; the keys are {}",
-                    printable::field(&key, 40),
-                    COLUMNS.join(", ")
+                problems.push(RowProblem::on(
+                    line_number,
+                    format!(
+                        "unknown key {:?}; the keys are {}",
+                        printable::field(&key, 40),
+                        COLUMNS.join(", ")
+                    ),
                 ));
                 continue;
             };
@@ -247,7 +275,10 @@ pub(super) fn parse_jsonl(text: &str) -> Result<Vec<RawRow>> {
                 serde_json::Value::Number(n) if *column == "tenant_id" => {
                     row.cells.insert(column, Zeroizing::new(n.to_string()));
                 }
-                _ => problems.push(format!("line {line_number}: {key} must be a string")),
+                _ => problems.push(RowProblem::on(
+                    line_number,
+                    format!("{key} must be a string"),
+                )),
             }
         }
         rows.push(row);
@@ -255,140 +286,6 @@ pub(super) fn parse_jsonl(text: &str) -> Result<Vec<RawRow>> {
     if problems.is_empty() {
         Ok(rows)
     } else {
-        Err(malformed(problems))
-    }
-}
-
-/// What empty cells default to.
-pub(super) struct Defaults {
-    pub(super) environment: Option<Environment>,
-    pub(super) app_key: Option<String>,
-}
-
-impl Defaults {
-    pub(super) fn new(
-        args: &ImportArgs,
-        config: &crate::store::config::Config,
-    ) -> Result<Defaults> {
-        let from = match &args.app_key_from {
-            Some(name) => {
-                check_name(name).map_err(|e| Error::Usage(format!("--app-key-from: {e}.")))?;
-                Some(config.profiles.get(name).ok_or_else(|| {
-                    Error::NotConfigured(format!(
-                        "--app-key-from {name}: no such profile. `st-setup list` shows the profiles."
-                    ))
-                })?)
-            }
-            None => None,
-        };
-        Ok(Defaults {
-            environment: args.environment.or(from.map(|p| p.environment)),
-            app_key: from.map(|p| p.app_key.clone()),
-        })
-    }
-}
-
-/// Check every row; all problems at once, with their lines.
-pub(super) fn validate(raw_rows: &[RawRow], defaults: &Defaults) -> Result<Vec<Row>> {
-    let mut problems = Vec::new();
-    let mut rows = Vec::new();
-    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
-    for raw in raw_rows {
-        let line = raw.line;
-        let mut problem = |text: String| problems.push(format!("line {line}: {text}"));
-        let profile = raw.cell("profile");
-        let profile_ok = match check_name(profile) {
-            Ok(()) => true,
-            Err(e) => {
-                problem(format!("profile: {e}"));
-                false
-            }
-        };
-        if profile_ok && let Some(first) = seen.insert(profile.to_string(), line) {
-            problem(format!("profile {profile:?} is also on line {first}"));
-        }
-        let environment = match raw.cell("environment") {
-            "" => defaults.environment.or_else(|| {
-                problem(
-                    "environment is empty: fill it in (production or integration) or pass \
-                     --environment"
-                        .into(),
-                );
-                None
-            }),
-            text => Environment::from_str(text, true).ok().or_else(|| {
-                problem(format!(
-                    "environment {:?} is not production or integration",
-                    printable::field(text, 40)
-                ));
-                None
-            }),
-        };
-        let mut value = |field: Field, column: &str, default: Option<&String>| {
-            let raw_value = raw.cell(column);
-            if raw_value.is_empty() {
-                if let Some(default) = default {
-                    return Some(default.clone());
-                }
-                let hint = if column == "app_key" {
-                    ", or pass --app-key-from PROFILE (a stored profile of the same app)"
-                } else {
-                    ""
-                };
-                problem(format!("{column} is empty: fill it in{hint}"));
-                return None;
-            }
-            match credentials::check(field, raw_value) {
-                // The messages name the field, never the value (it may be a secret).
-                Err(text) => {
-                    problem(text);
-                    None
-                }
-                Ok(checked) if checked.looks_swapped => {
-                    problem(format!("{field}: {}", checked.warning.unwrap_or_default()));
-                    None
-                }
-                Ok(checked) => Some(checked.value),
-            }
-        };
-        let tenant_id = value(Field::TenantId, "tenant_id", None);
-        let app_key = value(Field::AppKey, "app_key", defaults.app_key.as_ref());
-        let client_id = value(Field::ClientId, "client_id", None);
-        // `Some(None)`: empty in the file, asked for later.
-        let client_secret = if raw.cell("client_secret").is_empty() {
-            Some(None)
-        } else {
-            value(Field::ClientSecret, "client_secret", None).map(|v| Some(ClientSecret::new(v)))
-        };
-        if let (
-            true,
-            Some(environment),
-            Some(tenant_id),
-            Some(app_key),
-            Some(client_id),
-            Some(client_secret),
-        ) = (
-            profile_ok,
-            environment,
-            tenant_id,
-            app_key,
-            client_id,
-            client_secret,
-        ) {
-            rows.push(Row {
-                line,
-                profile: profile.to_string(),
-                environment,
-                tenant_id,
-                app_key,
-                client_id,
-                client_secret,
-            });
-        }
-    }
-    if problems.is_empty() {
-        Ok(rows)
-    } else {
-        Err(malformed(problems))
+        Err(invalid_rows(problems))
     }
 }

@@ -9,7 +9,9 @@ use crate::cli::Context;
 use crate::credentials::{ClientSecret, Credentials, Field};
 use crate::environment::{Environment, EnvironmentChoice};
 use crate::error::{Error, Result};
-use crate::profile::{DEFAULT_PROFILE, check_name};
+use crate::invalid_input::{InvalidInput, MissingInput};
+use crate::not_configured::NotConfigured;
+use crate::profile::DEFAULT_PROFILE;
 use crate::resolve::{secret_from_env, validate_given};
 use crate::store::config::Profile;
 use crate::wizard::{self, Given};
@@ -22,17 +24,21 @@ pub(super) fn take_app_key_from(
     config: &crate::store::config::Config,
     given: &mut Given,
 ) -> Result<()> {
-    check_name(name).map_err(|e| Error::Usage(format!("--app-key-from: {e}.")))?;
+    crate::profile::check_app_key_from(name)?;
     if ctx.source_of("app_key", "ST_APP_KEY") == crate::resolve::Source::Flag {
-        return Err(Error::Usage(
-            "--app-key and --app-key-from both name the App Key: give one of them.".into(),
-        ));
+        return Err(InvalidInput::BothGiven {
+            first: "--app-key",
+            second: "--app-key-from",
+            what: "name the App Key",
+        }
+        .into());
     }
-    let from = config.profiles.get(name).ok_or_else(|| {
-        Error::NotConfigured(format!(
-            "--app-key-from {name}: no such profile. `st-setup list` shows the profiles."
-        ))
-    })?;
+    let from = config
+        .profiles
+        .get(name)
+        .ok_or_else(|| NotConfigured::AppKeyFrom {
+            profile: name.to_string(),
+        })?;
     given.app_key = Some(from.app_key.clone());
     if given.environment.is_none() {
         given.environment = Some(match from.environment {
@@ -75,19 +81,12 @@ fn read_secret_from_stdin() -> Result<ClientSecret> {
     let read = std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| Error::Usage(format!("could not read the Client Secret from stdin: {e}")))?;
+        .map_err(|source| InvalidInput::SecretStdinUnreadable { source })?;
     if read == 0 {
-        return Err(Error::MissingInput(
-            "--client-secret-stdin: standard input was closed before a Client Secret line arrived. \
-             Pipe the secret in, for example: printf '%s\\n' \"$SECRET\" | st-setup init --client-secret-stdin ..."
-                .into(),
-        ));
+        return Err(MissingInput::SecretStdinClosed.into());
     }
     if line.trim().is_empty() {
-        return Err(Error::MissingInput(
-            "--client-secret-stdin: the first line of standard input is empty; it must hold the Client Secret."
-                .into(),
-        ));
+        return Err(MissingInput::SecretStdinEmpty.into());
     }
     Ok(ClientSecret::new(validate_given(
         Field::ClientSecret,
@@ -118,11 +117,7 @@ pub(super) fn collect_without_prompts(
     let credentials = given_or_stored(given, stored, || read_secret(&profile))?;
     let Some(verify) = verify else {
         let Some(environment) = environment else {
-            return Err(Error::Usage(
-                "--environment auto finds out the environment by asking ServiceTitan, so it \
-                 cannot be used with --no-verify: name the environment (production or integration)."
-                    .into(),
-            ));
+            return Err(Error::from(InvalidInput::AutoWithoutVerify));
         };
         ui.warn("verification skipped (--no-verify): these values have not been checked with ServiceTitan.");
         return Ok(wizard::Collected {
@@ -173,16 +168,7 @@ fn given_or_stored(
     .filter_map(|(f, missing)| missing.then_some(f))
     .collect();
     if !missing.is_empty() {
-        let lines: Vec<String> = missing
-            .iter()
-            .map(|f| format!("  {:<16} {}", f.label(), f.script_sources()))
-            .collect();
-        return Err(Error::MissingInput(format!(
-            "missing {} value{} (no terminal to ask, so nothing was saved):\n{}",
-            missing.len(),
-            if missing.len() == 1 { "" } else { "s" },
-            lines.join("\n")
-        )));
+        return Err(MissingInput::Credentials { fields: missing }.into());
     }
     Ok(Credentials {
         tenant_id: tenant_id.unwrap_or_default(),
