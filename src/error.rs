@@ -81,12 +81,6 @@ Exit codes:
 /// that is its `#[source]`, which `--verbose` prints under the message.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
-    /// A usage problem said only in words: left for the CA bundle checks of
-    /// the transport and import's own check; a new one gets an
-    /// [`InvalidInput`] variant that holds what it is about.
-    #[error("{0}")]
-    Usage(String),
-
     /// A value failed validation: which, and how (see [`InvalidInput`]).
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
@@ -185,6 +179,14 @@ pub(crate) enum Error {
         source: std::io::Error,
     },
 
+    /// The HTTP client could not be set up (the TLS configuration or reqwest
+    /// refused its settings).
+    #[error("could not set up HTTPS: {source}")]
+    HttpsSetup {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
     /// `--output`'s file could not be written (`action`: "write", ...).
     #[error("--output: could not {action} {}: {source}", path.display())]
     Output {
@@ -239,7 +241,7 @@ fn known_profiles(known: &[String]) -> String {
 impl Error {
     pub(crate) fn exit_status(&self) -> ExitStatus {
         match self {
-            Error::Usage(_) | Error::Invalid(_) | Error::MissingInput(_) => ExitStatus::Usage,
+            Error::Invalid(_) | Error::MissingInput(_) => ExitStatus::Usage,
             Error::CredentialsRejected { .. } => ExitStatus::CredentialsRejected,
             Error::NotVerified { status, .. } => *status,
             Error::Network(_) => ExitStatus::Network,
@@ -255,6 +257,7 @@ impl Error {
             Error::Interrupted => ExitStatus::Interrupted,
             Error::Terminal(_)
             | Error::Local { .. }
+            | Error::HttpsSetup { .. }
             | Error::Output { .. }
             | Error::Json(_)
             | Error::ConfigEncoding(_)

@@ -194,6 +194,29 @@ pub(crate) enum InvalidInput {
     #[error("{path} is not UTF-8 text (byte {byte}): save it as UTF-8 CSV or JSON Lines.")]
     InputNotText { path: String, byte: usize },
 
+    /// The file to import holds no rows.
+    #[error("{path} holds no rows: nothing to import.")]
+    InputEmpty { path: String },
+
+    /// `--ca-bundle` / `SSL_CERT_FILE` names a file that cannot be read.
+    #[error("could not read the CA bundle {} (--ca-bundle / SSL_CERT_FILE): {source}", path.display())]
+    CaBundleUnreadable {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+
+    /// The CA bundle is not PEM, or holds a certificate that cannot be a
+    /// certificate authority (`problem`: the parser's words).
+    #[error("{} is not a PEM certificate bundle (--ca-bundle / SSL_CERT_FILE): {problem}", path.display())]
+    CaBundleNotPem {
+        path: std::path::PathBuf,
+        problem: String,
+    },
+
+    /// The CA bundle holds no certificate.
+    #[error("{} contains no PEM certificates (--ca-bundle / SSL_CERT_FILE)", path.display())]
+    CaBundleEmpty { path: std::path::PathBuf },
+
     /// Rows of the file to import have problems; nothing was stored.
     #[error(
         "the file has {} problem{}, so nothing was stored:\n{}",

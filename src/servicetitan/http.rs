@@ -31,6 +31,7 @@ use super::redirect::{MAX_REDIRECTS, next_hop, too_many_redirects};
 use super::retry::{self, MAX_RETRIES, RetryPolicy};
 use super::trust;
 use crate::error::{Error, Result};
+use crate::invalid_input::InvalidInput;
 use crate::ui::Ui;
 
 #[derive(Clone, Debug)]
@@ -108,30 +109,23 @@ fn tls_config(ca_bundle: Option<&Path>) -> Result<rustls::ClientConfig> {
         Some(path) => read_ca_bundle(path)?,
         None => Vec::new(),
     };
-    trust::client_config(provider, extra_roots)
-        .map_err(|e| Error::Other(format!("could not set up HTTPS: {e}")))
+    trust::client_config(provider, extra_roots).map_err(|e| Error::HttpsSetup { source: e.into() })
 }
 
 /// The certificates of `--ca-bundle` / `SSL_CERT_FILE`, trusted in addition
 /// to the platform's.
 fn read_ca_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
-    let pem = std::fs::read(path).map_err(|e| {
-        Error::Usage(format!(
-            "could not read the CA bundle {} (--ca-bundle / SSL_CERT_FILE): {e}",
-            path.display()
-        ))
-    })?;
-    let certs = trust::parse_pem_bundle(&pem).map_err(|e| {
-        Error::Usage(format!(
-            "{} is not a PEM certificate bundle (--ca-bundle / SSL_CERT_FILE): {e}",
-            path.display()
-        ))
-    })?;
+    let path = path.to_path_buf();
+    let pem = match std::fs::read(&path) {
+        Ok(pem) => pem,
+        Err(source) => return Err(InvalidInput::CaBundleUnreadable { path, source }.into()),
+    };
+    let certs = match trust::parse_pem_bundle(&pem) {
+        Ok(certs) => certs,
+        Err(problem) => return Err(InvalidInput::CaBundleNotPem { path, problem }.into()),
+    };
     if certs.is_empty() {
-        return Err(Error::Usage(format!(
-            "{} contains no PEM certificates (--ca-bundle / SSL_CERT_FILE)",
-            path.display()
-        )));
+        return Err(InvalidInput::CaBundleEmpty { path }.into());
     }
     Ok(certs)
 }
@@ -187,7 +181,7 @@ impl Transport {
         }
         let client = builder
             .build()
-            .map_err(|e| Error::Other(format!("could not set up HTTPS: {e}")))?;
+            .map_err(|e| Error::HttpsSetup { source: e.into() })?;
         Ok(Transport {
             client,
             settings,

@@ -22,8 +22,8 @@ use outcome::{Outcome, outcome, print_outcomes};
 use save::store_rows;
 
 use rows::{
-    Defaults, RawRow, Row, format_of, malformed, parse_csv, parse_jsonl, read_bounded, shown_path,
-    validate,
+    Defaults, RawRow, Row, format_of, invalid_rows, parse_csv, parse_jsonl, read_bounded,
+    shown_path, validate,
 };
 
 use crate::batch::{self, Job, JobsArgs};
@@ -31,6 +31,7 @@ use crate::cli::Context;
 use crate::credentials::Credentials;
 use crate::environment::Environment;
 use crate::error::{Error, ExitStatus, Result};
+use crate::invalid_input::{InvalidInput, RowProblem};
 use crate::printable;
 use crate::store::config::{Config, Profile};
 use crate::store::{SecretStorage, SecretStore};
@@ -177,10 +178,10 @@ fn read_rows(args: &ImportArgs, from_stdin: bool) -> Result<Vec<RawRow>> {
     };
     drop(text);
     if raw_rows.is_empty() {
-        return Err(Error::Usage(format!(
-            "{} holds no rows: nothing to import.",
-            shown_path(&args.file)
-        )));
+        return Err(InvalidInput::InputEmpty {
+            path: shown_path(&args.file),
+        }
+        .into());
     }
     Ok(raw_rows)
 }
@@ -332,13 +333,14 @@ fn ask_missing_secrets(ctx: &Context, rows: &mut [Row], from_stdin: bool) -> Res
     }
     let terminal = !from_stdin && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !terminal {
-        return Err(malformed(
+        return Err(invalid_rows(
             missing
                 .iter()
-                .map(|line| {
-                    format!(
-                        "line {line}: client_secret is empty, and without a terminal it cannot \
-                         be asked for: fill it in, or run the import in a terminal"
+                .map(|&line| {
+                    RowProblem::on(
+                        line,
+                        "client_secret is empty, and without a terminal it cannot be asked \
+                         for: fill it in, or run the import in a terminal",
                     )
                 })
                 .collect(),

@@ -112,19 +112,6 @@ pub(super) fn invalid_rows(problems: Vec<RowProblem>) -> Error {
     InvalidInput::Rows { problems }.into()
 }
 
-/// [`invalid_rows`] for problems that already say their line in their words.
-pub(super) fn malformed(problems: Vec<String>) -> Error {
-    invalid_rows(
-        problems
-            .into_iter()
-            .map(|problem| RowProblem {
-                line: None,
-                problem,
-            })
-            .collect(),
-    )
-}
-
 pub(super) fn parse_csv(text: &str) -> Result<Vec<RawRow>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
