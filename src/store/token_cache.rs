@@ -1,23 +1,26 @@
 //! The token cache entry, bound to what the token was issued for.
 //!
-//! One line: `2 <expires_at> <tag> <token>`. The tag is an HMAC-SHA256 keyed
-//! by the Client Secret over the token URL, the Client ID, the expiry and the
-//! token, so an entry is served only with the secret it was issued for (a
-//! deleted or different secret finds nothing usable) and cannot be forged or
-//! edited without it. The secret itself is never stored. The expiry is also
-//! capped by the token's own `exp` claim when it is a JWT.
+//! A JSON object: `{"version":3,"expires_at":<unix s>,"tag":"<base64>",
+//! "token":"<token>"}`. The tag is an HMAC-SHA256 keyed by the Client Secret
+//! over the token URL, the Client ID, the expiry and the token, so an entry is
+//! served only with the secret it was issued for (a deleted or different
+//! secret finds nothing usable) and cannot be forged or edited without it. The
+//! secret itself is never stored. The expiry is also capped by the token's own
+//! `exp` claim when it is a JWT. An entry of another version (the one-line
+//! format of version 2) is not opened: the next `token` asks for a new one.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::hmac;
 use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::credentials::ClientSecret;
 use crate::servicetitan::jwt;
 
-/// The format version at the start of every entry (older entries are ignored).
-const VERSION: &str = "2";
+/// The format version of every entry (others are ignored).
+const VERSION: u32 = 3;
 /// Longer tokens are not cached (ServiceTitan's are about 1 KiB).
 pub(crate) const MAX_CACHED_TOKEN_BYTES: usize = 16 * 1024;
 
@@ -34,38 +37,50 @@ pub(crate) struct CachedToken {
     pub(crate) expires_at: u64,
 }
 
-/// The entry for `token`, or `None` when it is too long or has a character
-/// that would break the line (a space or a line break).
+/// The entry as stored. No `Debug`: it holds the token.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry<T> {
+    version: u32,
+    expires_at: u64,
+    tag: String,
+    token: T,
+}
+
+/// The entry for `token`, or `None` when it is empty or too long to cache.
 pub(crate) fn seal(binding: &Binding, token: &str, expires_at: u64) -> Option<Zeroizing<String>> {
-    if token.is_empty()
-        || token.len() > MAX_CACHED_TOKEN_BYTES
-        || token.chars().any(char::is_whitespace)
-    {
+    if token.is_empty() || token.len() > MAX_CACHED_TOKEN_BYTES {
         return None;
     }
     let expires_at = capped_by_claim(token, expires_at);
     let tag = hmac::sign(&key(binding), &message(binding, expires_at, token));
-    Some(Zeroizing::new(format!(
-        "{VERSION} {expires_at} {} {token}",
-        URL_SAFE_NO_PAD.encode(tag.as_ref())
-    )))
+    let entry = Entry {
+        version: VERSION,
+        expires_at,
+        tag: URL_SAFE_NO_PAD.encode(tag.as_ref()),
+        token,
+    };
+    serde_json::to_string(&entry).ok().map(Zeroizing::new)
 }
 
 /// The token in `entry` if it was sealed for `binding` (same token URL,
 /// Client ID and Client Secret) and is untouched; its expiry is capped by the
 /// token's own `exp` claim. Expiry against the clock is the caller's check.
 pub(crate) fn open(binding: &Binding, entry: &str) -> Option<CachedToken> {
-    let mut parts = entry.trim_end_matches(['\n', '\r']).splitn(4, ' ');
-    let (version, expires_at, tag, token) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    if version != VERSION || token.is_empty() || token.len() > MAX_CACHED_TOKEN_BYTES {
+    let entry: Entry<String> = serde_json::from_str(entry).ok()?;
+    let token = Zeroizing::new(entry.token);
+    if entry.version != VERSION || token.is_empty() || token.len() > MAX_CACHED_TOKEN_BYTES {
         return None;
     }
-    let expires_at: u64 = expires_at.parse().ok()?;
-    let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
-    hmac::verify(&key(binding), &message(binding, expires_at, token), &tag).ok()?;
+    let tag = URL_SAFE_NO_PAD.decode(&entry.tag).ok()?;
+    hmac::verify(
+        &key(binding),
+        &message(binding, entry.expires_at, &token),
+        &tag,
+    )
+    .ok()?;
     Some(CachedToken {
-        expires_at: capped_by_claim(token, expires_at),
+        expires_at: capped_by_claim(&token, entry.expires_at),
         token: SecretString::from(token.to_string()),
     })
 }
@@ -87,7 +102,7 @@ fn message(binding: &Binding, expires_at: u64, token: &str) -> Zeroizing<Vec<u8>
     let expires_at = expires_at.to_string();
     let fields = [
         "st-setup token cache".as_bytes(),
-        VERSION.as_bytes(),
+        &VERSION.to_be_bytes(),
         binding.token_url.as_bytes(),
         binding.client_id.as_bytes(),
         expires_at.as_bytes(),
@@ -163,8 +178,10 @@ mod tests {
         };
         let entry = seal(&binding, "opaque-token", 2_000_000_000).unwrap();
         let later = entry.replacen("2000000000", "2000000900", 1);
-        let forged = format!("{}forged", &entry[..entry.len() - "opaque-token".len()]);
-        for edited in [later, forged, entry.replacen("2 ", "1 ", 1)] {
+        let forged = entry.replacen("opaque-token", "forged", 1);
+        let older = entry.replacen("\"version\":3", "\"version\":2", 1);
+        let version_2 = format!("2 2000000000 {} opaque-token", "A".repeat(43));
+        for edited in [later, forged, older, version_2] {
             assert!(open(&binding, &edited).is_none(), "{edited}");
         }
     }
@@ -183,15 +200,21 @@ mod tests {
     }
 
     #[test]
-    fn tokens_that_would_break_the_line_are_not_cached() {
+    fn empty_and_oversized_tokens_are_not_cached_and_any_other_text_round_trips() {
         let s = secret("cs1.right");
         let binding = Binding {
             token_url: URL,
             client_id: "cid.a",
             client_secret: &s,
         };
-        for token in ["", "a b", "a\nb", &"x".repeat(MAX_CACHED_TOKEN_BYTES + 1)] {
+        for token in ["", &"x".repeat(MAX_CACHED_TOKEN_BYTES + 1)] {
             assert!(seal(&binding, token, 1).is_none());
+        }
+        for token in ["a b", "a\nb\"c\\", "\u{1b}[31m"] {
+            let entry = seal(&binding, token, 2_000_000_000).unwrap();
+            assert!(!entry.contains('\n'), "one line: {}", entry.as_str());
+            let opened = open(&binding, &entry).unwrap();
+            assert_eq!(opened.token.expose_secret(), token);
         }
     }
 }
