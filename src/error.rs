@@ -204,7 +204,9 @@ pub(crate) enum Error {
     #[error("could not encode the config: {0}")]
     ConfigEncoding(#[from] toml::ser::Error),
 
-    /// Anything else (a child process that failed to start).
+    /// What should not happen and needs no data of its own ("the check did
+    /// not finish"), and the one-off local failures without a source error
+    /// (no home directory to find the config in).
     #[error("{0}")]
     Other(String),
 }

@@ -261,15 +261,14 @@ pub(crate) enum MissingInput {
 /// One problem of a file to import, and the line it is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RowProblem {
-    /// `None` when `problem` already says where it is.
-    pub(crate) line: Option<u64>,
+    pub(crate) line: u64,
     pub(crate) problem: String,
 }
 
 impl RowProblem {
     pub(crate) fn on(line: u64, problem: impl Into<String>) -> RowProblem {
         RowProblem {
-            line: Some(line),
+            line,
             problem: problem.into(),
         }
     }
@@ -277,9 +276,6 @@ impl RowProblem {
 
 impl std::fmt::Display for RowProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "line {line}: {}", self.problem),
-            None => f.write_str(&self.problem),
-        }
+        write!(f, "line {}: {}", self.line, self.problem)
     }
 }

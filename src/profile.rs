@@ -6,21 +6,19 @@ pub(crate) const DEFAULT_PROFILE: &str = "default";
 
 /// [`check_name`] on the value of `--profile` / `ST_PROFILE`.
 pub(crate) fn check_profile_option(name: &str) -> crate::error::Result<()> {
-    check_name(name).map_err(|problem| {
-        crate::invalid_input::InvalidInput::Option {
-            option: "--profile / ST_PROFILE",
-            problem,
-            fix: None,
-        }
-        .into()
-    })
+    check_name_option("--profile / ST_PROFILE", name)
 }
 
 /// [`check_name`] on the value of `--app-key-from`.
 pub(crate) fn check_app_key_from(name: &str) -> crate::error::Result<()> {
+    check_name_option("--app-key-from", name)
+}
+
+/// [`check_name`] on the value of `option`, as a usage error naming it.
+fn check_name_option(option: &'static str, name: &str) -> crate::error::Result<()> {
     check_name(name).map_err(|problem| {
         crate::invalid_input::InvalidInput::Option {
-            option: "--app-key-from",
+            option,
             problem,
             fix: None,
         }

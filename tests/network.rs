@@ -1033,9 +1033,16 @@ fn without_any_system_certificate_authority_only_tls_fails_and_it_says_why() {
     out.code(5);
     says(
         &out,
-        "could not load this computer's trusted certificate authorities",
+        &format!(
+            "could not check the TLS certificate of 127.0.0.1:{}: could not load this \
+             computer's trusted certificate authorities",
+            front.port()
+        ),
     );
-    says(&out, "--ca-bundle FILE");
+    says(
+        &out,
+        "Install them (Debian: the ca-certificates package) or give --ca-bundle FILE.",
+    );
     assert!(fake.requests().is_empty(), "nothing got past the handshake");
     assert_eq!(front.handshakes(), 0);
 
@@ -1044,15 +1051,46 @@ fn without_any_system_certificate_authority_only_tls_fails_and_it_says_why() {
         .env("SSL_CERT_DIR", none)
         .arg("--ca-bundle")
         .arg(ca.to_str().unwrap())
-        .run();
+        .run_within(HANG);
     out.code(0);
     assert_eq!(fake.probe_requests(), 1);
     no_tokens(&fake, &out);
 
     // Plain http needs no certificate authority at all.
     let (fake, env) = world();
-    check(&env).env("SSL_CERT_DIR", none).run().code(0);
+    check(&env)
+        .env("SSL_CERT_DIR", none)
+        .run_within(HANG)
+        .code(0);
     assert_eq!(fake.probe_requests(), 1);
+}
+
+#[test]
+fn a_ca_bundle_certificate_that_cannot_be_an_authority_is_named_at_the_handshake() {
+    // Valid PEM around bytes that are no certificate: read at the start
+    // (decoding only), refused where the authorities are loaded.
+    let (fake, front, env, _ca) = tls_world();
+    let bundle = env.dir.path().join("corp-ca.pem");
+    std::fs::write(
+        &bundle,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let out = check(&env)
+        .arg("--ca-bundle")
+        .arg(bundle.to_str().unwrap())
+        .run_within(HANG);
+    out.code(5);
+    says(
+        &out,
+        &format!(
+            "could not check the TLS certificate of 127.0.0.1:{}: {} (--ca-bundle / \
+             SSL_CERT_FILE) holds a certificate that cannot be a certificate authority",
+            front.port(),
+            bundle.display()
+        ),
+    );
+    assert!(fake.requests().is_empty());
 }
 
 #[test]

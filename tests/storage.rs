@@ -648,7 +648,7 @@ fn ctrl_c_while_init_waits_for_the_config_lock_ends_it_with_nothing_saved() {
         .init_cmd(&profile)
         .arg("--no-verify")
         // Longer than the test may take: only the signal ends this wait.
-        .env("ST_KEYRING_TIMEOUT", "60")
+        .env("ST_KEYRING_TIMEOUT", NO_TIMEOUT)
         .spawn();
     // Having opened the lock file, it is waiting to take the lock.
     let running = wait_for(running, "init opens the config lock", |_| opens.opened());

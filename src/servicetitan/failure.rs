@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use super::http::HttpSettings;
 use super::proxy::Proxy;
+use super::trust::RootsUnavailable;
 use crate::error::Error;
 
 /// What kind of network failure happened.
@@ -238,6 +239,14 @@ fn find_rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a
 /// A TLS failure in words: what is wrong with the certificate, and the fix.
 fn tls_failure(tls: &rustls::Error, host: &str) -> (FailureKind, String) {
     use rustls::CertificateError as C;
+    if let rustls::Error::Other(other) = tls
+        && let Some(roots) = other.0.downcast_ref::<RootsUnavailable>()
+    {
+        return (
+            FailureKind::Tls,
+            format!("could not check the TLS certificate of {host}: {roots}"),
+        );
+    }
     let rustls::Error::InvalidCertificate(cert) = tls else {
         return (
             FailureKind::Tls,

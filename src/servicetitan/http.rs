@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
-use rustls::pki_types::CertificateDer;
 use url::Url;
 
 use super::body_cap::read_capped;
@@ -29,7 +28,7 @@ use super::origin::{host_of, loggable_url, origin_key};
 use super::proxy::{ProxyConfig, Route};
 use super::redirect::{MAX_REDIRECTS, next_hop, too_many_redirects};
 use super::retry::{self, MAX_RETRIES, RetryPolicy};
-use super::trust;
+use super::trust::{self, ExtraRoots};
 use crate::error::{Error, Result};
 use crate::invalid_input::InvalidInput;
 use crate::ui::Ui;
@@ -103,18 +102,16 @@ impl std::fmt::Debug for Response {
 
 /// The TLS configuration: ring (the only provider compiled in), the
 /// platform's CA roots ([`super::trust`]) and `ca_bundle`'s.
-fn tls_config(ca_bundle: Option<&Path>) -> Result<rustls::ClientConfig> {
+fn tls_config(ca_bundle: Option<&Path>, connect_timeout: Duration) -> Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let extra_roots = match ca_bundle {
-        Some(path) => read_ca_bundle(path)?,
-        None => Vec::new(),
-    };
-    trust::client_config(provider, extra_roots).map_err(|e| Error::HttpsSetup { source: e.into() })
+    let extra = ca_bundle.map(read_ca_bundle).transpose()?;
+    trust::client_config(provider, extra, connect_timeout)
+        .map_err(|e| Error::HttpsSetup { source: e.into() })
 }
 
 /// The certificates of `--ca-bundle` / `SSL_CERT_FILE`, trusted in addition
 /// to the platform's.
-fn read_ca_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+fn read_ca_bundle(path: &Path) -> Result<ExtraRoots> {
     let path = path.to_path_buf();
     let pem = match std::fs::read(&path) {
         Ok(pem) => pem,
@@ -127,7 +124,7 @@ fn read_ca_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     if certs.is_empty() {
         return Err(InvalidInput::CaBundleEmpty { path }.into());
     }
-    Ok(certs)
+    Ok(ExtraRoots { path, certs })
 }
 
 pub(crate) struct Transport {
@@ -153,7 +150,7 @@ impl Transport {
         ui: Ui,
         proxies: ProxyConfig,
     ) -> Result<Transport> {
-        let tls = tls_config(settings.ca_bundle.as_deref())?;
+        let tls = tls_config(settings.ca_bundle.as_deref(), settings.connect_timeout)?;
         let mut builder = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .timeout(settings.timeout)

@@ -10,46 +10,76 @@
 //! the ClientHello. So they are loaded on a thread of their own, started when
 //! the first ClientHello is built (rustls asks the verifier for its signature
 //! schemes then, which need no roots), and the first certificate check waits
-//! for that thread if it has not finished. On a 2-core machine this also keeps
+//! for that thread if it has not finished (at most the connect timeout). On a
+//! 2-core machine this also keeps
 //! the loading from competing for a core with the work that gets the
 //! ClientHellos out. A run that makes no TLS connection loads nothing, and a
 //! system without any CA certificate is reported at the handshake, as the TLS
 //! failure it is, instead of failing runs that use plain http.
 
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::thread::JoinHandle;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
 use rustls_platform_verifier::Verifier;
 
-/// The certificates of a PEM bundle, checked to be usable as trust anchors.
+/// The certificates of a PEM bundle (decoded only: whether each can be a
+/// certificate authority is checked with the system's, on their thread).
 /// `Err` says what is wrong with the bundle, for the caller to name the file.
 pub(crate) fn parse_pem_bundle(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs = CertificateDer::pem_slice_iter(pem)
+    CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    // What the verifier will do with them, done now so that a bad bundle is a
-    // usage error at the start, not a TLS failure later.
-    let mut store = RootCertStore::empty();
-    for cert in &certs {
-        store.add(cert.clone()).map_err(|e| e.to_string())?;
-    }
-    Ok(certs)
+        .map_err(|e| e.to_string())
+}
+
+/// The authorities to trust besides the platform's: the certificates of the
+/// `--ca-bundle` / `SSL_CERT_FILE` file at `path`.
+pub(crate) struct ExtraRoots {
+    pub(crate) path: PathBuf,
+    pub(crate) certs: Vec<CertificateDer<'static>>,
+}
+
+/// Why no certificate can be checked: inside the `rustls::Error::Other` the
+/// handshake fails with, for [`super::failure`] to say in its own words.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RootsUnavailable {
+    /// This computer's CA store could not be loaded (`problem`: why).
+    #[error(
+        "could not load this computer's trusted certificate authorities ({problem}). Install \
+         them (Debian: the ca-certificates package) or give --ca-bundle FILE."
+    )]
+    System { problem: String },
+    /// A certificate of the CA bundle cannot be a certificate authority.
+    #[error(
+        "{} (--ca-bundle / SSL_CERT_FILE) holds a certificate that cannot be a certificate \
+         authority ({problem}): fix the file or give another.",
+        path.display()
+    )]
+    BadBundle { path: PathBuf, problem: String },
+    /// Loading them took longer than the connect timeout.
+    #[error(
+        "loading this computer's trusted certificate authorities took longer than {} s.",
+        limit.as_secs_f64()
+    )]
+    TooSlow { limit: Duration },
 }
 
 /// The TLS client configuration of every connection: HTTP/1.1 over TLS 1.2
-/// or 1.3 with `provider`, trusting the platform's authorities and
-/// `extra_roots`, the platform's loaded on a thread when the first
-/// connection starts its handshake.
+/// or 1.3 with `provider`, trusting the platform's authorities and `extra`'s,
+/// loaded on a thread when the first connection starts its handshake and
+/// waited for at most `limit`.
 pub(crate) fn client_config(
     provider: Arc<CryptoProvider>,
-    extra_roots: Vec<CertificateDer<'static>>,
+    extra: Option<ExtraRoots>,
+    limit: Duration,
 ) -> Result<rustls::ClientConfig, rustls::Error> {
-    let verifier = LoadedInBackground::new(Arc::clone(&provider), extra_roots);
+    let verifier = LoadedInBackground::new(Arc::clone(&provider), extra, limit);
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
@@ -61,78 +91,134 @@ pub(crate) fn client_config(
     Ok(config)
 }
 
+/// The platform verifier with `extra`'s roots, or why there is none.
+fn build(
+    provider: Arc<CryptoProvider>,
+    extra: Option<ExtraRoots>,
+) -> Result<Verifier, RootsUnavailable> {
+    let certs = match extra {
+        Some(ExtraRoots { path, certs }) => {
+            let mut check = RootCertStore::empty();
+            for cert in &certs {
+                check
+                    .add(cert.clone())
+                    .map_err(|e| RootsUnavailable::BadBundle {
+                        path: path.clone(),
+                        problem: in_words(&e),
+                    })?;
+            }
+            certs
+        }
+        None => Vec::new(),
+    };
+    Verifier::new_with_extra_roots(certs, provider).map_err(|e| RootsUnavailable::System {
+        problem: in_words(&e),
+    })
+}
+
+/// rustls's error without its prefixes ("unexpected error: ", "invalid peer
+/// certificate: "), which would misname a problem of a local file.
+fn in_words(e: &rustls::Error) -> String {
+    match e {
+        rustls::Error::General(words) => words.clone(),
+        rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding) => {
+            "not an X.509 certificate".into()
+        }
+        rustls::Error::InvalidCertificate(other) => format!("{other:?}"),
+        other => other.to_string(),
+    }
+}
+
 /// The platform verifier, built on a thread of its own from the first
 /// ClientHello on; every certificate check waits for it.
-#[derive(Debug)]
 struct LoadedInBackground {
     /// What the signatures of a handshake are checked with, known at once.
     provider: Arc<CryptoProvider>,
+    /// The longest the first check waits for the thread.
+    limit: Duration,
     loading: Mutex<Loading>,
     loaded: OnceLock<Result<Verifier, rustls::Error>>,
 }
 
-#[derive(Debug)]
+impl std::fmt::Debug for LoadedInBackground {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedInBackground")
+            .field("limit", &self.limit)
+            .field("loaded", &self.loaded.get().map(Result::is_ok))
+            .finish_non_exhaustive()
+    }
+}
+
 enum Loading {
     /// Not asked for yet: the roots to add to the platform's.
-    NotStarted(Vec<CertificateDer<'static>>),
-    Started(JoinHandle<Result<Verifier, rustls::Error>>),
+    NotStarted(Option<ExtraRoots>),
+    /// Being built; the verifier arrives here.
+    Started(Receiver<Result<Verifier, RootsUnavailable>>),
     /// Handed to `loaded` (or lost to a panic while being handed).
     Taken,
 }
 
 impl LoadedInBackground {
-    fn new(provider: Arc<CryptoProvider>, extra_roots: Vec<CertificateDer<'static>>) -> Self {
+    fn new(provider: Arc<CryptoProvider>, extra: Option<ExtraRoots>, limit: Duration) -> Self {
         LoadedInBackground {
             provider,
-            loading: Mutex::new(Loading::NotStarted(extra_roots)),
+            limit,
+            loading: Mutex::new(Loading::NotStarted(extra)),
             loaded: OnceLock::new(),
         }
     }
 
-    fn loading(&self) -> std::sync::MutexGuard<'_, Loading> {
+    fn loading(&self) -> MutexGuard<'_, Loading> {
         self.loading.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Start building the verifier on its own thread, unless it was started.
     fn start_loading(&self) {
         let mut loading = self.loading();
-        if let Loading::NotStarted(extra_roots) = &*loading {
-            // A copy (a few certificates at most): if no thread can be had,
-            // the first check builds the verifier from the originals.
-            let extra_roots = extra_roots.clone();
-            let provider = Arc::clone(&self.provider);
-            let build = move || Verifier::new_with_extra_roots(extra_roots, provider);
-            if let Ok(handle) = std::thread::Builder::new()
-                .name("tls-roots".into())
-                .spawn(build)
-            {
-                *loading = Loading::Started(handle);
-            }
+        let Loading::NotStarted(extra) = &mut *loading else {
+            return;
+        };
+        // A copy (a few certificates, or a system bundle given as
+        // SSL_CERT_FILE): if no thread can be had, the first check builds the
+        // verifier from the originals.
+        let extra = extra.as_ref().map(|e| ExtraRoots {
+            path: e.path.clone(),
+            certs: e.certs.clone(),
+        });
+        let provider = Arc::clone(&self.provider);
+        let (sender, receiver) = mpsc::sync_channel(1);
+        let spawned = std::thread::Builder::new()
+            .name("tls-roots".into())
+            .spawn(move || {
+                let _ = sender.send(build(provider, extra));
+            });
+        if spawned.is_ok() {
+            *loading = Loading::Started(receiver);
         }
     }
 
-    /// The verifier, waiting for the thread building it the first time.
+    /// The verifier, waiting (at most `limit`) for the thread building it
+    /// the first time.
     fn verifier(&self) -> Result<&Verifier, rustls::Error> {
         let loaded = self.loaded.get_or_init(|| {
-            let built = match std::mem::replace(&mut *self.loading(), Loading::Taken) {
-                Loading::Started(handle) => handle.join().unwrap_or_else(|_| {
-                    Err(rustls::Error::General(
-                        "the thread loading them failed".into(),
-                    ))
+            // Taken out first, so that the lock is not held while waiting.
+            let state = std::mem::replace(&mut *self.loading(), Loading::Taken);
+            let built = match state {
+                Loading::Started(receiver) => match receiver.recv_timeout(self.limit) {
+                    Ok(built) => built,
+                    Err(RecvTimeoutError::Timeout) => {
+                        Err(RootsUnavailable::TooSlow { limit: self.limit })
+                    }
+                    Err(RecvTimeoutError::Disconnected) => Err(RootsUnavailable::System {
+                        problem: "the thread loading them stopped".into(),
+                    }),
+                },
+                Loading::NotStarted(extra) => build(Arc::clone(&self.provider), extra),
+                Loading::Taken => Err(RootsUnavailable::System {
+                    problem: "an earlier attempt to load them failed".into(),
                 }),
-                Loading::NotStarted(extra_roots) => {
-                    Verifier::new_with_extra_roots(extra_roots, Arc::clone(&self.provider))
-                }
-                Loading::Taken => Err(rustls::Error::General(
-                    "an earlier attempt to load them failed".into(),
-                )),
             };
-            built.map_err(|e| {
-                rustls::Error::General(format!(
-                    "could not load this computer's trusted certificate authorities ({e}); \
-                     install them (Debian: ca-certificates) or give --ca-bundle FILE"
-                ))
-            })
+            built.map_err(|e| rustls::Error::Other(OtherError(Arc::new(e))))
         });
         loaded.as_ref().map_err(Clone::clone)
     }
@@ -188,24 +274,46 @@ impl ServerCertVerifier for LoadedInBackground {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_bundle_without_certificates_is_empty_and_garbage_is_refused() {
-        assert_eq!(parse_pem_bundle(b"not a certificate\n").unwrap(), vec![]);
-        let broken = b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
-        assert!(parse_pem_bundle(broken).is_err());
-        let not_x509 = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
-        assert!(parse_pem_bundle(not_x509).is_err());
+    fn provider() -> Arc<CryptoProvider> {
+        Arc::new(rustls::crypto::ring::default_provider())
     }
 
     #[test]
-    fn the_schemes_are_known_before_the_roots_are_loaded() {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = LoadedInBackground::new(Arc::clone(&provider), vec![]);
+    fn a_bundle_without_certificates_is_empty_and_broken_pem_is_refused() {
+        assert_eq!(parse_pem_bundle(b"not a certificate\n").unwrap(), vec![]);
+        let broken = b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+        assert!(parse_pem_bundle(broken).is_err());
+    }
+
+    #[test]
+    fn a_bundle_certificate_that_is_not_x509_is_named_with_its_file() {
+        let not_x509 = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let certs = parse_pem_bundle(not_x509).unwrap();
+        let extra = ExtraRoots {
+            path: PathBuf::from("/tmp/corp-ca.pem"),
+            certs,
+        };
+        let err = build(provider(), Some(extra)).unwrap_err();
+        assert!(
+            matches!(&err, RootsUnavailable::BadBundle { path, .. } if path.ends_with("corp-ca.pem")),
+            "{err}"
+        );
+        assert!(
+            err.to_string().starts_with("/tmp/corp-ca.pem (--ca-bundle"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_schemes_are_the_platform_verifiers_and_asking_starts_the_loading() {
+        let verifier = LoadedInBackground::new(provider(), None, Duration::from_secs(10));
+        assert!(matches!(*verifier.loading(), Loading::NotStarted(_)));
+        let platform = Verifier::new(provider()).expect("this computer's CA store");
         assert_eq!(
             verifier.supported_verify_schemes(),
-            provider
-                .signature_verification_algorithms
-                .supported_schemes()
+            platform.supported_verify_schemes()
         );
+        assert!(matches!(*verifier.loading(), Loading::Started(_)));
+        assert!(verifier.verifier().is_ok());
     }
 }

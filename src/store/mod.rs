@@ -199,7 +199,7 @@ impl SecretStore {
     }
 
     /// Cache `token` for `profile`, bound to `binding`. A token that cannot
-    /// be cached (too long, or with a space or line break) is not: `Ok(false)`.
+    /// be cached (too long, or not a well-formed bearer token) is not: `Ok(false)`.
     pub(crate) fn set_cached_token(
         &self,
         storage: SecretStorage,

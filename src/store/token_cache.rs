@@ -17,12 +17,10 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::credentials::ClientSecret;
-use crate::servicetitan::jwt;
+use crate::servicetitan::{self, jwt};
 
 /// The format version of every entry (others are ignored).
 const VERSION: u32 = 3;
-/// Longer tokens are not cached (ServiceTitan's are about 1 KiB).
-pub(crate) const MAX_CACHED_TOKEN_BYTES: usize = 16 * 1024;
 
 /// What a cached token is bound to.
 pub(crate) struct Binding<'a> {
@@ -47,9 +45,16 @@ struct Entry<T> {
     token: T,
 }
 
-/// The entry for `token`, or `None` when it is empty or too long to cache.
+/// Whether `token` may be cached: a well-formed bearer token of a sane
+/// length, so that no escape sequence, line break or shell syntax can come
+/// back out of the cache.
+fn cacheable(token: &str) -> bool {
+    servicetitan::is_well_formed_token(token)
+}
+
+/// The entry for `token`, or `None` when it cannot be cached ([`cacheable`]).
 pub(crate) fn seal(binding: &Binding, token: &str, expires_at: u64) -> Option<Zeroizing<String>> {
-    if token.is_empty() || token.len() > MAX_CACHED_TOKEN_BYTES {
+    if !cacheable(token) {
         return None;
     }
     let expires_at = capped_by_claim(token, expires_at);
@@ -60,7 +65,13 @@ pub(crate) fn seal(binding: &Binding, token: &str, expires_at: u64) -> Option<Ze
         tag: URL_SAFE_NO_PAD.encode(tag.as_ref()),
         token,
     };
-    serde_json::to_string(&entry).ok().map(Zeroizing::new)
+    // Written into a buffer that is zeroed on drop and large enough from the
+    // start, so that no reallocation leaves a copy of the token behind.
+    let mut json = Zeroizing::new(Vec::with_capacity(token.len() + 256));
+    serde_json::to_writer(&mut *json, &entry).ok()?;
+    String::from_utf8(std::mem::take(&mut *json))
+        .ok()
+        .map(Zeroizing::new)
 }
 
 /// The token in `entry` if it was sealed for `binding` (same token URL,
@@ -69,7 +80,7 @@ pub(crate) fn seal(binding: &Binding, token: &str, expires_at: u64) -> Option<Ze
 pub(crate) fn open(binding: &Binding, entry: &str) -> Option<CachedToken> {
     let entry: Entry<String> = serde_json::from_str(entry).ok()?;
     let token = Zeroizing::new(entry.token);
-    if entry.version != VERSION || token.is_empty() || token.len() > MAX_CACHED_TOKEN_BYTES {
+    if entry.version != VERSION || !cacheable(&token) {
         return None;
     }
     let tag = URL_SAFE_NO_PAD.decode(&entry.tag).ok()?;
@@ -200,21 +211,34 @@ mod tests {
     }
 
     #[test]
-    fn empty_and_oversized_tokens_are_not_cached_and_any_other_text_round_trips() {
+    fn only_well_formed_tokens_are_cached_or_served() {
         let s = secret("cs1.right");
         let binding = Binding {
             token_url: URL,
             client_id: "cid.a",
             client_secret: &s,
         };
-        for token in ["", &"x".repeat(MAX_CACHED_TOKEN_BYTES + 1)] {
-            assert!(seal(&binding, token, 1).is_none());
+        let bad = ["", "a b", "a\nb", "\u{1b}[31m", "x;rm -rf ~"];
+        let too_long = "x".repeat(servicetitan::MAX_TOKEN_CHARS + 1);
+        for token in bad.iter().copied().chain([too_long.as_str()]) {
+            assert!(seal(&binding, token, 1).is_none(), "{token:?}");
         }
-        for token in ["a b", "a\nb\"c\\", "\u{1b}[31m"] {
-            let entry = seal(&binding, token, 2_000_000_000).unwrap();
-            assert!(!entry.contains('\n'), "one line: {}", entry.as_str());
-            let opened = open(&binding, &entry).unwrap();
-            assert_eq!(opened.token.expose_secret(), token);
+        // An entry that carries one (sealed with the secret by someone
+        // else) is not served either.
+        for token in bad {
+            let tag = hmac::sign(&key(&binding), &message(&binding, 2_000_000_000, token));
+            let entry = serde_json::json!({
+                "version": VERSION,
+                "expires_at": 2_000_000_000u64,
+                "tag": URL_SAFE_NO_PAD.encode(tag.as_ref()),
+                "token": token,
+            })
+            .to_string();
+            assert!(open(&binding, &entry).is_none(), "{token:?}");
         }
+        let entry = seal(&binding, "eyJ.a-b_c~d+e/f==", 2_000_000_000).unwrap();
+        assert!(!entry.contains('\n'), "one line: {}", entry.as_str());
+        let opened = open(&binding, &entry).unwrap();
+        assert_eq!(opened.token.expose_secret(), "eyJ.a-b_c~d+e/f==");
     }
 }

@@ -225,8 +225,8 @@ mod tests {
         else {
             panic!("not a rows error");
         };
-        let lines: Vec<Option<u64>> = problems.iter().map(|p| p.line).collect();
-        assert_eq!(lines, [Some(5), Some(5)], "{problems:?}");
+        let lines: Vec<u64> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [5, 5], "{problems:?}");
         assert_eq!(problems[0].problem, "profile \"a\" is also on line 2");
         assert!(problems[1].problem.starts_with("environment is empty"));
     }
