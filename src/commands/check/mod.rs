@@ -250,36 +250,57 @@ fn mark_verified(
     targets: &[Target],
     reports: &[Report],
 ) {
-    let passed: Vec<(&str, &Profile, &ClientSecret)> = resolved
+    let passed: Vec<Passed<'_>> = resolved
         .iter()
         .zip(targets)
         .zip(reports)
         .filter(|(_, report)| report.ok && report.secret_storage != SecretSource::Env)
-        .filter_map(|((r, target), _)| {
-            let stored = r.stored.as_ref().filter(|p| !p.verified)?;
-            let credentials = target.job.as_ref().ok()?;
-            // Passing against another server proves nothing about the stored one.
-            let own =
-                |given: &Option<String>, saved: &Option<String>| given.is_none() || given == saved;
-            let same_server = own(&ctx.global.auth_url, &stored.auth_url)
-                && own(&ctx.global.api_url, &stored.api_url);
-            let all_stored = [&r.environment.source, &r.tenant_id.source]
-                .into_iter()
-                .chain([&r.app_key.source, &r.client_id.source])
-                .all(|source| *source == Source::Config);
-            (all_stored && same_server).then_some((
-                r.profile.value.as_str(),
-                stored,
-                &credentials.client_secret,
-            ))
-        })
+        .filter_map(|((r, target), _)| proves_unverified(ctx, r, target))
         .collect();
     if passed.is_empty() {
         return;
     }
-    let marked = config_store.lock().and_then(|lock| {
-        // Only if nobody changed the profile, or its secret, since it was
-        // read: under the lock no `init` can change either meanwhile.
+    if let Err(err) = record_verified(config_store, secrets, &passed) {
+        ctx.ui.warn(&format!(
+            "could not record the passed check in the config: {err}"
+        ));
+    }
+}
+
+/// A passed profile to mark verified: its name, its stored values and the
+/// secret it passed with.
+type Passed<'a> = (&'a str, &'a Profile, &'a ClientSecret);
+
+/// The passed check of `r` (as `target`), when it proves a profile saved
+/// unverified: every value came from the config and it was checked against
+/// the profile's own server.
+fn proves_unverified<'a>(ctx: &Context, r: &'a Resolved, target: &'a Target) -> Option<Passed<'a>> {
+    let stored = r.stored.as_ref().filter(|p| !p.verified)?;
+    let credentials = target.job.as_ref().ok()?;
+    // Passing against another server proves nothing about the stored one.
+    let own = |given: &Option<String>, saved: &Option<String>| given.is_none() || given == saved;
+    let same_server =
+        own(&ctx.global.auth_url, &stored.auth_url) && own(&ctx.global.api_url, &stored.api_url);
+    let all_stored = [&r.environment.source, &r.tenant_id.source]
+        .into_iter()
+        .chain([&r.app_key.source, &r.client_id.source])
+        .all(|source| *source == Source::Config);
+    (all_stored && same_server).then_some((
+        r.profile.value.as_str(),
+        stored,
+        &credentials.client_secret,
+    ))
+}
+
+/// Mark the `passed` profiles verified in the config, each only if nobody
+/// changed it, or its secret, since it was read: under the lock no `init`
+/// can change either meanwhile.
+fn record_verified(
+    config_store: &ConfigStore,
+    secrets: &SecretStore,
+    passed: &[Passed<'_>],
+) -> Result<()> {
+    config_store.lock().and_then(|lock| {
         let unchanged: Vec<(&str, &Profile)> = passed
             .iter()
             .filter(|(name, checked, secret)| {
@@ -301,12 +322,7 @@ fn mark_verified(
             }
             Ok(())
         })
-    });
-    if let Err(err) = marked {
-        ctx.ui.warn(&format!(
-            "could not record the passed check in the config: {err}"
-        ));
-    }
+    })
 }
 
 fn secret_source(resolved: &Resolved, all: bool) -> SecretSource {
