@@ -14,8 +14,11 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::Context;
 use crate::cli::CredentialArgs;
+use crate::credentials::ClientSecret;
+use crate::environment::Endpoints;
 use crate::error::{Error, ExitStatus, Result};
 use crate::resolve::Resolved;
+use crate::servicetitan::http::Transport;
 use crate::servicetitan::{ServiceTitan, TokenOutcome};
 use crate::store::SecretStore;
 use crate::store::token_cache::{self, Binding};
@@ -69,88 +72,160 @@ pub(crate) fn access_token(
     secrets: &SecretStore,
     fresh: bool,
 ) -> Result<SecretString> {
-    let profile = &resolved.profile.value;
     let endpoints = ctx.endpoints(resolved.environment.value, resolved.stored.as_ref())?;
-    let token_url = endpoints.token_url.to_string();
-    let cacheable = !resolved.is_ephemeral();
-    let runtime = ctx.runtime()?;
-    let (secret, cached, transport) = std::thread::scope(|scope| {
-        let (read_tx, read_rx) = tokio::sync::oneshot::channel::<()>();
-        let secret = scope.spawn(move || {
-            let secret = resolved.require_secret(secrets);
-            let _ = read_tx.send(());
-            secret
-        });
-        let raw_entry =
-            (cacheable && !fresh).then(|| secrets.cached_token_entry(resolved.storage, profile));
-        let may_hit = matches!(&raw_entry, Some(Ok(Some(_))));
-        // No entry at all: a request is certain, so set HTTPS up and open the
-        // connection to the token host meanwhile (a cached token connects to
-        // nothing).
-        let transport = (!may_hit).then(|| {
-            let transport = ctx.transport().map(Arc::new);
-            if let Ok(transport) = &transport {
-                runtime.block_on(async {
-                    transport.connect_early(&[&endpoints.token_url]).await;
-                    let _ = read_rx.await;
-                });
-            }
-            transport
-        });
-        let secret = secret.join().unwrap_or_else(|_| {
-            Err(Error::Other(
-                "could not read the Client Secret: the thread failed".into(),
-            ))
-        });
-        (secret, raw_entry, transport)
-    });
-    let secret = secret?;
+    let run = TokenRun {
+        ctx,
+        resolved,
+        secrets,
+        token_url: endpoints.token_url.to_string(),
+        cacheable: !resolved.is_ephemeral(),
+        runtime: ctx.runtime()?,
+    };
+    let reads = run.read_secret_and_cache(&endpoints, fresh);
+    let secret = reads.secret?;
     let binding = Binding {
-        token_url: &token_url,
+        token_url: &run.token_url,
         client_id: &resolved.client_id.value,
         client_secret: &secret,
     };
-    if let Some(token) = usable_cached_token(ctx, &binding, cached) {
+    if let Some(token) = usable_cached_token(ctx, &binding, reads.cached) {
         return Ok(token);
     }
-    let transport = match transport {
+    let transport = match reads.transport {
         Some(transport) => transport?,
         None => Arc::new(ctx.transport()?),
     };
-    let credentials = resolved.credentials(secret);
-    let client = ServiceTitan::new(transport, endpoints);
-    let outcome = runtime
-        .block_on(client.request_token(&credentials.client_id, &credentials.client_secret))?;
-    match outcome {
-        TokenOutcome::Issued(token) => {
-            // Never past the token's own expiry, whatever expires_in said.
-            let expires_at = token_cache::capped_by_claim(
-                token.expose(),
-                now().saturating_add(token.expires_in.as_secs()),
-            );
-            if cacheable {
-                let binding = Binding {
-                    token_url: &token_url,
-                    client_id: &credentials.client_id,
-                    client_secret: &credentials.client_secret,
-                };
-                cache_token(ctx, secrets, resolved, &binding, token.expose(), expires_at);
+    run.request_new_token(ServiceTitan::new(transport, endpoints), secret)
+}
+
+/// One token request: the profile, its store and what every step needs.
+struct TokenRun<'a> {
+    ctx: &'a Context,
+    resolved: &'a Resolved,
+    secrets: &'a SecretStore,
+    /// The token endpoint, as a cached token is bound to it.
+    token_url: String,
+    /// Whether a token may be kept (stored profiles only).
+    cacheable: bool,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// What is read before the token is chosen: the Client Secret, the cache
+/// entry (unless `--fresh` or an ephemeral profile) and, when no entry
+/// could serve, HTTPS set up with the token host already connected.
+struct FirstReads {
+    secret: Result<ClientSecret>,
+    cached: Option<Result<Option<zeroize::Zeroizing<String>>>>,
+    transport: Option<Result<Arc<Transport>>>,
+}
+
+impl TokenRun<'_> {
+    /// Read the secret on its own thread while this one reads the cache
+    /// entry and, when there is none, sets HTTPS up and connects the token
+    /// host, waiting for the secret.
+    fn read_secret_and_cache(&self, endpoints: &Endpoints, fresh: bool) -> FirstReads {
+        let (ctx, resolved, secrets) = (self.ctx, self.resolved, self.secrets);
+        let profile = &resolved.profile.value;
+        std::thread::scope(|scope| {
+            let (read_tx, read_rx) = tokio::sync::oneshot::channel::<()>();
+            let secret = scope.spawn(move || {
+                let secret = resolved.require_secret(secrets);
+                let _ = read_tx.send(());
+                secret
+            });
+            let raw_entry = (self.cacheable && !fresh)
+                .then(|| secrets.cached_token_entry(resolved.storage, profile));
+            let may_hit = matches!(&raw_entry, Some(Ok(Some(_))));
+            // No entry at all: a request is certain, so set HTTPS up and open the
+            // connection to the token host meanwhile (a cached token connects to
+            // nothing).
+            let transport = (!may_hit).then(|| {
+                let transport = ctx.transport().map(Arc::new);
+                if let Ok(transport) = &transport {
+                    self.runtime.block_on(async {
+                        transport.connect_early(&[&endpoints.token_url]).await;
+                        let _ = read_rx.await;
+                    });
+                }
+                transport
+            });
+            let secret = secret.join().unwrap_or_else(|_| {
+                Err(Error::Other(
+                    "could not read the Client Secret: the thread failed".into(),
+                ))
+            });
+            FirstReads {
+                secret,
+                cached: raw_entry,
+                transport,
             }
-            Ok(SecretString::from(token.expose().to_string()))
-        }
-        TokenOutcome::Rejected {
-            status,
-            error,
-            description,
-        } => Err(Error::CredentialsRejected {
-            profile: profile.to_string(),
-            status,
-            problem: rejection_message(
-                resolved.environment.value,
+        })
+    }
+
+    /// Ask the token endpoint for a new token with `secret`; keep it in the
+    /// cache when the profile is stored.
+    fn request_new_token(
+        &self,
+        client: ServiceTitan,
+        secret: ClientSecret,
+    ) -> Result<SecretString> {
+        let credentials = self.resolved.credentials(secret);
+        let outcome = self
+            .runtime
+            .block_on(client.request_token(&credentials.client_id, &credentials.client_secret))?;
+        match outcome {
+            TokenOutcome::Issued(token) => {
+                // Never past the token's own expiry, whatever expires_in said.
+                let expires_at = token_cache::capped_by_claim(
+                    token.expose(),
+                    now().saturating_add(token.expires_in.as_secs()),
+                );
+                if self.cacheable {
+                    let binding = Binding {
+                        token_url: &self.token_url,
+                        client_id: &credentials.client_id,
+                        client_secret: &credentials.client_secret,
+                    };
+                    self.cache_token(&binding, token.expose(), expires_at);
+                }
+                Ok(SecretString::from(token.expose().to_string()))
+            }
+            TokenOutcome::Rejected {
                 status,
-                &server_said(error, description),
-            ),
-        }),
+                error,
+                description,
+            } => Err(Error::CredentialsRejected {
+                profile: self.resolved.profile.value.to_string(),
+                status,
+                problem: rejection_message(
+                    self.resolved.environment.value,
+                    status,
+                    &server_said(error, description),
+                ),
+            }),
+        }
+    }
+
+    /// Keep a new token in the profile's cache; a failure is only a warning
+    /// (the token works).
+    fn cache_token(&self, binding: &Binding, token: &str, expires_at: u64) {
+        match self.secrets.set_cached_token(
+            self.resolved.storage,
+            &self.resolved.profile.value,
+            binding,
+            token,
+            expires_at,
+        ) {
+            Ok(true) => {}
+            Ok(false) => self
+                .ctx
+                .ui
+                .verbose_line("the token has a form that is not cached"),
+            Err(err) => self
+                .ctx
+                .ui
+                .warn(&format!("the token works but could not be cached: {err}")),
+        }
     }
 }
 
@@ -184,33 +259,6 @@ fn usable_cached_token(
         Some(Ok(None)) | None => {}
     }
     None
-}
-
-/// Keep a new token in the profile's cache; a failure is only a warning
-/// (the token works).
-fn cache_token(
-    ctx: &Context,
-    secrets: &SecretStore,
-    resolved: &Resolved,
-    binding: &Binding,
-    token: &str,
-    expires_at: u64,
-) {
-    match secrets.set_cached_token(
-        resolved.storage,
-        &resolved.profile.value,
-        binding,
-        token,
-        expires_at,
-    ) {
-        Ok(true) => {}
-        Ok(false) => ctx
-            .ui
-            .verbose_line("the token has a form that is not cached"),
-        Err(err) => ctx
-            .ui
-            .warn(&format!("the token works but could not be cached: {err}")),
-    }
 }
 
 fn now() -> u64 {

@@ -19,6 +19,8 @@ use probe::{Probe, check_scopes};
 use refusal::{OtherAnswer, Refusal, network_failure, refused};
 pub(crate) use refusal::{rejection_message, server_said};
 
+use std::ops::ControlFlow;
+
 use serde::Serialize;
 
 use crate::credentials::{Credentials, Field};
@@ -181,20 +183,23 @@ pub(crate) async fn verify(
     credentials: &Credentials,
     required: &[Requirement],
 ) -> Verification {
-    let Plan {
-        environment,
-        client,
-        other,
-        auto,
-        ui,
-    } = plan;
-    let first = client
+    let environment = plan.environment;
+    let first = plan
+        .client
         .request_token(&credentials.client_id, &credentials.client_secret)
         .await;
     let refusal = match first {
         Ok(TokenOutcome::Issued(token)) => {
-            let found = auto.then_some(environment);
-            return with_token(&client, environment, found, token, credentials, required).await;
+            let found = plan.auto.then_some(environment);
+            return with_token(
+                &plan.client,
+                environment,
+                found,
+                token,
+                credentials,
+                required,
+            )
+            .await;
         }
         Ok(TokenOutcome::Rejected {
             status,
@@ -203,45 +208,77 @@ pub(crate) async fn verify(
         }) => Refusal::new(status, error, description),
         Err(err) => return network_failure(environment, &err, required),
     };
-
-    // Refused: ask the other environment once (400/401 are the refusals of
-    // credentials; anything else is not about where they belong).
-    let answer = match (&other, refusal.status) {
-        (Err(why), 400 | 401) => {
-            ui.verbose_line(why);
-            OtherAnswer::NotAsked(why.clone())
+    match plan.ask_other(refusal.status, credentials, required).await {
+        ControlFlow::Break(verification) => verification,
+        ControlFlow::Continue(answer) => {
+            refused(environment, plan.auto, &refusal, answer, required)
         }
-        (Ok(other_client), 400 | 401) => {
-            match other_client
-                .request_token(&credentials.client_id, &credentials.client_secret)
-                .await
-            {
-                Ok(TokenOutcome::Issued(token)) if auto => {
-                    return with_token(
+    }
+}
+
+impl Plan {
+    /// The first environment refused with `status`: ask the other one once
+    /// (400/401 are the refusals of credentials; anything else is not about
+    /// where they belong). Breaks with the whole verification when, for
+    /// `auto`, the other environment issues a token.
+    async fn ask_other(
+        &self,
+        status: u16,
+        credentials: &Credentials,
+        required: &[Requirement],
+    ) -> ControlFlow<Verification, OtherAnswer> {
+        match (&self.other, status) {
+            (Err(why), 400 | 401) => {
+                self.ui.verbose_line(why);
+                ControlFlow::Continue(OtherAnswer::NotAsked(why.clone()))
+            }
+            (Ok(other_client), 400 | 401) => {
+                self.other_verdict(other_client, credentials, required)
+                    .await
+            }
+            (_, status) => ControlFlow::Continue(OtherAnswer::NotAsked(format!(
+                "HTTP {status} from a token endpoint is not a verdict on the Client ID / Secret"
+            ))),
+        }
+    }
+
+    /// Ask `other_client` (the other environment) for a token with the same
+    /// values; for `auto` a token issued there is verified in full.
+    async fn other_verdict(
+        &self,
+        other_client: &ServiceTitan,
+        credentials: &Credentials,
+        required: &[Requirement],
+    ) -> ControlFlow<Verification, OtherAnswer> {
+        let answer = match other_client
+            .request_token(&credentials.client_id, &credentials.client_secret)
+            .await
+        {
+            Ok(TokenOutcome::Issued(token)) if self.auto => {
+                let other = self.environment.other();
+                return ControlFlow::Break(
+                    with_token(
                         other_client,
-                        environment.other(),
-                        Some(environment.other()),
+                        other,
+                        Some(other),
                         token,
                         credentials,
                         required,
                     )
-                    .await;
-                }
-                // The token proves where the values belong; it is not used.
-                Ok(TokenOutcome::Issued(_)) => OtherAnswer::Accepted,
-                Ok(TokenOutcome::Rejected {
-                    status,
-                    error,
-                    description,
-                }) => OtherAnswer::RefusedToo(Refusal::new(status, error, description)),
-                Err(err) => OtherAnswer::Failed(err),
+                    .await,
+                );
             }
-        }
-        (_, status) => OtherAnswer::NotAsked(format!(
-            "HTTP {status} from a token endpoint is not a verdict on the Client ID / Secret"
-        )),
-    };
-    refused(environment, auto, &refusal, answer, required)
+            // The token proves where the values belong; it is not used.
+            Ok(TokenOutcome::Issued(_)) => OtherAnswer::Accepted,
+            Ok(TokenOutcome::Rejected {
+                status,
+                error,
+                description,
+            }) => OtherAnswer::RefusedToo(Refusal::new(status, error, description)),
+            Err(err) => OtherAnswer::Failed(err),
+        };
+        ControlFlow::Continue(answer)
+    }
 }
 
 /// A token was issued (by `environment`): check its tenant, probe the API on

@@ -54,56 +54,16 @@ pub(super) fn refused(
     answer: OtherAnswer,
     required: &[Requirement],
 ) -> Verification {
-    let other = environment.other();
     let mut suspects = vec![Field::ClientSecret, Field::ClientId];
     let mut detected = None;
-    let message = match (auto, answer) {
-        (_, OtherAnswer::Accepted) => {
+    let message = match answer {
+        OtherAnswer::Accepted => {
             suspects.clear();
-            detected = Some(other);
-            format!(
-                "the {environment} token endpoint refused the Client ID / Client Secret \
-                 ({}), but the {other} token endpoint accepted them: these credentials belong \
-                 to the {other} environment; the profile says {environment}. Use them with \
-                 --environment {other} (in `st-setup init`, choose \"Switch to {other}\").",
-                refusal.http()
-            )
+            detected = Some(environment.other());
+            belongs_to_other(environment, refusal)
         }
-        (true, OtherAnswer::RefusedToo(second)) => format!(
-            "neither environment accepted the Client ID / Client Secret: {environment} refused \
-             them ({}) and {other} refused them too ({}). One of them is mistyped, or the secret \
-             was regenerated. {COPY_AGAIN}",
-            refusal.http(),
-            second.http()
-        ),
-        (false, OtherAnswer::RefusedToo(second)) => format!(
-            "ServiceTitan refused the Client ID / Client Secret ({}). The {other} environment \
-             refused them too ({}), so they do not belong to the other environment: one of them \
-             is mistyped, or the secret was regenerated. {COPY_AGAIN}",
-            refusal.http(),
-            second.http()
-        ),
-        (auto, answer) => {
-            let asked = match answer {
-                OtherAnswer::Failed(err) => {
-                    format!(" (could not ask the {other} environment: {err})")
-                }
-                OtherAnswer::NotAsked(why) if auto => format!(" ({why})"),
-                _ => String::new(),
-            };
-            if auto {
-                format!(
-                    "the {environment} token endpoint refused the Client ID / Client Secret ({}){asked}, \
-                     so st-setup could not find out their environment. {COPY_AGAIN}",
-                    refusal.http()
-                )
-            } else {
-                format!(
-                    "{}{asked}",
-                    rejection_message(environment, refusal.status, &refusal.said)
-                )
-            }
-        }
+        OtherAnswer::RefusedToo(second) => refused_by_both(environment, auto, refusal, &second),
+        answer => unanswered(environment, auto, refusal, answer),
     };
     let mut verification = Verification::without_token(
         environment,
@@ -114,6 +74,75 @@ pub(super) fn refused(
     );
     verification.detected_environment = detected;
     verification
+}
+
+/// `environment` refused the values and the other environment accepted them.
+fn belongs_to_other(environment: Environment, refusal: &Refusal) -> String {
+    let other = environment.other();
+    format!(
+        "the {environment} token endpoint refused the Client ID / Client Secret \
+         ({}), but the {other} token endpoint accepted them: these credentials belong \
+         to the {other} environment; the profile says {environment}. Use them with \
+         --environment {other} (in `st-setup init`, choose \"Switch to {other}\").",
+        refusal.http()
+    )
+}
+
+/// Both environments refused the values (`second` is the other's refusal).
+fn refused_by_both(
+    environment: Environment,
+    auto: bool,
+    refusal: &Refusal,
+    second: &Refusal,
+) -> String {
+    let other = environment.other();
+    if auto {
+        format!(
+            "neither environment accepted the Client ID / Client Secret: {environment} refused \
+             them ({}) and {other} refused them too ({}). One of them is mistyped, or the secret \
+             was regenerated. {COPY_AGAIN}",
+            refusal.http(),
+            second.http()
+        )
+    } else {
+        format!(
+            "ServiceTitan refused the Client ID / Client Secret ({}). The {other} environment \
+             refused them too ({}), so they do not belong to the other environment: one of them \
+             is mistyped, or the secret was regenerated. {COPY_AGAIN}",
+            refusal.http(),
+            second.http()
+        )
+    }
+}
+
+/// `environment` refused the values and the other environment gave no
+/// verdict: it was not asked (why, for `auto`) or could not be.
+fn unanswered(
+    environment: Environment,
+    auto: bool,
+    refusal: &Refusal,
+    answer: OtherAnswer,
+) -> String {
+    let other = environment.other();
+    let asked = match answer {
+        OtherAnswer::Failed(err) => {
+            format!(" (could not ask the {other} environment: {err})")
+        }
+        OtherAnswer::NotAsked(why) if auto => format!(" ({why})"),
+        _ => String::new(),
+    };
+    if auto {
+        format!(
+            "the {environment} token endpoint refused the Client ID / Client Secret ({}){asked}, \
+             so st-setup could not find out their environment. {COPY_AGAIN}",
+            refusal.http()
+        )
+    } else {
+        format!(
+            "{}{asked}",
+            rejection_message(environment, refusal.status, &refusal.said)
+        )
+    }
 }
 
 /// Why a token request was refused when nothing more is known, in words

@@ -54,26 +54,40 @@ impl Wizard<'_> {
                 Repair::SwitchEnvironment(to) => environment = Some(to),
                 Repair::Retry => {}
                 Repair::SaveAnyway => {
-                    if environment.is_none() {
-                        // "Not sure", and neither environment said: a guess, said so.
-                        ui.warn(&format!(
-                            "neither environment accepted these values, so the environment is \
-                             not known: saving as {} (change it with `st-setup init --profile \
-                             {profile} --environment {}`).",
-                            verification.environment,
-                            verification.environment.other()
-                        ));
-                    }
-                    let environment = environment.unwrap_or(verification.environment);
-                    ui.warn(&format!(
-                        "saving profile {profile:?} UNVERIFIED: ServiceTitan did not accept these values. \
-                         Run `st-setup check --profile {profile}` once the problem is fixed."
-                    ));
-                    return Ok(self.unverified(profile, environment, credentials));
+                    return Ok(self.save_anyway(profile, environment, &verification, credentials));
                 }
                 Repair::Quit => return Err(Error::Interrupted),
             }
         }
+    }
+
+    /// The user chose to save values ServiceTitan did not accept: say so
+    /// (and that the environment is a guess when neither environment
+    /// answered), then collect them as unverified.
+    fn save_anyway(
+        &self,
+        profile: String,
+        environment: Option<Environment>,
+        verification: &Verification,
+        credentials: Credentials,
+    ) -> Collected {
+        let ui = self.ui;
+        if environment.is_none() {
+            // "Not sure", and neither environment said: a guess, said so.
+            ui.warn(&format!(
+                "neither environment accepted these values, so the environment is \
+                 not known: saving as {} (change it with `st-setup init --profile \
+                 {profile} --environment {}`).",
+                verification.environment,
+                verification.environment.other()
+            ));
+        }
+        let environment = environment.unwrap_or(verification.environment);
+        ui.warn(&format!(
+            "saving profile {profile:?} UNVERIFIED: ServiceTitan did not accept these values. \
+             Run `st-setup check --profile {profile}` once the problem is fixed."
+        ));
+        self.unverified(profile, environment, credentials)
     }
 
     /// Show the summary and collect the values to save as unverified.

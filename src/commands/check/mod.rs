@@ -1,13 +1,12 @@
 //! `st-setup check`: re-verify stored (or environment-only) credentials with
 //! the same steps as `init` (token, tenant, API call, scopes), one profile or all of them concurrently.
 
-use std::sync::Arc;
-
+mod read_and_verify;
 mod report;
 
 use clap::Args;
 
-use crate::batch::{self, Job, JobsArgs, ProfileFilter};
+use crate::batch::{self, JobsArgs, ProfileFilter};
 use crate::cli::Context;
 use crate::cli::CredentialArgs;
 use crate::credentials::{ClientSecret, Credentials};
@@ -19,6 +18,7 @@ use crate::resolve::{Resolved, Source, missing_secret};
 use crate::scopes::{self, RequireArgs, Requirement};
 use crate::store::config::{Config, ConfigStore, Profile};
 use crate::store::{SecretSource, SecretStore};
+use read_and_verify::read_and_verify;
 use report::{Report, print_reports, reports};
 
 const AFTER_HELP: &str = "\
@@ -112,98 +112,6 @@ pub(crate) fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
     print_reports(ctx, &args, &reports)?;
     Ok(batch::worst(reports.iter().map(|r| r.status)))
 }
-
-/// Read each profile's secret on a thread while the HTTP client is set up
-/// (loading the platform's trust store takes about as long) and the
-/// connections to every token host and API host are opened; each profile is
-/// verified as soon as its secret is read, at most `limit` at once, so that
-/// with many profiles reading the keyring and asking ServiceTitan overlap
-/// instead of adding up. Returns the targets, their verifications (`None`
-/// where none ran) and the profiles whose plan could not be made.
-fn read_and_verify(
-    ctx: &Context,
-    runtime: &tokio::runtime::Runtime,
-    resolved: &[Resolved],
-    early: &[&url::Url],
-    read_target: impl Fn(&Resolved) -> Target + Sync,
-    limit: usize,
-) -> Result<ReadAndVerified> {
-    let (sender, arriving) = tokio::sync::mpsc::unbounded_channel::<(usize, Target)>();
-    std::thread::scope(|scope| {
-        let reader = scope.spawn(|| {
-            for (index, r) in resolved.iter().enumerate() {
-                if sender.send((index, read_target(r))).is_err() {
-                    break;
-                }
-            }
-            drop(sender);
-        });
-        let transport = ctx.transport().map(Arc::new);
-        let mut arriving = arriving;
-        let mut targets: Vec<Option<Target>> = resolved.iter().map(|_| None).collect();
-        let mut plan_failures: Vec<(usize, Error)> = Vec::new();
-        let verifications = match &transport {
-            Ok(transport) => runtime.block_on(async {
-                transport.connect_early(early).await;
-                let (jobs, queued) = tokio::sync::mpsc::unbounded_channel();
-                let verifying = batch::verify_arriving(queued, resolved.len(), limit, ctx.ui);
-                let feeding = async {
-                    while let Some((index, target)) = arriving.recv().await {
-                        let job = target.job.as_ref().ok().and_then(|credentials| {
-                            let stored = resolved[index].stored.as_ref();
-                            match crate::commands::verification::plan(
-                                ctx,
-                                transport,
-                                Some(target.environment),
-                                stored,
-                            ) {
-                                Ok(plan) => Some(Job {
-                                    plan,
-                                    credentials: credentials.clone(),
-                                    required: target.required.clone(),
-                                }),
-                                Err(err) => {
-                                    plan_failures.push((index, err));
-                                    None
-                                }
-                            }
-                        });
-                        targets[index] = Some(target);
-                        let _ = jobs.send((index, job));
-                    }
-                    drop(jobs);
-                };
-                let ((), verifications) = tokio::join!(feeding, verifying);
-                verifications
-            }),
-            Err(_) => {
-                // No HTTP client: read the secrets all the same (their
-                // problems are reported too), verify nothing.
-                while let Some((index, target)) = arriving.blocking_recv() {
-                    targets[index] = Some(target);
-                }
-                resolved.iter().map(|_| None).collect()
-            }
-        };
-        reader
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let transport = transport?;
-        drop(transport);
-        let targets = targets
-            .into_iter()
-            .map(|t| t.ok_or_else(|| Error::Other("a profile was not read".into())))
-            .collect::<Result<Vec<Target>>>()?;
-        Ok((targets, verifications, plan_failures))
-    })
-}
-
-/// What [`read_and_verify`] gives back.
-type ReadAndVerified = (
-    Vec<Target>,
-    Vec<Option<crate::verify::Verification>>,
-    Vec<(usize, Error)>,
-);
 
 /// The profiles to check: every stored one `--all` (with `--match` and
 /// `--environment`) selects, else the one the values name.
@@ -342,36 +250,57 @@ fn mark_verified(
     targets: &[Target],
     reports: &[Report],
 ) {
-    let passed: Vec<(&str, &Profile, &ClientSecret)> = resolved
+    let passed: Vec<Passed<'_>> = resolved
         .iter()
         .zip(targets)
         .zip(reports)
         .filter(|(_, report)| report.ok && report.secret_storage != SecretSource::Env)
-        .filter_map(|((r, target), _)| {
-            let stored = r.stored.as_ref().filter(|p| !p.verified)?;
-            let credentials = target.job.as_ref().ok()?;
-            // Passing against another server proves nothing about the stored one.
-            let own =
-                |given: &Option<String>, saved: &Option<String>| given.is_none() || given == saved;
-            let same_server = own(&ctx.global.auth_url, &stored.auth_url)
-                && own(&ctx.global.api_url, &stored.api_url);
-            let all_stored = [&r.environment.source, &r.tenant_id.source]
-                .into_iter()
-                .chain([&r.app_key.source, &r.client_id.source])
-                .all(|source| *source == Source::Config);
-            (all_stored && same_server).then_some((
-                r.profile.value.as_str(),
-                stored,
-                &credentials.client_secret,
-            ))
-        })
+        .filter_map(|((r, target), _)| proves_unverified(ctx, r, target))
         .collect();
     if passed.is_empty() {
         return;
     }
-    let marked = config_store.lock().and_then(|lock| {
-        // Only if nobody changed the profile, or its secret, since it was
-        // read: under the lock no `init` can change either meanwhile.
+    if let Err(err) = record_verified(config_store, secrets, &passed) {
+        ctx.ui.warn(&format!(
+            "could not record the passed check in the config: {err}"
+        ));
+    }
+}
+
+/// A passed profile to mark verified: its name, its stored values and the
+/// secret it passed with.
+type Passed<'a> = (&'a str, &'a Profile, &'a ClientSecret);
+
+/// The passed check of `r` (as `target`), when it proves a profile saved
+/// unverified: every value came from the config and it was checked against
+/// the profile's own server.
+fn proves_unverified<'a>(ctx: &Context, r: &'a Resolved, target: &'a Target) -> Option<Passed<'a>> {
+    let stored = r.stored.as_ref().filter(|p| !p.verified)?;
+    let credentials = target.job.as_ref().ok()?;
+    // Passing against another server proves nothing about the stored one.
+    let own = |given: &Option<String>, saved: &Option<String>| given.is_none() || given == saved;
+    let same_server =
+        own(&ctx.global.auth_url, &stored.auth_url) && own(&ctx.global.api_url, &stored.api_url);
+    let all_stored = [&r.environment.source, &r.tenant_id.source]
+        .into_iter()
+        .chain([&r.app_key.source, &r.client_id.source])
+        .all(|source| *source == Source::Config);
+    (all_stored && same_server).then_some((
+        r.profile.value.as_str(),
+        stored,
+        &credentials.client_secret,
+    ))
+}
+
+/// Mark the `passed` profiles verified in the config, each only if nobody
+/// changed it, or its secret, since it was read: under the lock no `init`
+/// can change either meanwhile.
+fn record_verified(
+    config_store: &ConfigStore,
+    secrets: &SecretStore,
+    passed: &[Passed<'_>],
+) -> Result<()> {
+    config_store.lock().and_then(|lock| {
         let unchanged: Vec<(&str, &Profile)> = passed
             .iter()
             .filter(|(name, checked, secret)| {
@@ -393,12 +322,7 @@ fn mark_verified(
             }
             Ok(())
         })
-    });
-    if let Err(err) = marked {
-        ctx.ui.warn(&format!(
-            "could not record the passed check in the config: {err}"
-        ));
-    }
+    })
 }
 
 fn secret_source(resolved: &Resolved, all: bool) -> SecretSource {

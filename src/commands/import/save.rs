@@ -40,24 +40,25 @@ pub(super) fn store_rows(
     let saved = crate::store::save_profiles(&lock, config_store, secrets, &batch);
     let interrupted = held.release();
     drop(lock);
+    record_saved(ctx, &to_store, saved, outcomes);
+    Ok(interrupted)
+}
+
+/// Each row's outcome after the save: stored (with the store's warning
+/// about it, if any), or, when the save failed, not stored and why.
+fn record_saved(
+    ctx: &Context,
+    to_store: &[&ToStore],
+    saved: Result<Vec<Option<String>>>,
+    outcomes: &mut Vec<Outcome>,
+) {
     match saved {
         Ok(warnings) => {
             for ((row, profile), warning) in to_store.iter().copied().zip(warnings) {
                 if let Some(w) = warning {
                     ctx.ui.warn(&format!("profile {:?}: {w}", row.profile));
                 }
-                let message = if profile.verified {
-                    format!(
-                        "verified and stored ({})",
-                        profile.secret_storage.describe()
-                    )
-                } else {
-                    format!(
-                        "stored unverified, not checked with ServiceTitan ({})",
-                        profile.secret_storage.describe()
-                    )
-                };
-                outcomes.push(outcome(row, ExitStatus::Ok, message));
+                outcomes.push(outcome(row, ExitStatus::Ok, stored_message(profile)));
             }
         }
         Err(err) => {
@@ -71,5 +72,19 @@ pub(super) fn store_rows(
             }
         }
     }
-    Ok(interrupted)
+}
+
+/// What became of a stored row: verified or not, and where its secret is.
+fn stored_message(profile: &Profile) -> String {
+    if profile.verified {
+        format!(
+            "verified and stored ({})",
+            profile.secret_storage.describe()
+        )
+    } else {
+        format!(
+            "stored unverified, not checked with ServiceTitan ({})",
+            profile.secret_storage.describe()
+        )
+    }
 }
