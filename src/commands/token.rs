@@ -238,10 +238,8 @@ fn usable_cached_token(
 ) -> Option<SecretString> {
     match cached {
         Some(Ok(Some(entry))) => match token_cache::open(binding, &entry) {
-            Some(cached)
-                if crate::servicetitan::is_well_formed_token(cached.token.expose_secret())
-                    && cached.expires_at > now().saturating_add(MIN_REMAINING_SECS) =>
-            {
+            // `open` serves only well-formed tokens made for `binding`.
+            Some(cached) if cached.expires_at > now().saturating_add(MIN_REMAINING_SECS) => {
                 ctx.ui.verbose_line(&format!(
                     "using the cached token ({} s left)",
                     cached.expires_at.saturating_sub(now())
