@@ -8,7 +8,6 @@
 //! Reading and checking the rows is in [`rows`], storing them in [`save`],
 //! what happened to each in [`outcome`].
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -22,7 +21,7 @@ use outcome::{Outcome, outcome, print_outcomes};
 use save::store_rows;
 
 use rows::{
-    Defaults, RawRow, Row, format_of, invalid_rows, parse_csv, parse_jsonl, read_bounded,
+    Defaults, RawRow, Row, ask_missing_secrets, format_of, parse_csv, parse_jsonl, read_bounded,
     shown_path, validate,
 };
 
@@ -31,7 +30,7 @@ use crate::cli::Context;
 use crate::credentials::Credentials;
 use crate::environment::Environment;
 use crate::error::{Error, ExitStatus, Result};
-use crate::invalid_input::{InvalidInput, RowProblem};
+use crate::invalid_input::InvalidInput;
 use crate::printable;
 use crate::store::config::{Config, Profile};
 use crate::store::{SecretStorage, SecretStore};
@@ -319,42 +318,6 @@ fn report(
         return Ok(ExitStatus::Interrupted);
     }
     Ok(batch::worst(outcomes.iter().map(|o| o.status)))
-}
-
-/// Rows whose secret cell was empty: asked for in a terminal (hidden), else refused.
-fn ask_missing_secrets(ctx: &Context, rows: &mut [Row], from_stdin: bool) -> Result<()> {
-    let missing: Vec<u64> = rows
-        .iter()
-        .filter(|r| r.client_secret.is_none())
-        .map(|r| r.line)
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let terminal = !from_stdin && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if !terminal {
-        return Err(invalid_rows(
-            missing
-                .iter()
-                .map(|&line| {
-                    RowProblem::on(
-                        line,
-                        "client_secret is empty, and without a terminal it cannot be asked \
-                         for: fill it in, or run the import in a terminal",
-                    )
-                })
-                .collect(),
-        ));
-    }
-    let prompter = crate::wizard::Prompter::new(ctx.ui);
-    for row in rows.iter_mut().filter(|r| r.client_secret.is_none()) {
-        ctx.ui.info(&format!(
-            "Client Secret of profile {:?} (tenant {}, line {}):",
-            row.profile, row.tenant_id, row.line
-        ));
-        row.client_secret = prompter.secret(false)?;
-    }
-    Ok(())
 }
 
 /// Verify `rows`, at most `limit` at once; a row that replaces a stored

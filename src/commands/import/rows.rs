@@ -1,12 +1,13 @@
 //! `import`'s rows: reading the file (bounded, UTF-8, wiped when dropped),
 //! parsing it as CSV or JSON Lines, and checking every row, with all the
 //! problems at once and their lines, before anything is verified or stored
-//! (the checks are in `rows/check.rs`).
+//! (the checks are in `rows/check.rs`); then the secrets left empty, asked
+//! for in a terminal.
 
 mod check;
 
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use zeroize::Zeroizing;
@@ -14,6 +15,7 @@ use zeroize::Zeroizing;
 pub(super) use check::{Defaults, validate};
 
 use super::{COLUMNS, ImportFormat, MAX_FILE_BYTES};
+use crate::cli::Context;
 use crate::credentials::ClientSecret;
 use crate::environment::Environment;
 use crate::error::{Error, Result};
@@ -275,4 +277,40 @@ pub(super) fn parse_jsonl(text: &str) -> Result<Vec<RawRow>> {
     } else {
         Err(invalid_rows(problems))
     }
+}
+
+/// Rows whose secret cell was empty: asked for in a terminal (hidden), else refused.
+pub(super) fn ask_missing_secrets(ctx: &Context, rows: &mut [Row], from_stdin: bool) -> Result<()> {
+    let missing: Vec<u64> = rows
+        .iter()
+        .filter(|r| r.client_secret.is_none())
+        .map(|r| r.line)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let terminal = !from_stdin && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !terminal {
+        return Err(invalid_rows(
+            missing
+                .iter()
+                .map(|&line| {
+                    RowProblem::on(
+                        line,
+                        "client_secret is empty, and without a terminal it cannot be asked \
+                         for: fill it in, or run the import in a terminal",
+                    )
+                })
+                .collect(),
+        ));
+    }
+    let prompter = crate::wizard::Prompter::new(ctx.ui);
+    for row in rows.iter_mut().filter(|r| r.client_secret.is_none()) {
+        ctx.ui.info(&format!(
+            "Client Secret of profile {:?} (tenant {}, line {}):",
+            row.profile, row.tenant_id, row.line
+        ));
+        row.client_secret = prompter.secret(false)?;
+    }
+    Ok(())
 }
