@@ -11,11 +11,11 @@
 //! the first ClientHello is built (rustls asks the verifier for its signature
 //! schemes then, which need no roots), and the first certificate check waits
 //! for that thread if it has not finished (at most the connect timeout). On a
-//! 2-core machine this also keeps
-//! the loading from competing for a core with the work that gets the
-//! ClientHellos out. A run that makes no TLS connection loads nothing, and a
-//! system without any CA certificate is reported at the handshake, as the TLS
-//! failure it is, instead of failing runs that use plain http.
+//! 2-core machine this also keeps the loading from competing for a core with
+//! the work that gets the ClientHellos out. A run that makes no TLS
+//! connection loads nothing, and a system without any CA certificate is
+//! reported at the handshake, as the TLS failure it is, instead of failing
+//! runs that use plain http.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
