@@ -87,10 +87,9 @@ pub(crate) fn exec(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
     let resolved = select(ctx, &args, &config, pattern.as_ref())?;
 
     // Secrets are read one at a time (the keyring is local and quick) on
-    // another thread while the HTTP client is set up (loading the platform's
-    // trust store takes about as long) and the connections to every token
-    // host and API host are opened; the network checks then run
-    // concurrently.
+    // another thread while the HTTP client is set up and the connections to
+    // every token host and API host are opened (their TLS handshakes need no
+    // secret); the network checks then run concurrently.
     let runtime = ctx.runtime()?;
     let endpoints: Vec<_> = resolved
         .iter()

@@ -19,8 +19,8 @@ use crate::verify::Verification;
 pub(super) type ReadAndVerified = (Vec<Target>, Vec<Option<Verification>>, Vec<(usize, Error)>);
 
 /// Read each profile's secret on a thread while the HTTP client is set up
-/// (loading the platform's trust store takes about as long) and the
-/// connections to every token host and API host are opened; each profile is
+/// and the connections to every token host and API host are opened (their
+/// TLS handshakes need no secret); each profile is
 /// verified as soon as its secret is read, at most `limit` at once, so that
 /// with many profiles reading the keyring and asking ServiceTitan overlap
 /// instead of adding up. Returns the targets, their verifications (`None`
