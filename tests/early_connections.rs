@@ -145,23 +145,27 @@ fn a_cached_token_opens_no_connection() {
 
 /// Nothing listening on the token host's port: the early connection fails
 /// unseen, the request connects again, and the run ends as it always did.
+/// `check --timeout 2` with the demo credentials from the environment and
+/// both the token endpoint and the API at `127.0.0.1:port`.
+fn check_with_both_hosts_at(port: u16) -> crate::util::cmd::Output {
+    TestEnv::new()
+        .cmd(&["check", "--timeout", "2"])
+        .values_from_env(&Credentials::demo())
+        .env(
+            "ST_AUTH_URL",
+            &format!("http://127.0.0.1:{port}{TOKEN_PATH}"),
+        )
+        .env("ST_API_URL", &format!("http://127.0.0.1:{port}"))
+        .run()
+}
+
 #[test]
 fn a_refused_early_connection_ends_in_the_usual_network_error() {
     let port = {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let creds = Credentials::demo();
-    let env = TestEnv::new();
-    let out = env
-        .cmd(&["check", "--timeout", "2"])
-        .values_from_env(&creds)
-        .env(
-            "ST_AUTH_URL",
-            &format!("http://127.0.0.1:{port}{TOKEN_PATH}"),
-        )
-        .env("ST_API_URL", &format!("http://127.0.0.1:{port}"))
-        .run();
+    let out = check_with_both_hosts_at(port);
     out.code(5).stdout_has(&format!(
         "could not connect to 127.0.0.1:{port}: connection refused"
     ));
@@ -185,17 +189,7 @@ fn an_early_connection_closed_by_the_server_ends_in_the_usual_network_error() {
             }
         })
     };
-    let creds = Credentials::demo();
-    let env = TestEnv::new();
-    let out = env
-        .cmd(&["check", "--timeout", "2"])
-        .values_from_env(&creds)
-        .env(
-            "ST_AUTH_URL",
-            &format!("http://127.0.0.1:{port}{TOKEN_PATH}"),
-        )
-        .env("ST_API_URL", &format!("http://127.0.0.1:{port}"))
-        .run();
+    let out = check_with_both_hosts_at(port);
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let _ = std::net::TcpStream::connect(("127.0.0.1", port));
     closer.join().unwrap();
