@@ -151,6 +151,7 @@ fn a_locked_keyring_is_exit_6_at_once_and_the_command_it_prints_unlocks_it() {
         "`{unlock}` failed{}",
         keyring.logs()
     );
+    keyring.wait_until_the_secret_service_is_back();
     assert!(!keyring.is_locked(), "`{unlock}` left the keyring locked");
     assert_eq!(keyring.lookup_secret("st-setup", "fresh"), None);
     assert_eq!(

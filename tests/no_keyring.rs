@@ -190,6 +190,7 @@ fn with_a_locked_keyring_the_wizard_says_so_and_checks_again_once_unlocked() {
 
     let unlock = "printf '%s' \"$KEYRING_PASSWORD\" | gnome-keyring-daemon --replace --unlock --components=secrets";
     assert!(keyring.run_shell(unlock), "unlock failed{}", keyring.logs());
+    keyring.wait_until_the_secret_service_is_back();
     keys(&mut s, "\r"); // check again: the stored values are the defaults now
     step(
         &mut s,

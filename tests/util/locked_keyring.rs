@@ -151,6 +151,31 @@ impl PrivateKeyring {
         daemon
     }
 
+    /// Wait until a Secret Service owns its name on this bus again: a
+    /// `gnome-keyring-daemon --replace` run by [`Self::run_shell`] has exited
+    /// when the daemon it started may not have claimed the name yet.
+    pub fn wait_until_the_secret_service_is_back(&self) {
+        let deadline = Instant::now() + STEP;
+        while !self.secret_service_is_on_the_bus() {
+            assert!(
+                Instant::now() < deadline,
+                "no daemon claimed org.freedesktop.secrets within {STEP:?}{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn secret_service_is_on_the_bus(&self) -> bool {
+        self.dbus_send(&[
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            "string:org.freedesktop.secrets",
+        ])
+        .is_some_and(|out| out.contains("boolean true"))
+    }
+
     fn wait_for_the_secret_service(&mut self) {
         let deadline = Instant::now() + STEP;
         loop {
@@ -161,13 +186,7 @@ impl PrivateKeyring {
                     self.logs()
                 );
             }
-            let owner = self.dbus_send(&[
-                "--dest=org.freedesktop.DBus",
-                "/org/freedesktop/DBus",
-                "org.freedesktop.DBus.NameHasOwner",
-                "string:org.freedesktop.secrets",
-            ]);
-            if owner.is_some_and(|out| out.contains("boolean true")) {
+            if self.secret_service_is_on_the_bus() {
                 return;
             }
             assert!(
